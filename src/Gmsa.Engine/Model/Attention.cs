@@ -1,0 +1,86 @@
+using Gmsa.Engine.Generation;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Model;
+
+// Legend: B batch, T new tokens, S cached + new tokens, D hidden, H query heads, Hkv key/value heads, Dh head dim.
+
+/// <summary>
+/// Grouped-query self-attention with RoPE, optional q/k/v bias (Qwen2) and per-head q/k RMSNorm (Qwen3).
+/// </summary>
+public sealed class Attention : nn.Module
+{
+    readonly Linear q_proj; // D -> H*Dh
+    readonly Linear k_proj; // D -> Hkv*Dh
+    readonly Linear v_proj; // D -> Hkv*Dh
+    readonly Linear o_proj; // H*Dh -> D
+    readonly RmsNorm? q_norm; // [Dh], Qwen3 only
+    readonly RmsNorm? k_norm; // [Dh], Qwen3 only
+    readonly int layerIndex, numHeads, numKvHeads, headDim;
+
+    public Attention(ModelConfig config, int layerIndex, ScalarType dtype, Device? device) : base(nameof(Attention))
+    {
+        this.layerIndex = layerIndex;
+        numHeads = config.NumAttentionHeads;
+        numKvHeads = config.NumKeyValueHeads;
+        headDim = config.HeadDim;
+        q_proj = Layers.Linear(config.HiddenSize, numHeads * headDim, config.AttentionBias, dtype, device);
+        k_proj = Layers.Linear(config.HiddenSize, numKvHeads * headDim, config.AttentionBias, dtype, device);
+        v_proj = Layers.Linear(config.HiddenSize, numKvHeads * headDim, config.AttentionBias, dtype, device);
+        o_proj = Layers.Linear(numHeads * headDim, config.HiddenSize, false, dtype, device);
+        if (config.QkNorm)
+        {
+            q_norm = new RmsNorm(headDim, config.RmsNormEps, dtype, device);
+            k_norm = new RmsNorm(headDim, config.RmsNormEps, dtype, device);
+        }
+        RegisterComponents();
+    }
+
+    /// <param name="x">[B, T, D]</param>
+    /// <param name="cos">[B, 1, T, Dh]</param>
+    /// <param name="sin">[B, 1, T, Dh]</param>
+    /// <param name="mask">[B, 1, T, S] bool (true = attend), or null for plain causal attention</param>
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        var q = q_proj.forward(x).view(b, t, numHeads, headDim);   // [B, T, H, Dh]
+        var k = k_proj.forward(x).view(b, t, numKvHeads, headDim); // [B, T, Hkv, Dh]
+        var v = v_proj.forward(x).view(b, t, numKvHeads, headDim); // [B, T, Hkv, Dh]
+        if (q_norm is not null && k_norm is not null)
+        {
+            q = q_norm.forward(q);
+            k = k_norm.forward(k);
+        }
+        q = RotaryEmbedding.Apply(q.transpose(1, 2), cos, sin);    // [B, H, T, Dh]
+        k = RotaryEmbedding.Apply(k.transpose(1, 2), cos, sin);    // [B, Hkv, T, Dh]
+        v = v.transpose(1, 2);                                     // [B, Hkv, T, Dh]
+        if (cache is not null) (k, v) = cache.Update(layerIndex, k, v); // [B, Hkv, S, Dh]
+
+        int groups = numHeads / numKvHeads;
+        Tensor output;
+        if (t == 1 && groups > 1)
+        {
+            // Decode: fold each group's query heads into the query axis instead of copying k/v
+            // `groups` times; one query row attends to every cached key, so no causal mask is needed.
+            var qg = q.reshape(b, numKvHeads, groups, headDim);                      // [B, Hkv, groups, Dh]
+            var og = nn.functional.scaled_dot_product_attention(qg, k, v, mask);     // [B, Hkv, groups, Dh]
+            output = og.reshape(b, numHeads, 1, headDim);                            // [B, H, 1, Dh]
+        }
+        else
+        {
+            if (groups > 1)
+            {
+                k = k.repeat_interleave(groups, dim: 1);                             // [B, H, S, Dh]
+                v = v.repeat_interleave(groups, dim: 1);                             // [B, H, S, Dh]
+            }
+            output = mask is null
+                ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1)
+                : nn.functional.scaled_dot_product_attention(q, k, v, mask);         // [B, H, T, Dh]
+        }
+        var merged = output.transpose(1, 2).reshape(b, t, numHeads * headDim);      // [B, T, H*Dh]
+        return o_proj.forward(merged).MoveToOuterDisposeScope();                    // [B, T, D]
+    }
+}

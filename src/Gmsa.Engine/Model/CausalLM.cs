@@ -1,0 +1,82 @@
+using Gmsa.Engine.Generation;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Model;
+
+/// <summary>
+/// A decoder-only causal language model (LlamaForCausalLM / Qwen2ForCausalLM / Qwen3ForCausalLM).
+/// state_dict keys equal the Hugging Face checkpoint keys: model.embed_tokens.weight,
+/// model.layers.{i}.self_attn.q_proj.weight, ..., model.norm.weight, lm_head.weight (untied only).
+/// </summary>
+public sealed class CausalLM : nn.Module
+{
+    readonly DecoderModel model;
+    readonly Linear? lm_head; // [V, D]; null when tied to embed_tokens
+
+    public CausalLM(ModelConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CausalLM))
+    {
+        if (dtype == ScalarType.Float16 && (device is null || device.type == DeviceType.CPU))
+            throw new NotSupportedException("float16 is not supported on CPU (matmul runs at ~1 GFLOP/s); use bfloat16 or float32");
+        Config = config;
+        DType = dtype;
+        Device = device ?? CPU;
+        model = new DecoderModel(config, dtype, device);
+        if (!config.TieWordEmbeddings)
+            lm_head = Layers.Linear(config.HiddenSize, config.VocabSize, false, dtype, device);
+        RegisterComponents();
+    }
+
+    public ModelConfig Config { get; }
+    public ScalarType DType { get; }
+    public Device Device { get; }
+    public DecoderModel Model => model;
+
+    /// <summary>Token embeddings [B, T] -> [B, T, D]: the space soft tokens must live in.</summary>
+    public Tensor Embed(Tensor inputIds) => model.EmbedTokens.forward(inputIds);
+
+    /// <summary>Logits for hidden states [B, T, D] -> [B, T, V].</summary>
+    public Tensor LmHead(Tensor hidden) =>
+        lm_head is not null ? lm_head.forward(hidden) : nn.functional.linear(hidden, model.EmbedTokens.weight!);
+
+    /// <summary>
+    /// Full forward. Returns logits [B, T, V] (or [B, 1, V] with <paramref name="lastTokenOnly"/>, which
+    /// spares the vocabulary projection of every prompt position during prefill) and, when asked, the
+    /// last hidden states [B, T, D].
+    /// </summary>
+    public CausalLMOutput forward(Tensor? inputIds = null, Tensor? inputsEmbeds = null, Tensor? attentionMask = null,
+        Tensor? positionIds = null, KvCache? cache = null, bool lastTokenOnly = false, bool returnHiddenStates = false)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = model.forward(inputIds, inputsEmbeds, attentionMask, positionIds, cache); // [B, T, D]
+        var forHead = lastTokenOnly ? hidden.narrow(1, hidden.shape[1] - 1, 1) : hidden;
+        var logits = LmHead(forHead).MoveToOuterDisposeScope();                               // [B, T|1, V]
+        return new CausalLMOutput(logits, returnHiddenStates ? hidden.MoveToOuterDisposeScope() : null);
+    }
+
+    /// <summary>Fresh-model initialisation (as transformers does): N(0, std) for matrices, ones for norms, zeros for biases.</summary>
+    public void InitializeWeights(long seed, double std = 0.02)
+    {
+        using var noGrad = no_grad();
+        var generator = new Generator((ulong)seed, Device);
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith("norm.weight")) p.fill_(1.0);
+            else if (name.EndsWith(".bias")) p.zero_();
+            else p.normal_(0, std, generator);
+        }
+    }
+
+    public long ParameterCount() => parameters().Sum(p => p.numel());
+}
+
+/// <summary>Result of <see cref="CausalLM.forward"/>; the caller owns (and disposes) both tensors.</summary>
+public sealed record CausalLMOutput(Tensor Logits, Tensor? HiddenStates) : IDisposable
+{
+    public void Dispose()
+    {
+        Logits.Dispose();
+        HiddenStates?.Dispose();
+    }
+}

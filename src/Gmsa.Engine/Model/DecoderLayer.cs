@@ -1,0 +1,31 @@
+using Gmsa.Engine.Generation;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Model;
+
+/// <summary>Pre-norm transformer block: x + attn(norm(x)), then h + mlp(norm(h)).</summary>
+public sealed class DecoderLayer : nn.Module
+{
+    readonly RmsNorm input_layernorm;
+    readonly Attention self_attn;
+    readonly RmsNorm post_attention_layernorm;
+    readonly Mlp mlp;
+
+    public DecoderLayer(ModelConfig config, int layerIndex, ScalarType dtype, Device? device) : base(nameof(DecoderLayer))
+    {
+        input_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype, device);
+        self_attn = new Attention(config, layerIndex, dtype, device);
+        post_attention_layernorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype, device);
+        mlp = new Mlp(config, dtype, device);
+        RegisterComponents();
+    }
+
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache) // [B, T, D] -> [B, T, D]
+    {
+        using var scope = NewDisposeScope();
+        var h = x + self_attn.forward(input_layernorm.forward(x), cos, sin, mask, cache);
+        var output = h + mlp.forward(post_attention_layernorm.forward(h));
+        return output.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,58 @@
+using Gmsa.Engine.Generation;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Model;
+
+// Legend: B batch, T new tokens, P cached tokens, D hidden, V vocab.
+
+/// <summary>The transformer trunk: embed_tokens, layers, final norm (checkpoint prefix "model.").</summary>
+public sealed class DecoderModel : nn.Module
+{
+    readonly Embedding embed_tokens; // [V, D]
+    readonly ModuleList<DecoderLayer> layers;
+    readonly RmsNorm norm;
+    readonly RotaryEmbedding rotary;
+
+    public DecoderModel(ModelConfig config, ScalarType dtype, Device? device) : base(nameof(DecoderModel))
+    {
+        embed_tokens = Layers.Embedding(config.VocabSize, config.HiddenSize, dtype, device);
+        layers = new ModuleList<DecoderLayer>(
+            Enumerable.Range(0, config.NumHiddenLayers).Select(i => new DecoderLayer(config, i, dtype, device)).ToArray());
+        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype, device);
+        rotary = new RotaryEmbedding(config);
+        RegisterComponents();
+    }
+
+    public Embedding EmbedTokens => embed_tokens;
+
+    public int LayerCount => layers.Count;
+
+    /// <summary>
+    /// Runs the trunk. Exactly one of <paramref name="inputIds"/> [B, T] and <paramref name="inputsEmbeds"/>
+    /// [B, T, D] is given; the embeddings path is how soft tokens enter. <paramref name="attentionMask"/>
+    /// [B, P+T] marks real tokens (1) and left padding (0). Returns the normed last hidden states [B, T, D].
+    /// </summary>
+    public Tensor forward(Tensor? inputIds = null, Tensor? inputsEmbeds = null, Tensor? attentionMask = null,
+        Tensor? positionIds = null, KvCache? cache = null)
+    {
+        if ((inputIds is null) == (inputsEmbeds is null))
+            throw new ArgumentException("pass exactly one of inputIds and inputsEmbeds");
+        using var scope = NewDisposeScope();
+        var x = inputsEmbeds ?? embed_tokens.forward(inputIds!);                  // [B, T, D]
+        if (x.dim() != 3 || x.shape[2] != embed_tokens.weight!.shape[1])
+            throw new ArgumentException($"inputs must be [B, T, {embed_tokens.weight!.shape[1]}], got [{string.Join(", ", x.shape)}]");
+        long b = x.shape[0], t = x.shape[1], past = cache?.Length ?? 0;
+        if (attentionMask is not null && (attentionMask.shape[0] != b || attentionMask.shape[1] != past + t))
+            throw new ArgumentException($"attentionMask must be [{b}, {past + t}] (cached + new tokens), got [{string.Join(", ", attentionMask.shape)}]");
+
+        positionIds ??= AttentionMask.PositionIds(attentionMask, b, past, t, x.device);   // [B, T]
+        var mask = AttentionMask.Build(attentionMask, past, t, x.device);                 // [B, 1, T, P+T] or null
+        var (cos, sin) = rotary.Compute(positionIds, x.dtype);                            // [B, 1, T, Dh]
+        foreach (var layer in layers)
+            x = layer.forward(x, cos, sin, mask, cache);
+        cache?.Advance(t);
+        return norm.forward(x).MoveToOuterDisposeScope();
+    }
+}

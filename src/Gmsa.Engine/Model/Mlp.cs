@@ -1,0 +1,28 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Model;
+
+/// <summary>SwiGLU feed-forward: down_proj(silu(gate_proj(x)) * up_proj(x)).</summary>
+public sealed class Mlp : nn.Module<Tensor, Tensor>
+{
+    readonly Linear gate_proj; // D -> I
+    readonly Linear up_proj;   // D -> I
+    readonly Linear down_proj; // I -> D
+
+    public Mlp(ModelConfig config, ScalarType dtype, Device? device) : base(nameof(Mlp))
+    {
+        gate_proj = Layers.Linear(config.HiddenSize, config.IntermediateSize, false, dtype, device);
+        up_proj = Layers.Linear(config.HiddenSize, config.IntermediateSize, false, dtype, device);
+        down_proj = Layers.Linear(config.IntermediateSize, config.HiddenSize, false, dtype, device);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) // [B, T, D] -> [B, T, D]
+    {
+        using var scope = NewDisposeScope();
+        var hidden = nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x); // [B, T, I]
+        return down_proj.forward(hidden).MoveToOuterDisposeScope();
+    }
+}
