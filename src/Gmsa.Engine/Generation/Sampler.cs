@@ -1,0 +1,60 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Generation;
+
+/// <summary>Picks the next token of every row from its last-position logits.</summary>
+public sealed class Sampler
+{
+    readonly SamplingOptions options;
+    readonly Generator? generator;
+
+    public Sampler(SamplingOptions options, Device device)
+    {
+        options.Validate();
+        this.options = options;
+        if (!options.Greedy) generator = new Generator((ulong)options.Seed, device);
+    }
+
+    /// <param name="logits">[B, V]</param>
+    /// <param name="history">[B, N] ids already in each row (for the repetition penalty), or null</param>
+    /// <returns>[B] int64 token ids</returns>
+    public Tensor Next(Tensor logits, Tensor? history)
+    {
+        using var scope = NewDisposeScope();
+        var scores = logits.to(ScalarType.Float32);
+        if (options.RepetitionPenalty != 1.0 && history is not null)
+            scores = Penalize(scores, history, options.RepetitionPenalty);
+        if (options.Greedy)
+            return scores.argmax(-1).MoveToOuterDisposeScope();
+
+        scores = scores / options.Temperature;
+        if (options.TopK > 0 && options.TopK < scores.shape[^1])
+        {
+            var kth = scores.topk(options.TopK, dim: -1).values.narrow(-1, options.TopK - 1, 1); // [B, 1]
+            scores = scores.masked_fill(scores.lt(kth), double.NegativeInfinity);
+        }
+        if (options.TopP < 1.0)
+            scores = TopP(scores, options.TopP);
+        var probs = scores.softmax(-1);
+        return multinomial(probs, 1, generator: generator).squeeze(-1).MoveToOuterDisposeScope();
+    }
+
+    internal static Tensor Penalize(Tensor scores, Tensor history, double penalty)
+    {
+        var seen = scores.gather(1, history);                                          // [B, N]
+        var penalized = where(seen.lt(0), seen * penalty, seen / penalty);
+        return scores.scatter(1, history, penalized);
+    }
+
+    // Nucleus filtering: drop a token when the tokens ranked above it already reach p.
+    internal static Tensor TopP(Tensor scores, double p)
+    {
+        var (sorted, order) = scores.sort(dim: -1, descending: true);                  // [B, V]
+        var cumulative = sorted.softmax(-1).cumsum(-1);
+        var before = cumulative - sorted.softmax(-1);                                 // mass strictly above each token
+        var dropSorted = before.ge(p);                                                // the top token is never dropped
+        var drop = zeros_like(dropSorted).scatter(-1, order, dropSorted);
+        return scores.masked_fill(drop, double.NegativeInfinity);
+    }
+}

@@ -1,0 +1,29 @@
+namespace Gmsa.Engine.Generation;
+
+/// <summary>How tokens are chosen and when a sequence stops. Temperature 0 means greedy decoding.</summary>
+public sealed record SamplingOptions
+{
+    public int MaxNewTokens { get; init; } = 128;
+    public double Temperature { get; init; } = 0.0;
+    /// <summary>Keep only the k most likely tokens; 0 keeps all.</summary>
+    public int TopK { get; init; }
+    /// <summary>Keep the smallest set of tokens whose probability reaches p; 1 keeps all.</summary>
+    public double TopP { get; init; } = 1.0;
+    /// <summary>Divides positive (multiplies negative) logits of tokens already seen; 1 is off (GMSA's code uses 1.3).</summary>
+    public double RepetitionPenalty { get; init; } = 1.0;
+    public long Seed { get; init; } = 0;
+    /// <summary>Token ids that end a sequence; the model's eos ids are added by the caller.</summary>
+    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
+
+    public bool Greedy => Temperature <= 0;
+
+    /// <summary>Throws ArgumentException with the offending field named.</summary>
+    public void Validate()
+    {
+        if (MaxNewTokens < 1) throw new ArgumentException($"max new tokens must be >= 1, got {MaxNewTokens}");
+        if (double.IsNaN(Temperature) || Temperature < 0) throw new ArgumentException($"temperature must be >= 0, got {Temperature}");
+        if (TopK < 0) throw new ArgumentException($"top-k must be >= 0, got {TopK}");
+        if (!(TopP > 0 && TopP <= 1)) throw new ArgumentException($"top-p must be in (0, 1], got {TopP}");
+        if (!(RepetitionPenalty > 0)) throw new ArgumentException($"repetition penalty must be > 0, got {RepetitionPenalty}");
+    }
+}

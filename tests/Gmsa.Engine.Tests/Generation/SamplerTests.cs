@@ -1,0 +1,70 @@
+using Gmsa.Engine.Generation;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Tests.Generation;
+
+public sealed class SamplerTests
+{
+    [Fact]
+    public void TopP_HandComputedDistribution_KeepsSmallestNucleus()
+    {
+        using var scope = NewDisposeScope();
+        // probabilities 0.5, 0.3, 0.2 (token order shuffled): p = 0.6 needs the top two, p = 0.5 only the first.
+        var logits = tensor(new[] { 0.3f, 0.5f, 0.2f }).log().unsqueeze(0);
+        var kept = Sampler.TopP(logits, 0.6).isfinite()[0].data<bool>().ToArray();
+        Assert.Equal([true, true, false], kept);
+        var top = Sampler.TopP(logits, 0.5).isfinite()[0].data<bool>().ToArray();
+        Assert.Equal([false, true, false], top);
+    }
+
+    [Fact]
+    public void Penalize_SeenTokens_DividesPositiveAndMultipliesNegative()
+    {
+        using var scope = NewDisposeScope();
+        var logits = tensor(new[] { 2.0f, -2.0f, 4.0f, 1.0f }).unsqueeze(0);
+        var history = tensor(new long[] { 0, 1, 1 }).unsqueeze(0); // repeats count once
+        var result = Sampler.Penalize(logits, history, 2.0)[0].data<float>().ToArray();
+        Assert.Equal([1.0f, -4.0f, 4.0f, 1.0f], result);
+    }
+
+    [Fact]
+    public void Next_Greedy_ReturnsArgmaxPerRow()
+    {
+        using var scope = NewDisposeScope();
+        var sampler = new Sampler(new SamplingOptions(), CPU);
+        var logits = tensor(new[] { 0f, 3f, 1f, 5f, 0f, 2f }, [2, 3]);
+        Assert.Equal([1L, 0L], sampler.Next(logits, null).data<long>().ToArray());
+    }
+
+    [Fact]
+    public void Next_SameSeed_SameSamples_AndTopKOneIsGreedy()
+    {
+        using var scope = NewDisposeScope();
+        var logits = randn(4, 50, generator: new torch.Generator(7));
+        var options = new SamplingOptions { Temperature = 1.0, Seed = 42 };
+        long[] Draw(SamplingOptions o)
+        {
+            var s = new Sampler(o, CPU);
+            return Enumerable.Range(0, 5).SelectMany(_ => s.Next(logits, null).data<long>().ToArray()).ToArray();
+        }
+        Assert.Equal(Draw(options), Draw(options));
+        Assert.NotEqual(Draw(options), Draw(options with { Seed = 43 }));
+        var greedy = logits.argmax(-1).data<long>().ToArray();
+        var topOne = Draw(options with { TopK = 1 });
+        Assert.Equal(Enumerable.Repeat(greedy, 5).SelectMany(g => g), topOne);
+    }
+
+    [Theory]
+    [InlineData(0, 0.5, 0, 1.0, 1.0)]
+    [InlineData(4, -1.0, 0, 1.0, 1.0)]
+    [InlineData(4, 1.0, -1, 1.0, 1.0)]
+    [InlineData(4, 1.0, 0, 0.0, 1.0)]
+    [InlineData(4, 1.0, 0, 1.5, 1.0)]
+    [InlineData(4, 1.0, 0, 1.0, 0.0)]
+    public void Validate_OutOfRange_ThrowsArgumentException(int maxNew, double temperature, int topK, double topP, double penalty)
+    {
+        var options = new SamplingOptions { MaxNewTokens = maxNew, Temperature = temperature, TopK = topK, TopP = topP, RepetitionPenalty = penalty };
+        Assert.Throws<ArgumentException>(options.Validate);
+    }
+}
