@@ -1,0 +1,49 @@
+using System.CommandLine;
+using Gmsa.Engine.Generation;
+
+namespace Gmsa.Cli.Commands;
+
+/// <summary>`gmsa generate`: text on stdout as it is produced, speed on stderr.</summary>
+internal static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Hugging Face model folder", Required = true };
+        var prompt = new Option<string>("--prompt") { Description = "prompt text", Required = true };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate at most", DefaultValueFactory = _ => 128 };
+        var temperature = new Option<double>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0.0 };
+        var topP = new Option<double>("--top-p") { Description = "nucleus sampling mass", DefaultValueFactory = _ => 1.0 };
+        var topK = new Option<int>("--top-k") { Description = "keep the k most likely tokens (0 = all)", DefaultValueFactory = _ => 0 };
+        var penalty = new Option<double>("--repetition-penalty") { Description = "1 = off", DefaultValueFactory = _ => 1.0 };
+        var seed = new Option<long>("--seed") { Description = "sampling seed", DefaultValueFactory = _ => 0 };
+        var chat = new Option<bool>("--chat") { Description = "wrap the prompt in the model's chat template as a user turn" };
+        var device = new DeviceOptions();
+        var command = new Command("generate", "Continue a prompt with a model folder") { model, prompt, maxNew, temperature, topP, topK, penalty, seed, chat };
+        device.AddTo(command);
+        command.SetAction(parse => CommandGuard.Run(() =>
+        {
+            var sampling = new SamplingOptions
+            {
+                MaxNewTokens = parse.GetValue(maxNew),
+                Temperature = parse.GetValue(temperature),
+                TopP = parse.GetValue(topP),
+                TopK = parse.GetValue(topK),
+                RepetitionPenalty = parse.GetValue(penalty),
+                Seed = parse.GetValue(seed),
+            };
+            sampling.Validate();
+            using var lm = LanguageModel.Load(parse.GetValue(model)!, device.ParseDevice(parse), device.ParseDtype(parse));
+            var text = parse.GetValue(prompt)!;
+            var ids = parse.GetValue(chat) ? lm.EncodeChat([("user", text)]) : lm.Encode(text);
+            if (!parse.GetValue(chat)) Console.Write(text);
+            var completion = lm.CompleteAsync([ids], sampling, (_, piece) => Console.Write(piece)).GetAwaiter().GetResult();
+            Console.WriteLine();
+            var r = completion.Result;
+            Console.Error.WriteLine(
+                $"{r.GeneratedTokens} tokens, prompt {r.PromptTokens} tokens in {r.Prefill.TotalMilliseconds:F0} ms, " +
+                $"decode {r.DecodeTokensPerSecond:F1} tokens/s ({r.Sequences[0].Reason.ToString().ToLowerInvariant()})");
+            return 0;
+        }));
+        return command;
+    }
+}

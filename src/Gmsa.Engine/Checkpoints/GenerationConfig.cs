@@ -1,0 +1,59 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gmsa.Engine.Model;
+
+namespace Gmsa.Engine.Checkpoints;
+
+/// <summary>generation_config.json: special ids and the model author's default sampling settings.</summary>
+public sealed record GenerationConfig
+{
+    public int? BosTokenId { get; init; }
+    public IReadOnlyList<int> EosTokenIds { get; init; } = [];
+    public int? PadTokenId { get; init; }
+    public double? Temperature { get; init; }
+    public double? TopP { get; init; }
+    public int? TopK { get; init; }
+    public double? RepetitionPenalty { get; init; }
+    public bool DoSample { get; init; }
+
+    public static GenerationConfig FromModel(ModelConfig config) =>
+        new() { BosTokenId = config.BosTokenId, EosTokenIds = config.EosTokenIds, PadTokenId = config.PadTokenId };
+
+    /// <summary>Reads the folder's generation_config.json, or derives one from config.json when absent.</summary>
+    public static GenerationConfig Load(string directory, ModelConfig config)
+    {
+        var path = Path.Combine(directory, "generation_config.json");
+        if (!File.Exists(path)) return FromModel(config);
+        var o = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"{path} is not a JSON object");
+        var eos = o["eos_token_id"] switch
+        {
+            JsonArray a => a.Select(x => (int)x!.GetValue<double>()).ToArray(),
+            JsonValue v when v.GetValueKind() == JsonValueKind.Number => [(int)v.GetValue<double>()],
+            _ => config.EosTokenIds,
+        };
+        return new GenerationConfig
+        {
+            BosTokenId = Int(o["bos_token_id"]) ?? config.BosTokenId,
+            EosTokenIds = eos,
+            PadTokenId = Int(o["pad_token_id"]) ?? config.PadTokenId,
+            Temperature = Number(o["temperature"]),
+            TopP = Number(o["top_p"]),
+            TopK = Int(o["top_k"]),
+            RepetitionPenalty = Number(o["repetition_penalty"]),
+            DoSample = o["do_sample"] is JsonValue s && s.GetValueKind() == JsonValueKind.True,
+        };
+    }
+
+    static double? Number(JsonNode? n) => n is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : null;
+    static int? Int(JsonNode? n) => Number(n) is { } d ? (int)d : null;
+
+    public string ToJson()
+    {
+        var o = new JsonObject { ["_from_model_config"] = true };
+        if (BosTokenId is { } bos) o["bos_token_id"] = bos;
+        if (EosTokenIds.Count == 1) o["eos_token_id"] = EosTokenIds[0];
+        else if (EosTokenIds.Count > 1) o["eos_token_id"] = new JsonArray(EosTokenIds.Select(e => (JsonNode)e).ToArray());
+        if (PadTokenId is { } pad) o["pad_token_id"] = pad;
+        return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+}

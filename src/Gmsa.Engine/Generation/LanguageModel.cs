@@ -1,0 +1,109 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Gmsa.Engine.Checkpoints;
+using Gmsa.Engine.Model;
+using Gmsa.Engine.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Generation;
+
+/// <summary>A completed batch: one decoded text per prompt, with the token-level result behind it.</summary>
+public sealed record TextCompletion(IReadOnlyList<string> Texts, GenerationResult Result);
+
+/// <summary>
+/// A loaded model folder (weights, tokenizer, generation defaults) bound to the thread that owns it.
+/// Text in, text out, for the CLI and the HTTP service alike; every tensor operation runs on
+/// <see cref="Runner"/>, so callers may be on any thread and may await freely.
+/// </summary>
+public sealed class LanguageModel : IDisposable
+{
+    LanguageModel(string directory, CausalLM model, TextTokenizer tokenizer, GenerationConfig generation, ModelRunner runner)
+    {
+        Directory = directory;
+        Model = model;
+        Tokenizer = tokenizer;
+        Generation = generation;
+        Runner = runner;
+    }
+
+    public string Directory { get; }
+    public CausalLM Model { get; }
+    public TextTokenizer Tokenizer { get; }
+    public GenerationConfig Generation { get; }
+    public ModelRunner Runner { get; }
+
+    public static LanguageModel Load(string directory, Device? device = null, ScalarType? dtype = null)
+    {
+        var tokenizer = TextTokenizer.Load(directory);
+        var runner = new ModelRunner($"gmsa-model:{Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/'))}");
+        try
+        {
+            var model = runner.Run(() => PretrainedModel.Load(directory, dtype, device));
+            return new LanguageModel(directory, model, tokenizer, GenerationConfig.Load(directory, model.Config), runner);
+        }
+        catch
+        {
+            runner.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Encodes a prompt as the model expects raw text: BOS first when the tokenizer adds one.</summary>
+    public IReadOnlyList<int> Encode(string prompt) => Tokenizer.Encode(prompt, addBos: true);
+
+    /// <summary>The caller's stop ids plus the model's end-of-sequence ids.</summary>
+    public SamplingOptions WithModelStops(SamplingOptions options)
+    {
+        var stops = options.StopTokenIds.Concat(Generation.EosTokenIds);
+        if (Tokenizer.EosId is { } eos) stops = stops.Append(eos);
+        return options with { StopTokenIds = stops.Distinct().ToArray() };
+    }
+
+    int PadId => Generation.PadTokenId ?? Tokenizer.PadId ?? Tokenizer.EosId ?? 0;
+
+    /// <summary>Generates for a batch of token prompts; <paramref name="onText"/> receives (row, new text) as tokens arrive.</summary>
+    public Task<TextCompletion> CompleteAsync(IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options,
+        Action<int, string>? onText = null, CancellationToken cancellation = default)
+    {
+        var sampling = WithModelStops(options);
+        sampling.Validate();
+        foreach (var p in prompts)
+            if (p.Count + sampling.MaxNewTokens > Model.Config.MaxPositionEmbeddings)
+                throw new ArgumentException($"prompt of {p.Count} tokens + {sampling.MaxNewTokens} new tokens exceeds the model's context of {Model.Config.MaxPositionEmbeddings}");
+        return Runner.RunAsync(() =>
+        {
+            var decoders = prompts.Select(_ => Tokenizer.CreateStreamDecoder()).ToArray();
+            Action<int, int>? onToken = onText is null ? null : (row, id) =>
+            {
+                var text = decoders[row].Push(id);
+                if (text.Length > 0) onText(row, text);
+            };
+            var result = TokenGenerator.Generate(Model, prompts, sampling, PadId, onToken, cancellation);
+            var texts = result.Sequences.Select(s => Tokenizer.Decode(s.Tokens)).ToArray();
+            return new TextCompletion(texts, result);
+        }, cancellation);
+    }
+
+    public Task<TextCompletion> CompleteAsync(IReadOnlyList<string> prompts, SamplingOptions options,
+        Action<int, string>? onText = null, CancellationToken cancellation = default) =>
+        CompleteAsync(prompts.Select(Encode).ToArray(), options, onText, cancellation);
+
+    /// <summary>Streams the text of one prompt's continuation as it is produced.</summary>
+    public async IAsyncEnumerable<string> StreamAsync(string prompt, SamplingOptions options,
+        [EnumeratorCancellation] CancellationToken cancellation = default)
+    {
+        var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var generation = CompleteAsync([Encode(prompt)], options, (_, text) => channel.Writer.TryWrite(text), cancellation);
+        _ = generation.ContinueWith(t => channel.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
+        await foreach (var piece in channel.Reader.ReadAllAsync(cancellation))
+            yield return piece;
+        await generation;
+    }
+
+    public void Dispose()
+    {
+        Runner.Run(() => { Model.Dispose(); return true; });
+        Runner.Dispose();
+    }
+}
