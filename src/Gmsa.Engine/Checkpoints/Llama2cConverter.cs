@@ -66,7 +66,11 @@ public static class Llama2cConverter
             ["add_eos_token"] = false,
             ["model_max_length"] = h.SeqLen,
         });
-        File.Copy(tokenizerModel, Path.Combine(outDir, "tokenizer.model"), overwrite: true);
+        // A stream copy, not File.Copy: that keeps the source's mode, and a read-only fixture would
+        // leave a read-only tokenizer.model that a later conversion into the same folder cannot replace.
+        using (var source = File.OpenRead(tokenizerModel))
+        using (var target = File.Create(Path.Combine(outDir, "tokenizer.model")))
+            source.CopyTo(target);
     }
 
     /// <summary>Reads the checkpoint into CPU float32 tensors under Hugging Face LLaMA names, q/k rows permuted.</summary>

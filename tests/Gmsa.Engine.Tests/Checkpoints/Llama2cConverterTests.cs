@@ -153,6 +153,22 @@ public sealed class Llama2cConverterTests
     }
 
     [Fact]
+    public void Llama2cConverter_SecondConversionIntoSameFolder_Succeeds()
+    {
+        string legacy = Fixtures.Require(LegacyBin), v1 = Fixtures.Require(V1Bin), tok = Fixtures.Require(Tokenizer);
+        using var dir = new TempDir();
+        Llama2cConverter.Convert(legacy, tok, dir.Path);
+
+        Llama2cConverter.Convert(v1, tok, dir.Path); // replaces every file, a read-only fixture's copy included
+
+        Assert.Equal(
+            ["config.json", "generation_config.json", "model.safetensors", "tokenizer.model", "tokenizer_config.json"],
+            Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        if (!OperatingSystem.IsWindows())
+            Assert.True(File.GetUnixFileMode(dir.File("tokenizer.model")).HasFlag(UnixFileMode.UserWrite));
+    }
+
+    [Fact]
     public void Llama2cConverter_Stories260k_ValuesMatchRawFileWithQRowsPermuted()
     {
         string legacy = Fixtures.Require(LegacyBin), tok = Fixtures.Require(Tokenizer);
