@@ -24,33 +24,17 @@ public static partial class ShardedCheckpoint
     /// <summary>Loads all weights of a model folder onto the CPU, each shard read once.</summary>
     public static Dictionary<string, Tensor> LoadFolder(string dir)
     {
-        if (!Directory.Exists(dir))
-            throw new DirectoryNotFoundException($"model folder '{dir}' does not exist");
-        string single = Path.Combine(dir, SingleFile);
-        if (File.Exists(single)) return SafeTensors.Load(single);
-        string index = Path.Combine(dir, IndexFile);
-        if (!File.Exists(index))
-            throw new FileNotFoundException($"model folder '{dir}' has neither {SingleFile} nor {IndexFile}", index);
-
-        var weightMap = ReadWeightMap(index);
+        var (files, weightMap, index) = WeightFiles(dir);
         var tensors = new Dictionary<string, Tensor>();
         try
         {
-            foreach (var shard in weightMap.Values.Distinct().Order(StringComparer.Ordinal))
-            {
-                // Shards must sit in the folder itself: a weight_map is data, not a licence to read elsewhere.
-                if (Path.GetFileName(shard) != shard)
-                    throw new InvalidDataException($"{index}: shard '{shard}' is not a plain file name");
-                string shardPath = Path.Combine(dir, shard);
-                if (!File.Exists(shardPath))
-                    throw new InvalidDataException($"{index}: shard '{shard}' is missing from '{dir}'");
-                foreach (var (name, t) in SafeTensors.Load(shardPath))
+            foreach (var file in files)
+                foreach (var (name, t) in SafeTensors.Load(file))
                     if (!tensors.TryAdd(name, t))
                     {
                         t.Dispose();
-                        throw new InvalidDataException($"{index}: tensor '{name}' is stored in more than one shard (again in '{shard}')");
+                        throw new InvalidDataException($"{index}: tensor '{name}' is stored in more than one shard (again in '{Path.GetFileName(file)}')");
                     }
-            }
             foreach (var (name, shard) in weightMap)
                 if (!tensors.ContainsKey(name))
                     throw new InvalidDataException($"{index}: tensor '{name}' is mapped to '{shard}' but that shard does not hold it");
@@ -61,6 +45,42 @@ public static partial class ShardedCheckpoint
             throw;
         }
         return tensors;
+    }
+
+    /// <summary>Every tensor's header entry across the folder's weight files, without reading any data.</summary>
+    public static Dictionary<string, SafeTensorInfo> ReadHeaders(string dir)
+    {
+        var result = new Dictionary<string, SafeTensorInfo>();
+        foreach (var file in WeightFiles(dir).Files)
+            foreach (var (name, info) in SafeTensors.ReadHeader(file))
+                result[name] = info;
+        return result;
+    }
+
+    /// <summary>The weight files of a folder: the single file, or the index's shards (checked to exist in the folder).</summary>
+    static (List<string> Files, Dictionary<string, string> WeightMap, string Index) WeightFiles(string dir)
+    {
+        if (!Directory.Exists(dir))
+            throw new DirectoryNotFoundException($"model folder '{dir}' does not exist");
+        string single = Path.Combine(dir, SingleFile);
+        string index = Path.Combine(dir, IndexFile);
+        if (File.Exists(single)) return ([single], [], index);
+        if (!File.Exists(index))
+            throw new FileNotFoundException($"model folder '{dir}' has neither {SingleFile} nor {IndexFile}", index);
+
+        var weightMap = ReadWeightMap(index);
+        var files = new List<string>();
+        foreach (var shard in weightMap.Values.Distinct().Order(StringComparer.Ordinal))
+        {
+            // Shards must sit in the folder itself: a weight_map is data, not a licence to read elsewhere.
+            if (Path.GetFileName(shard) != shard)
+                throw new InvalidDataException($"{index}: shard '{shard}' is not a plain file name");
+            string shardPath = Path.Combine(dir, shard);
+            if (!File.Exists(shardPath))
+                throw new InvalidDataException($"{index}: shard '{shard}' is missing from '{dir}'");
+            files.Add(shardPath);
+        }
+        return (files, weightMap, index);
     }
 
     /// <summary>
