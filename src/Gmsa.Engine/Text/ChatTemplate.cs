@@ -61,12 +61,7 @@ public sealed class ChatTemplate
     /// </summary>
     public ChatPrompt Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true)
     {
-        ArgumentNullException.ThrowIfNull(messages);
-        if (messages.Count == 0) throw new ArgumentException("at least one message is needed", nameof(messages));
-        foreach (ChatMessage m in messages)
-            if (m.Role is not ("system" or "user" or "assistant"))
-                throw new ArgumentException($"role '{m.Role}' is not supported (system, user, assistant are)", nameof(messages));
-
+        Validate(messages);
         return Format switch
         {
             ChatFormat.Plain => new ChatPrompt(string.Join("\n\n", messages.Select(m => m.Content)), IncludesBos: false),
@@ -77,10 +72,26 @@ public sealed class ChatTemplate
         };
     }
 
-    /// <summary>Renders and encodes, letting the tokenizer add BOS only when the template did not.</summary>
+    /// <summary>
+    /// Renders and encodes, letting the tokenizer add BOS only when the template did not. LLaMA-2
+    /// turns are encoded one by one, as Meta's reference does (BOS + "[INST] ... [/INST] answer " + EOS
+    /// per exchange), so each turn's "[INST]" gets SentencePiece's leading space like the first one.
+    /// </summary>
     public IReadOnlyList<int> Encode(TextTokenizer tokenizer, IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
+        if (Format == ChatFormat.Llama2 && tokenizer.BosId is int bos && tokenizer.EosId is int eos)
+        {
+            Validate(messages);
+            var ids = new List<int>();
+            foreach ((string turn, bool answered) in Llama2Turns(messages))
+            {
+                ids.Add(bos);
+                ids.AddRange(tokenizer.Encode(turn, addBos: false));
+                if (answered) ids.Add(eos);
+            }
+            return ids;
+        }
         ChatPrompt prompt = Render(messages, addGenerationPrompt);
         return tokenizer.Encode(prompt.Text, addBos: !prompt.IncludesBos);
     }
@@ -94,15 +105,29 @@ public sealed class ChatTemplate
         return sb.ToString();
     }
 
+    private static void Validate(IReadOnlyList<ChatMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count == 0) throw new ArgumentException("at least one message is needed", nameof(messages));
+        foreach (ChatMessage m in messages)
+            if (m.Role is not ("system" or "user" or "assistant"))
+                throw new ArgumentException($"role '{m.Role}' is not supported (system, user, assistant are)", nameof(messages));
+    }
+
+    private static string RenderLlama2(IReadOnlyList<ChatMessage> messages) =>
+        string.Concat(Llama2Turns(messages).Select(t => "<s>" + t.Text + (t.Answered ? "</s>" : "")));
+
     /// <summary>
-    /// As LLaMA-2-chat's template: the system prompt folds into the first user turn; turns must
-    /// alternate user/assistant; contents are trimmed.
+    /// LLaMA-2-chat's exchanges without their BOS/EOS: "[INST] user [/INST]" plus " answer " when
+    /// answered. The system prompt folds into the first user turn; turns must alternate
+    /// user/assistant; contents are trimmed.
     /// </summary>
-    private static string RenderLlama2(IReadOnlyList<ChatMessage> messages)
+    private static List<(string Text, bool Answered)> Llama2Turns(IReadOnlyList<ChatMessage> messages)
     {
         string? system = messages[0].Role == "system" ? messages[0].Content.Trim() : null;
-        var sb = new StringBuilder();
         int start = system is null ? 0 : 1;
+        if (messages.Count == start) throw new ArgumentException("LLaMA-2 chat needs a user message", nameof(messages));
+        var turns = new List<(string Text, bool Answered)>();
         for (int i = start; i < messages.Count; i++)
         {
             ChatMessage m = messages[i];
@@ -114,15 +139,14 @@ public sealed class ChatTemplate
             if (m.Role == "user")
             {
                 if (i == start && system is not null) content = $"<<SYS>>\n{system}\n<</SYS>>\n\n{content}";
-                sb.Append("<s>[INST] ").Append(content).Append(" [/INST]");
+                turns.Add(($"[INST] {content} [/INST]", false));
             }
             else
             {
-                sb.Append(' ').Append(content).Append(" </s>");
+                turns[^1] = (turns[^1].Text + $" {content} ", true);
             }
         }
-        if (messages.Count == start) throw new ArgumentException("LLaMA-2 chat needs a user message", nameof(messages));
-        return sb.ToString();
+        return turns;
     }
 
     private static string RenderLlama3(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)

@@ -78,7 +78,7 @@ public class ChatTemplateTests
     }
 
     [Fact]
-    public void Encode_Llama2Template_HasExactlyOneBosPerTurn()
+    public void Encode_Llama2Template_MatchesMetaTurnByTurnIds()
     {
         string path = Fixtures.Find("llama2-tokenizer/tokenizer.model")
                       ?? throw new InvalidOperationException(Skip("fixture ../shared/fixtures/llama2-tokenizer is not available"));
@@ -86,11 +86,30 @@ public class ChatTemplateTests
 
         IReadOnlyList<int> ids = new ChatTemplate(ChatFormat.Llama2).Encode(tok, [User1, Assistant1, User2]);
 
+        // Meta's reference: encode("[INST] Hi! [/INST] Hello. ", bos, eos) + encode("[INST] Tell me a story. [/INST]", bos).
+        // <s> ▁[ INST ] ▁Hi ! ▁[ / INST ] ▁Hello . ▁ </s>, then <s> ▁[ INST ] ... (the second "[INST]" keeps its "▁").
+        int[] firstExchange = [1, 518, 25580, 29962, 6324, 29991, 518, 29914, 25580, 29962, 15043, 29889, 29871, 2];
+        Assert.Equal(firstExchange, ids.Take(firstExchange.Length));
+        Assert.Equal([1, .. tok.Encode("[INST] Tell me a story. [/INST]", addBos: false)], ids.Skip(firstExchange.Length));
+        Assert.Equal([1, 518, 25580, 29962], ids.Skip(firstExchange.Length).Take(4));
+        // The answer's trailing "▁" and the next turn's "▁[" decode as two spaces.
+        Assert.Equal("[INST] Hi! [/INST] Hello.  [INST] Tell me a story. [/INST]", tok.Decode(ids));
+    }
+
+    [Fact]
+    public void Encode_Llama2RenderedText_SpecialStringsBecomeBosEosIds()
+    {
+        string path = Fixtures.Find("llama2-tokenizer/tokenizer.model")
+                      ?? throw new InvalidOperationException(Skip("fixture ../shared/fixtures/llama2-tokenizer is not available"));
+        var tok = TextTokenizer.Load(path);
+        ChatPrompt prompt = new ChatTemplate(ChatFormat.Llama2).Render([User1, Assistant1, User2]);
+
+        IReadOnlyList<int> ids = tok.Encode(prompt.Text, addBos: !prompt.IncludesBos);
+
         Assert.Equal(1, ids[0]);
         Assert.NotEqual(1, ids[1]);
-        Assert.Equal(2, ids.Count(id => id == 1));   // "<s>" of each [INST] turn, as ids
-        Assert.Equal(1, ids.Count(id => id == 2));   // "</s>" after the assistant turn
-        Assert.Equal("[INST] Hi! [/INST] Hello. [INST] Tell me a story. [/INST]", tok.Decode(ids));
+        Assert.Equal(2, ids.Count(id => id == 1));
+        Assert.Equal(1, ids.Count(id => id == 2));
     }
 
     [Fact]
