@@ -139,6 +139,49 @@ public class SentencePieceTokenizerTests
     }
 
     [Fact]
+    public void Load_FolderWithMetaspaceTokenizerJson_UsesTokenizerModel()
+    {
+        string model = FixtureOrSkip(Tok512);
+        string dir = Directory.CreateTempSubdirectory("gmsa-tok-").FullName;
+        try
+        {
+            // LLaMA-2's tokenizer.json is SentencePiece-style BPE (Metaspace, byte_fallback): not byte-level.
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"),
+                """{"model": {"type": "BPE", "vocab": {}, "merges": [], "byte_fallback": true}, "pre_tokenizer": {"type": "Metaspace"}}""");
+            File.Copy(model, Path.Combine(dir, "tokenizer.model"));
+            File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """{"bos_token": {"content": "<s>"}, "eos_token": "</s>", "add_bos_token": false}""");
+
+            var tok = TextTokenizer.Load(dir);
+
+            Assert.Equal(512, tok.VocabSize);
+            Assert.False(tok.AddBosToken);
+            Assert.Equal([403, 407], tok.Encode("Once upon"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Load_TiktokenModelFile_ThrowsNotSupportedNamingTokenizerJson()
+    {
+        string dir = Directory.CreateTempSubdirectory("gmsa-tok-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "tokenizer.model"), "IQ== 0\nIg== 1\nIw== 2\n");
+
+            var e = Assert.Throws<NotSupportedException>(() => TextTokenizer.Load(dir));
+            Assert.Contains("tiktoken", e.Message);
+            Assert.Contains("tokenizer.json", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Decode_IdOutsideVocabulary_Throws()
     {
         var tok = TextTokenizer.Load(FixtureOrSkip(Tok512));
