@@ -19,7 +19,10 @@ public enum ChatFormat
 /// <summary>One chat turn; role is "system", "user" or "assistant".</summary>
 public sealed record ChatMessage(string Role, string Content);
 
-/// <summary>A rendered prompt and whether it already starts with BOS (encode it with addBos: !IncludesBos).</summary>
+/// <summary>
+/// A rendered prompt and whether it already starts with BOS: encode it with addBos: !IncludesBos, or
+/// better call <see cref="ChatTemplate.Encode"/> (for LLaMA-2 it matches Meta's per-turn ids exactly).
+/// </summary>
 public sealed record ChatPrompt(string Text, bool IncludesBos);
 
 /// <summary>
