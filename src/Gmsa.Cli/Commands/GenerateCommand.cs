@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Gmsa.Engine.Generation;
+using Gmsa.Engine.Text;
 
 namespace Gmsa.Cli.Commands;
 
@@ -34,7 +35,7 @@ internal static class GenerateCommand
             sampling.Validate();
             using var lm = LanguageModel.Load(parse.GetValue(model)!, device.ParseDevice(parse), device.ParseDtype(parse));
             var text = parse.GetValue(prompt)!;
-            var ids = parse.GetValue(chat) ? lm.EncodeChat([("user", text)]) : lm.Encode(text);
+            var ids = parse.GetValue(chat) ? lm.EncodeChat([new ChatMessage("user", text)]) : lm.Encode(text);
             if (!parse.GetValue(chat)) Console.Write(text);
             var completion = lm.CompleteAsync([ids], sampling, (_, piece) => Console.Write(piece)).GetAwaiter().GetResult();
             Console.WriteLine();

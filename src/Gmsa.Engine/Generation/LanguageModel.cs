@@ -20,6 +20,7 @@ public sealed class LanguageModel : IDisposable
 {
     LanguageModel(string directory, CausalLM model, TextTokenizer tokenizer, GenerationConfig generation, ModelRunner runner)
     {
+        Chat = ChatTemplate.Detect(directory, tokenizer);
         Directory = directory;
         Model = model;
         Tokenizer = tokenizer;
@@ -32,6 +33,8 @@ public sealed class LanguageModel : IDisposable
     public TextTokenizer Tokenizer { get; }
     public GenerationConfig Generation { get; }
     public ModelRunner Runner { get; }
+    /// <summary>The family's chat format, detected from the folder (Plain for base models).</summary>
+    public ChatTemplate Chat { get; }
 
     public static LanguageModel Load(string directory, Device? device = null, ScalarType? dtype = null)
     {
@@ -52,12 +55,18 @@ public sealed class LanguageModel : IDisposable
     /// <summary>Encodes a prompt as the model expects raw text: BOS first when the tokenizer adds one.</summary>
     public IReadOnlyList<int> Encode(string prompt) => Tokenizer.Encode(prompt, addBos: true);
 
-    /// <summary>The caller's stop ids plus the model's end-of-sequence ids.</summary>
+    /// <summary>Renders messages with the model's chat template and ends with the assistant's turn.</summary>
+    public IReadOnlyList<int> EncodeChat(IReadOnlyList<ChatMessage> messages) => Chat.Encode(Tokenizer, messages);
+
+    /// <summary>The caller's stop ids plus the model's end-of-sequence ids, sampling kept inside the tokenizer's ids.</summary>
     public SamplingOptions WithModelStops(SamplingOptions options)
     {
         var stops = options.StopTokenIds.Concat(Generation.EosTokenIds);
         if (Tokenizer.EosId is { } eos) stops = stops.Append(eos);
-        return options with { StopTokenIds = stops.Distinct().ToArray() };
+        if (Chat.Format == ChatFormat.ChatML && Tokenizer.TokenId("<|im_end|>") is { } imEnd) stops = stops.Append(imEnd);
+        if (Chat.Format == ChatFormat.Llama3 && Tokenizer.TokenId("<|eot_id|>") is { } eot) stops = stops.Append(eot);
+        int? limit = Tokenizer.VocabSize < Model.Config.VocabSize ? Tokenizer.VocabSize : null;
+        return options with { StopTokenIds = stops.Distinct().ToArray(), VocabLimit = options.VocabLimit ?? limit };
     }
 
     int PadId => Generation.PadTokenId ?? Tokenizer.PadId ?? Tokenizer.EosId ?? 0;

@@ -23,6 +23,8 @@ public sealed class Sampler
     {
         using var scope = NewDisposeScope();
         var scores = logits.to(ScalarType.Float32);
+        if (options.VocabLimit is { } limit && limit < scores.shape[^1])
+            scores = scores.index_fill(-1, arange(limit, scores.shape[^1], device: scores.device), double.NegativeInfinity);
         if (options.RepetitionPenalty != 1.0 && history is not null)
             scores = Penalize(scores, history, options.RepetitionPenalty);
         if (options.Greedy)

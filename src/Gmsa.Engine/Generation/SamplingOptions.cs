@@ -15,6 +15,12 @@ public sealed record SamplingOptions
     /// <summary>Token ids that end a sequence; the model's eos ids are added by the caller.</summary>
     public IReadOnlyList<int> StopTokenIds { get; init; } = [];
 
+    /// <summary>
+    /// Ids at or above this are never chosen. Qwen configs pad vocab_size past the tokenizer's last id;
+    /// a sampled padding id would have no text.
+    /// </summary>
+    public int? VocabLimit { get; init; }
+
     public bool Greedy => Temperature <= 0;
 
     /// <summary>Throws ArgumentException with the offending field named.</summary>
@@ -25,5 +31,6 @@ public sealed record SamplingOptions
         if (TopK < 0) throw new ArgumentException($"top-k must be >= 0, got {TopK}");
         if (!(TopP > 0 && TopP <= 1)) throw new ArgumentException($"top-p must be in (0, 1], got {TopP}");
         if (!(RepetitionPenalty > 0)) throw new ArgumentException($"repetition penalty must be > 0, got {RepetitionPenalty}");
+        if (VocabLimit is < 1) throw new ArgumentException($"vocab limit must be >= 1, got {VocabLimit}");
     }
 }

@@ -1,0 +1,66 @@
+using System.Text.Json;
+
+namespace Gmsa.Engine.Text;
+
+/// <summary>
+/// The parts of a Hugging Face tokenizer_config.json the engine uses: the special token strings
+/// (each written either as a string or as <c>{"content": ...}</c>), whether BOS/EOS are added, and
+/// added_tokens_decoder. Missing file or fields read as null.
+/// </summary>
+internal sealed record TokenizerConfig
+{
+    public string? BosToken { get; init; }
+    public string? EosToken { get; init; }
+    public string? PadToken { get; init; }
+    public string? UnkToken { get; init; }
+    public bool? AddBosToken { get; init; }
+    public bool? AddEosToken { get; init; }
+    public bool HasChatTemplate { get; init; }
+    /// <summary>added_tokens_decoder: id to (content, special).</summary>
+    public IReadOnlyDictionary<int, AddedToken> AddedTokens { get; init; } = new Dictionary<int, AddedToken>();
+
+    public static TokenizerConfig Load(string modelDir)
+    {
+        string path = Path.Combine(modelDir, "tokenizer_config.json");
+        return File.Exists(path) ? Parse(File.ReadAllText(path)) : new TokenizerConfig();
+    }
+
+    public static TokenizerConfig Parse(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        JsonElement o = doc.RootElement;
+        var added = new Dictionary<int, AddedToken>();
+        if (o.TryGetProperty("added_tokens_decoder", out JsonElement dec) && dec.ValueKind == JsonValueKind.Object)
+            foreach (JsonProperty p in dec.EnumerateObject())
+            {
+                int id = int.Parse(p.Name, System.Globalization.CultureInfo.InvariantCulture);
+                added[id] = new AddedToken(id, p.Value.GetProperty("content").GetString()!,
+                    p.Value.TryGetProperty("special", out JsonElement s) && s.ValueKind == JsonValueKind.True);
+            }
+        return new TokenizerConfig
+        {
+            BosToken = TokenString(o, "bos_token"),
+            EosToken = TokenString(o, "eos_token"),
+            PadToken = TokenString(o, "pad_token"),
+            UnkToken = TokenString(o, "unk_token"),
+            AddBosToken = Bool(o, "add_bos_token"),
+            AddEosToken = Bool(o, "add_eos_token"),
+            HasChatTemplate = o.TryGetProperty("chat_template", out JsonElement ct) && ct.ValueKind is JsonValueKind.String or JsonValueKind.Array,
+            AddedTokens = added,
+        };
+    }
+
+    private static string? TokenString(JsonElement o, string name)
+    {
+        if (!o.TryGetProperty(name, out JsonElement v)) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.String => v.GetString(),
+            JsonValueKind.Object when v.TryGetProperty("content", out JsonElement c) => c.GetString(),
+            _ => null,
+        };
+    }
+
+    private static bool? Bool(JsonElement o, string name) =>
+        o.TryGetProperty(name, out JsonElement v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
+}
