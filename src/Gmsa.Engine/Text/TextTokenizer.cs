@@ -109,6 +109,8 @@ public sealed class TextTokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         bool bos = addBos && AddBosToken, eos = addEos && EosId is not null;
+        // The package returns nothing for "" even when asked for BOS; an empty prompt is just BOS.
+        if (text.Length == 0) return [.. bos ? [BosId!.Value] : Array.Empty<int>(), .. eos ? [EosId!.Value] : Array.Empty<int>()];
         if (_inner is SentencePieceTokenizer sp && (!bos || BosId == sp.BeginningOfSentenceId) && (!eos || EosId == sp.EndOfSentenceId))
             return sp.EncodeToIds(text, bos, eos, considerPreTokenization: true, considerNormalization: true);
 

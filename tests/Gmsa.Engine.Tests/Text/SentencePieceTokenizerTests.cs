@@ -67,6 +67,16 @@ public class SentencePieceTokenizerTests
         Assert.Equal([1, 9038, 2501, 2], tok.Encode("Once upon", addEos: true));
     }
 
+    [Fact]
+    public void Encode_EmptyText_IsBosAloneOrNothing()
+    {
+        var tok = TextTokenizer.Load(FixtureOrSkip(Llama2));
+
+        Assert.Equal([1], tok.Encode(""));
+        Assert.Empty(tok.Encode("", addBos: false));
+        Assert.Equal([1, 2], tok.Encode("", addEos: true));
+    }
+
     [Theory]
     [MemberData(nameof(VariedText))]
     public void DecodeOfEncode_VariedText_ReturnsInput(string file, string text)
