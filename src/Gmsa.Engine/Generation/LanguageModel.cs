@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace Gmsa.Engine.Generation;
 
-/// <summary>A completed batch: one decoded text per prompt, with the token-level result behind it.</summary>
+/// <summary>A completed batch: each prompt's continuation text (prompt excluded), with the token-level result behind it.</summary>
 public sealed record TextCompletion(IReadOnlyList<string> Texts, GenerationResult Result);
 
 /// <summary>
@@ -38,6 +38,8 @@ public sealed class LanguageModel : IDisposable
 
     public static LanguageModel Load(string directory, Device? device = null, ScalarType? dtype = null)
     {
+        if (!System.IO.Directory.Exists(directory))
+            throw new DirectoryNotFoundException($"model folder '{directory}' does not exist");
         var tokenizer = TextTokenizer.Load(directory);
         var runner = new ModelRunner($"gmsa-model:{Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/'))}");
         try
@@ -82,15 +84,30 @@ public sealed class LanguageModel : IDisposable
                 throw new ArgumentException($"prompt of {p.Count} tokens + {sampling.MaxNewTokens} new tokens exceeds the model's context of {Model.Config.MaxPositionEmbeddings}");
         return Runner.RunAsync(() =>
         {
-            var decoders = prompts.Select(_ => Tokenizer.CreateStreamDecoder()).ToArray();
-            Action<int, int>? onToken = onText is null ? null : (row, id) =>
+            // Each row's decoder first reads its prompt, so the continuation's first piece keeps its
+            // leading space and a character split across the prompt boundary comes out whole.
+            var decoders = prompts.Select(p =>
             {
-                var text = decoders[row].Push(id);
-                if (text.Length > 0) onText(row, text);
-            };
-            var result = TokenGenerator.Generate(Model, prompts, sampling, PadId, onToken, cancellation);
-            var texts = result.Sequences.Select(s => Tokenizer.Decode(s.Tokens)).ToArray();
-            return new TextCompletion(texts, result);
+                var d = Tokenizer.CreateStreamDecoder();
+                foreach (var id in p) d.Push(id);
+                return d;
+            }).ToArray();
+            var texts = prompts.Select(_ => new System.Text.StringBuilder()).ToArray();
+            void OnToken(int row, int id)
+            {
+                var piece = decoders[row].Push(id);
+                if (piece.Length == 0) return;
+                texts[row].Append(piece);
+                onText?.Invoke(row, piece);
+            }
+            var result = TokenGenerator.Generate(Model, prompts, sampling, PadId, OnToken, cancellation);
+            for (int row = 0; row < texts.Length; row++)
+            {
+                var tail = decoders[row].Flush();
+                texts[row].Append(tail);
+                if (tail.Length > 0) onText?.Invoke(row, tail);
+            }
+            return new TextCompletion(texts.Select(t => t.ToString()).ToArray(), result);
         }, cancellation);
     }
 
