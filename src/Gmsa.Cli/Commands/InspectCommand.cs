@@ -27,7 +27,7 @@ internal static class InspectCommand
             Row("hidden / intermediate", $"{config.HiddenSize} / {config.IntermediateSize}");
             Row("heads (q / kv) x head_dim", $"{config.NumAttentionHeads} / {config.NumKeyValueHeads} x {config.HeadDim}");
             Row("vocab", config.VocabSize);
-            Row("context", config.MaxPositionEmbeddings);
+            Row("context", config.SlidingWindow is { } w ? $"{config.MaxPositionEmbeddings} (sliding window {w}: exact up to {config.ContextLength})" : config.MaxPositionEmbeddings);
             Row("rope", $"theta {config.RopeTheta}{(config.RopeScaling is { } s ? $", {s.RopeType} x{s.Factor}" : "")}");
             Row("tied embeddings", config.TieWordEmbeddings);
             Row("q/k/v bias, q/k norm", $"{config.AttentionBias}, {config.QkNorm}");

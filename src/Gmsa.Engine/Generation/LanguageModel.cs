@@ -80,8 +80,8 @@ public sealed class LanguageModel : IDisposable
         var sampling = WithModelStops(options);
         sampling.Validate();
         foreach (var p in prompts)
-            if (p.Count + sampling.MaxNewTokens > Model.Config.MaxPositionEmbeddings)
-                throw new ArgumentException($"prompt of {p.Count} tokens + {sampling.MaxNewTokens} new tokens exceeds the model's context of {Model.Config.MaxPositionEmbeddings}");
+            if (p.Count + sampling.MaxNewTokens > Model.Config.ContextLength)
+                throw new ArgumentException($"prompt of {p.Count} tokens + {sampling.MaxNewTokens} new tokens exceeds the model's context of {Model.Config.ContextLength}");
         return Runner.RunAsync(() =>
         {
             // Each row's decoder first reads its prompt, so the continuation's first piece keeps its

@@ -43,6 +43,15 @@ public sealed record ModelConfig
     /// <summary>The dtype the weights were saved in ("float32", "bfloat16", "float16").</summary>
     public string TorchDtype { get; init; } = "float32";
 
+    /// <summary>
+    /// Mistral's sliding attention window. Attention here is always full, which equals sliding attention
+    /// only while the sequence fits in the window, so the window caps <see cref="ContextLength"/>.
+    /// </summary>
+    public int? SlidingWindow { get; init; }
+
+    /// <summary>The longest sequence this engine computes exactly for the checkpoint.</summary>
+    public int ContextLength => SlidingWindow is { } w ? Math.Min(w, MaxPositionEmbeddings) : MaxPositionEmbeddings;
+
     public int KvGroups => NumAttentionHeads / NumKeyValueHeads;
 
     public static ModelConfig Load(string path) => Parse(File.ReadAllText(path));
@@ -88,6 +97,8 @@ public sealed record ModelConfig
             EosTokenIds = IntOrList(o["eos_token_id"]),
             PadTokenId = Optional(o, "pad_token_id"),
             TorchDtype = (o["torch_dtype"] ?? o["dtype"])?.GetValue<string>() ?? "float32",
+            // Qwen2 configs carry sliding_window but switch it off with use_sliding_window: false.
+            SlidingWindow = (o["use_sliding_window"]?.GetValue<bool>() ?? modelType == "mistral") ? Optional(o, "sliding_window") : null,
         };
     }
 
@@ -147,6 +158,7 @@ public sealed record ModelConfig
             ["attention_bias"] = AttentionBias,
             ["torch_dtype"] = TorchDtype,
         };
+        if (SlidingWindow is { } window) o["sliding_window"] = window;
         if (RopeScaling is { } s)
             o["rope_scaling"] = new JsonObject
             {
