@@ -25,27 +25,21 @@ public sealed record GenerationConfig
         var path = Path.Combine(directory, "generation_config.json");
         if (!File.Exists(path)) return FromModel(config);
         var o = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"{path} is not a JSON object");
-        var eos = o["eos_token_id"] switch
-        {
-            JsonArray a => a.Select(x => (int)x!.GetValue<double>()).ToArray(),
-            JsonValue v when v.GetValueKind() == JsonValueKind.Number => [(int)v.GetValue<double>()],
-            _ => config.EosTokenIds,
-        };
+        var eos = ModelConfig.IntOrList(o["eos_token_id"]);
         return new GenerationConfig
         {
-            BosTokenId = Int(o["bos_token_id"]) ?? config.BosTokenId,
-            EosTokenIds = eos,
-            PadTokenId = Int(o["pad_token_id"]) ?? config.PadTokenId,
+            BosTokenId = ModelConfig.Optional(o, "bos_token_id") ?? config.BosTokenId,
+            EosTokenIds = eos.Count > 0 ? eos : config.EosTokenIds,
+            PadTokenId = ModelConfig.Optional(o, "pad_token_id") ?? config.PadTokenId,
             Temperature = Number(o["temperature"]),
             TopP = Number(o["top_p"]),
-            TopK = Int(o["top_k"]),
+            TopK = ModelConfig.Optional(o, "top_k"),
             RepetitionPenalty = Number(o["repetition_penalty"]),
             DoSample = o["do_sample"] is JsonValue s && s.GetValueKind() == JsonValueKind.True,
         };
     }
 
     static double? Number(JsonNode? n) => n is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? v.GetValue<double>() : null;
-    static int? Int(JsonNode? n) => Number(n) is { } d ? (int)d : null;
 
     public string ToJson()
     {

@@ -120,10 +120,11 @@ public sealed record ModelConfig
     static int Required(JsonObject o, string key) =>
         Optional(o, key) ?? throw new InvalidDataException($"config.json lacks '{key}'");
 
-    static int? Optional(JsonObject o, string key) =>
+    internal static int? Optional(JsonObject o, string key) =>
         o[key] is JsonValue v && v.GetValueKind() == JsonValueKind.Number ? (int)v.GetValue<double>() : null;
 
-    static IReadOnlyList<int> IntOrList(JsonNode? node) => node switch
+    /// <summary>eos_token_id and friends: a number or a list of numbers.</summary>
+    internal static IReadOnlyList<int> IntOrList(JsonNode? node) => node switch
     {
         JsonArray a => a.Select(x => (int)x!.GetValue<double>()).ToArray(),
         JsonValue v when v.GetValueKind() == JsonValueKind.Number => [(int)v.GetValue<double>()],
