@@ -1,5 +1,8 @@
 using System.CommandLine;
 using Gmsa.Cli.Commands;
+using Gmsa.Engine.Platform;
+
+GlibcAllocator.KeepFreedMemory(); // libtorch's CPU activations would page-fault on every op otherwise
 
 var root = new RootCommand("Gmsa: long-context compression for LLaMA/Qwen models (GMSA), on TorchSharp.")
 {
@@ -7,5 +10,6 @@ var root = new RootCommand("Gmsa: long-context compression for LLaMA/Qwen models
     InspectCommand.Create(),
     ConvertCommand.Create(),
     BenchCommand.Create(),
+    TrainCommand.Create(),
 };
 return root.Parse(args).Invoke();

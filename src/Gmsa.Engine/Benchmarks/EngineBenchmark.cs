@@ -57,7 +57,7 @@ public static class EngineBenchmark
         return results;
     }
 
-    static double MatmulGflops(int n, ScalarType dtype, Device device, int repeats)
+    public static double MatmulGflops(int n, ScalarType dtype, Device device, int repeats)
     {
         using var scope = NewDisposeScope();
         var a = randn(n, n, dtype: dtype, device: device);
@@ -67,9 +67,8 @@ public static class EngineBenchmark
     }
 
     /// <summary>
-    /// Prefill as generation runs it: the trunk over every prompt token, the LM head at the last one.
-    /// FLOPs = 2 x (linear weights of the trunk) x tokens + causal attention (QK^T and AV over the lower
-    /// triangle, 2 x B x S^2 x H x Dh per layer) + 2 x D x V x B for the head.
+    /// Prefill as generation runs it: the trunk over every prompt token, the LM head at the last one
+    /// (FLOPs counted by <see cref="ModelFlops.Forward"/>).
     /// </summary>
     public static (TimeSpan Time, double Flops) Prefill(CausalLM model, EngineBenchmarkOptions options)
     {
@@ -84,12 +83,7 @@ public static class EngineBenchmark
             model.forward(ids, lastTokenOnly: true);
             Synchronize(model.Device);
         }, options.Repeats);
-        double trunkLinear = c.NumHiddenLayers * (
-            (double)c.HiddenSize * c.HeadDim * (c.NumAttentionHeads * 2 + c.NumKeyValueHeads * 2)
-            + 3.0 * c.HiddenSize * c.IntermediateSize);
-        double flops = 2 * trunkLinear * b * s
-            + c.NumHiddenLayers * 2.0 * b * s * s * c.NumAttentionHeads * c.HeadDim
-            + 2.0 * c.HiddenSize * c.VocabSize * b;
+        double flops = ModelFlops.Forward(c, b, s, headTokensPerSequence: 1);
         return (time, flops);
     }
 
@@ -113,7 +107,7 @@ public static class EngineBenchmark
         return rates[rates.Count / 2];
     }
 
-    static void Synchronize(Device device)
+    internal static void Synchronize(Device device)
     {
         if (device.type == DeviceType.CUDA) cuda.synchronize(device);
     }

@@ -55,15 +55,22 @@ public sealed class CausalLM : nn.Module
         return new CausalLMOutput(logits, returnHiddenStates ? hidden.MoveToOuterDisposeScope() : null);
     }
 
-    /// <summary>Fresh-model initialisation (as transformers does): N(0, std) for matrices, ones for norms, zeros for biases.</summary>
-    public void InitializeWeights(long seed, double std = 0.02)
+    /// <summary>
+    /// Fresh-model initialisation (as transformers does): N(0, std) for matrices, ones for norms, zeros
+    /// for biases. With <paramref name="scaleResidualProjections"/>, the projections that write into the
+    /// residual stream (o_proj, down_proj) get std / sqrt(2 x layers), as GPT-2 does, so the stream's
+    /// variance does not grow with depth at the start of pretraining.
+    /// </summary>
+    public void InitializeWeights(long seed, double std = 0.02, bool scaleResidualProjections = false)
     {
         using var noGrad = no_grad();
         var generator = new Generator((ulong)seed, Device);
+        double residualStd = scaleResidualProjections ? std / Math.Sqrt(2.0 * Config.NumHiddenLayers) : std;
         foreach (var (name, p) in named_parameters())
         {
             if (name.EndsWith("norm.weight")) p.fill_(1.0);
             else if (name.EndsWith(".bias")) p.zero_();
+            else if (name.EndsWith("o_proj.weight") || name.EndsWith("down_proj.weight")) p.normal_(0, residualStd, generator);
             else p.normal_(0, std, generator);
         }
     }

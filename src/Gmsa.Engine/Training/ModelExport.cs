@@ -1,0 +1,78 @@
+using System.Text.Json.Nodes;
+using Gmsa.Engine.Checkpoints;
+using Gmsa.Engine.Generation;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Training;
+
+/// <summary>
+/// Turns a finished pretraining run into a shippable model folder: copies the final weights and
+/// tokenizer, measures perplexity on the full validation and test splits, generates samples, and
+/// gathers everything the model card states.
+/// </summary>
+public static class ModelExport
+{
+    public static readonly IReadOnlyList<string> SamplePrompts =
+    [
+        "It was a cold morning in",
+        "The history of the country",
+        "And God said unto",
+        "Elizabeth looked at her sister and",
+        "The ship sailed",
+    ];
+
+    public static ModelCard Export(string runDirectory, string outDirectory, IReadOnlyList<string> commands, string? dataCardPath = null,
+        int sampleTokens = 60)
+    {
+        var paths = new PretrainingPaths(Data: "", Tokenizer: "", Run: runDirectory);
+        if (!Directory.Exists(paths.FinalModel))
+            throw new DirectoryNotFoundException($"{paths.FinalModel} does not exist: the run has not completed (gmsa train lm --resume finishes it)");
+        var run = JsonNode.Parse(File.ReadAllText(paths.RunFile))?.AsObject() ?? throw new InvalidDataException($"{paths.RunFile} is not a JSON object");
+        var recipe = TrainingRecipe.Parse(run["recipe"]!.ToJsonString());
+        string data = run["data"]?.GetValue<string>() ?? throw new InvalidDataException($"{paths.RunFile} lacks \"data\"");
+        var checkpoint = TrainingCheckpoint.Latest(Path.Combine(runDirectory, "checkpoints"))
+            ?? throw new InvalidDataException($"{runDirectory} has no checkpoint to read the final state from");
+
+        Directory.CreateDirectory(outDirectory);
+        foreach (var file in Directory.GetFiles(paths.FinalModel))
+            File.Copy(file, Path.Combine(outDirectory, Path.GetFileName(file)), overwrite: true);
+
+        using var lm = LanguageModel.Load(outDirectory, CPU);
+        var vocab = lm.Tokenizer.VocabSize;
+        var validation = TokenFile.Read(Path.Combine(data, "validation.bin"), vocab);
+        var test = TokenFile.Read(Path.Combine(data, "test.bin"), vocab);
+        long trainTokens = new FileInfo(Path.Combine(data, "train.bin")).Length / sizeof(ushort);
+        double Loss(TokenStream s) => lm.Runner.Run(() => LanguageModelObjective.MeanLoss(lm.Model, s, recipe.SequenceLength, recipe.MicroBatch));
+
+        return new ModelCard
+        {
+            Name = Path.GetFileName(Path.GetFullPath(outDirectory).TrimEnd('/')),
+            Recipe = recipe,
+            Parameters = lm.Model.ParameterCount(),
+            WeightBytes = new FileInfo(Path.Combine(outDirectory, ShardedCheckpoint.SingleFile)).Length,
+            FinalState = TrainingCheckpoint.ReadState(checkpoint),
+            ValidationLoss = Loss(validation),
+            ValidationTokens = (validation.Count - 1) / recipe.SequenceLength * recipe.SequenceLength,
+            TestLoss = Loss(test),
+            TestTokens = (test.Count - 1) / recipe.SequenceLength * recipe.SequenceLength,
+            TrainTokens = trainTokens,
+            Commands = commands,
+            Samples = Samples(lm, sampleTokens),
+            DataCard = dataCardPath is not null && File.Exists(dataCardPath) ? File.ReadAllText(dataCardPath) : null,
+        };
+    }
+
+    /// <summary>Each prompt greedily (repetition penalty 1.3, as GMSA's official decoding) and sampled (T 0.8, top-p 0.95, seed 1).</summary>
+    static List<CardSample> Samples(LanguageModel lm, int tokens)
+    {
+        var greedy = new SamplingOptions { MaxNewTokens = tokens, RepetitionPenalty = 1.3 };
+        var sampled = new SamplingOptions { MaxNewTokens = tokens, Temperature = 0.8, TopP = 0.95, Seed = 1 };
+        var result = new List<CardSample>();
+        foreach (var (options, settings) in new[] { (greedy, "greedy, repetition penalty 1.3"), (sampled, "sampled, temperature 0.8, top-p 0.95, seed 1") })
+        {
+            var completion = lm.CompleteAsync(SamplePrompts, options).GetAwaiter().GetResult();
+            result.AddRange(SamplePrompts.Select((p, i) => new CardSample(p, settings, completion.Texts[i])));
+        }
+        return result;
+    }
+}
