@@ -24,14 +24,14 @@ public static class CorpusEncoder
     public static TokenSummary Encode(string corpusDir, string tokenizerDir, string outDir, Action<string>? log = null, int workers = 0)
     {
         log ??= _ => { };
+        foreach (CorpusSplit split in CorpusSplitter.Splits)
+            if (!File.Exists(CorpusJsonl.SplitPath(corpusDir, split)))
+                throw new FileNotFoundException($"{CorpusJsonl.SplitPath(corpusDir, split)} not found: run `gmsa data prepare` first");
         TextTokenizer tokenizer = TextTokenizer.Load(tokenizerDir);
         if (tokenizer.BosId is not int bos || tokenizer.EosId is not int eos)
             throw new InvalidDataException($"tokenizer in {tokenizerDir} has no BOS or EOS token; token files frame documents with both");
         if (tokenizer.VocabSize > ushort.MaxValue + 1)
             throw new InvalidDataException($"tokenizer vocab {tokenizer.VocabSize} does not fit the uint16 ids of token files");
-        foreach (CorpusSplit split in CorpusSplitter.Splits)
-            if (!File.Exists(CorpusJsonl.SplitPath(corpusDir, split)))
-                throw new FileNotFoundException($"{CorpusJsonl.SplitPath(corpusDir, split)} not found: run `gmsa data prepare` first");
 
         Directory.CreateDirectory(outDir);
         var splits = new List<SplitTokens>();

@@ -19,8 +19,8 @@ public sealed class CorpusSplitter
     public CorpusSplitter(double validationFraction, double testFraction)
     {
         if (validationFraction is < 0 or >= 1 || testFraction is < 0 or >= 1 || validationFraction + testFraction >= 1)
-            throw new ArgumentOutOfRangeException(nameof(validationFraction),
-                $"validation ({validationFraction}) and test ({testFraction}) fractions must be in [0, 1) and leave some training data");
+            throw new ArgumentOutOfRangeException(
+                $"validation ({validationFraction}) and test ({testFraction}) fractions must be in [0, 1) and leave some training data", innerException: null);
         ValidationFraction = validationFraction;
         TestFraction = testFraction;
     }

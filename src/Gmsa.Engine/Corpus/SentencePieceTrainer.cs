@@ -46,7 +46,7 @@ public static class SentencePieceTrainer
         string trainPath = CorpusJsonl.SplitPath(options.CorpusDir, CorpusSplit.Train);
         if (!File.Exists(trainPath)) throw new FileNotFoundException($"{trainPath} not found: run `gmsa data prepare` first");
         if (options.VocabSize is < 300 or > ushort.MaxValue + 1)
-            throw new ArgumentOutOfRangeException(nameof(options), $"vocab size {options.VocabSize} must be in [300, 65536] (byte fallback takes 256 ids; token files hold uint16)");
+            throw new ArgumentOutOfRangeException($"vocab size {options.VocabSize} must be in [300, 65536] (byte fallback takes 256 ids; token files hold uint16)", innerException: null);
 
         Directory.CreateDirectory(options.OutDir);
         string input = Path.Combine(options.OutDir, "spm_input.txt.tmp");
