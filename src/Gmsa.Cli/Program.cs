@@ -7,5 +7,6 @@ var root = new RootCommand("Gmsa: long-context compression for LLaMA/Qwen models
     InspectCommand.Create(),
     ConvertCommand.Create(),
     BenchCommand.Create(),
+    DataCommand.Create(),
 };
 return root.Parse(args).Invoke();
