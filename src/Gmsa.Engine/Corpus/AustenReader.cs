@@ -36,7 +36,7 @@ public static partial class AustenReader
                 volume = TitleCase(chapter.Heading);
                 continue;
             }
-            string text = TextCleanup.Paragraphs(TextCleanup.UnwrapParagraphs(chapter.Lines.Select(l => l.Replace("_", ""))));
+            string text = TextCleanup.StripUnderscoreEmphasis(TextCleanup.Paragraphs(TextCleanup.UnwrapParagraphs(chapter.Lines)));
             if (text.Length == 0) continue;
             int number = documents.Count + 1;
             string where = volume is null ? TitleCase(chapter.Heading) : $"{volume}, {TitleCase(chapter.Heading)}";

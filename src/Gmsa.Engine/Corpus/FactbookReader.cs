@@ -25,9 +25,10 @@ public static partial class FactbookReader
     /// <summary>The field as a sentence or sentences, or null when it is a figure, a list or too short.</summary>
     public static string? AsProse(string field)
     {
-        string text = TextCleanup.Line(field);
+        string text = SpaceBeforePunctuation().Replace(TextCleanup.Line(field), "$1");   // "crisis , which" -> "crisis, which"
         string[] words = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (words.Length < MinWords || text.Contains("++", StringComparison.Ordinal)) return null;
+        // "++" and ";;" join list items (parties, exchange rates), never prose.
+        if (words.Length < MinWords || text.Contains("++", StringComparison.Ordinal) || text.Contains(";;", StringComparison.Ordinal)) return null;
         if (words.Count(w => w.Any(char.IsAsciiDigit)) > 0.1 * words.Length) return null;
 
         bool sentences = char.IsUpper(text[0]) && (SentenceBreak().IsMatch(text) || text.EndsWith('.'));
@@ -90,6 +91,9 @@ public static partial class FactbookReader
                 return TextCleanup.Line(name);
         return null;
     }
+
+    [GeneratedRegex(@" ([,.;:?!])(?=\s|$)")]
+    private static partial Regex SpaceBeforePunctuation();
 
     [GeneratedRegex(@"[.!?][""')]?\s+[A-Z]")]
     private static partial Regex SentenceBreak();

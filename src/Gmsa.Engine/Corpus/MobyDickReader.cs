@@ -5,7 +5,7 @@ namespace Gmsa.Engine.Corpus;
 /// <summary>
 /// Moby Dick from Debian's r-cran-tokenizers (its example data set `mobydick`: the Project Gutenberg
 /// file as one R string). The Gutenberg header, etymology and extracts before Chapter 1 and the licence
-/// after the Epilogue are dropped; one document per chapter.
+/// after the Epilogue are dropped, _italics_ marks removed; one document per chapter.
 /// </summary>
 public static partial class MobyDickReader
 {
@@ -20,7 +20,7 @@ public static partial class MobyDickReader
         var documents = new List<CorpusDocument>();
         foreach (Chapter chapter in Chapters.Split(book.ReplaceLineEndings("\n").Split('\n'), IsHeading, IsEnd))
         {
-            string text = TextCleanup.Paragraphs(TextCleanup.UnwrapParagraphs(chapter.Lines));
+            string text = TextCleanup.StripUnderscoreEmphasis(TextCleanup.Paragraphs(TextCleanup.UnwrapParagraphs(chapter.Lines)));
             if (text.Length == 0) continue;
             Match m = ChapterHeading().Match(chapter.Heading);
             string id = m.Success ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture).ToString("D3") : TextCleanup.Slug(chapter.Heading);

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Gmsa.Engine.Corpus;
 
@@ -6,7 +7,7 @@ namespace Gmsa.Engine.Corpus;
 /// The whitespace rules every source shares, so that documents look alike whatever their origin:
 /// NFC, no control characters, single spaces inside a paragraph, paragraphs separated by one blank line.
 /// </summary>
-public static class TextCleanup
+public static partial class TextCleanup
 {
     /// <summary>Collapses runs of spaces/tabs/newlines into one space and trims; NFC.</summary>
     public static string Line(string text)
@@ -27,9 +28,15 @@ public static class TextCleanup
         return sb.ToString();
     }
 
-    /// <summary>Cleans each paragraph with <see cref="Line"/>, drops empty ones, joins them with a blank line.</summary>
+    /// <summary>
+    /// Cleans each paragraph with <see cref="Line"/> and joins them with a blank line; paragraphs with no
+    /// letter or digit (scene breaks "***", leftover rules) are dropped.
+    /// </summary>
     public static string Paragraphs(IEnumerable<string> paragraphs) =>
-        string.Join("\n\n", paragraphs.Select(Line).Where(p => p.Length > 0));
+        string.Join("\n\n", paragraphs.Select(Line).Where(p => p.Any(char.IsLetterOrDigit)));
+
+    /// <summary>Gutenberg's _italics_ markup to plain text; underscores inside words (e-mail names) stay.</summary>
+    public static string StripUnderscoreEmphasis(string text) => UnderscoreEmphasis().Replace(text, "$1");
 
     /// <summary>
     /// Wrapped plain text (a line break inside a paragraph, blank lines between paragraphs) to paragraphs.
@@ -85,4 +92,7 @@ public static class TextCleanup
         }
         return sb.ToString().Trim('-');
     }
+
+    [GeneratedRegex(@"(?<![\w_])_([^_\s](?:[^_]*[^_\s])?)_(?![\w_])")]
+    private static partial Regex UnderscoreEmphasis();
 }

@@ -43,7 +43,7 @@ public static partial class WordNetReader
             return null;
         var words = Enumerable.Range(0, count).Select(i => Word(fields[4 + 2 * i])).Distinct().ToList();
 
-        string gloss = TextCleanup.Line(line[(bar + 3)..]);
+        string gloss = TexQuote().Replace(TextCleanup.Line(line[(bar + 3)..]), "‘$1’");   // `to your credit' -> ‘to your credit’, clear of the example quotes
         int firstExample = FirstExample().Match(gloss) is { Success: true } m ? m.Index : gloss.Length;
         string definition = gloss[..firstExample].TrimEnd(' ', ';', '.');
         var examples = Example().Matches(gloss[firstExample..]).Select(e => e.Groups[1].Value.Trim()).Where(e => e.Length > 0).ToList();
@@ -63,6 +63,9 @@ public static partial class WordNetReader
 
     [GeneratedRegex(@"""([^""]*)""")]
     private static partial Regex Example();
+
+    [GeneratedRegex(@"`([^`']+)'")]
+    private static partial Regex TexQuote();
 
     [GeneratedRegex(@"\((a|p|ip)\)$")]
     private static partial Regex AdjectiveMarker();

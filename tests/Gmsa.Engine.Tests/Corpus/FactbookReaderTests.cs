@@ -34,9 +34,17 @@ public class FactbookReaderTests
     [InlineData("12 km")]
     [InlineData("Christian 63%, Muslim 7%, Jewish 1%, Buddhist 1%, other 1%, none 23%, unspecified 4%, and a few more groups in 2015 est.")]
     [InlineData("machinery and transportation equipment, aircraft, plastics, chemicals, pharmaceutical products, iron and steel, beverages, wine, cheese")]
+    [InlineData("Concerned Citizens Movement or CCM [Ethlyn SMITH];; National Democratic Party or NDP [Orlando SMITH];; United Party or UP [Gregory MADURO]")]
     public void AsProse_FiguresAndLists_AreDropped(string field)
     {
         Assert.Null(FactbookReader.AsProse(field));
+    }
+
+    [Fact]
+    public void AsProse_SpaceBeforeComma_IsClosed()
+    {
+        Assert.Equal("The country followed a policy of liberalization until the onset of a political crisis, which lasted for four years.",
+            FactbookReader.AsProse("The country followed a policy of liberalization until the onset of a political crisis , which lasted for four years ."));
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public class NovelReaderTests
             "\uFEFFThe Project Gutenberg EBook of Moby Dick; or The Whale, by Herman Melville\r\n\r\n" +
             "ETYMOLOGY.\r\n\r\nThe pale Usher--threadbare in coat.\r\n\r\n" +
             "CHAPTER 1. Loomings.\r\n\r\n\r\nCall me Ishmael. Some years ago--never mind how long\r\nprecisely.\r\n\r\n" +
-            "CHAPTER 2. The Carpet-Bag.\r\n\r\nI stuffed a shirt or two into my old carpet-bag.\r\n\r\n" +
+            "CHAPTER 2. The Carpet-Bag.\r\n\r\nI stuffed a shirt or two into _my_ old carpet-bag.\r\n\r\n* * *\r\n\r\n" +
             "Epilogue\r\n\r\n\"AND I ONLY AM ESCAPED ALONE TO TELL THEE\" Job.\r\n\r\n" +
             "End of Project Gutenberg's Moby Dick; or The Whale, by Herman Melville\r\n\r\n*** END OF THIS PROJECT GUTENBERG EBOOK ***\r\n";
 
@@ -39,6 +39,7 @@ public class NovelReaderTests
         Assert.Equal(["mobydick/001", "mobydick/002", "mobydick/epilogue"], docs.Select(d => d.Id));
         Assert.Equal("Call me Ishmael. Some years ago--never mind how long precisely.", docs[0].Text);
         Assert.Equal("Moby Dick, CHAPTER 2. The Carpet-Bag.", docs[1].Title);
+        Assert.Equal("I stuffed a shirt or two into my old carpet-bag.", docs[1].Text);
         Assert.DoesNotContain(docs, d => d.Text.Contains("Gutenberg") || d.Text.Contains("Usher"));
     }
 }

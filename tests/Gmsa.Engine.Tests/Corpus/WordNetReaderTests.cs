@@ -18,7 +18,7 @@ public class WordNetReaderTests
     [InlineData(Verb, "learn (also larn, acquire): gain knowledge or skills. For example: \"She learned dancing from her sister\"; \"I learned Sanskrit\"; \"Children acquire language at an amazing rate\".")]
     [InlineData(Adjective, "ingratiating (also insinuating, ingratiatory): calculated to please or gain favor. For example: \"a smooth ingratiating manner\".")]
     [InlineData(Noun, "physical entity: an entity that has physical existence.")]
-    [InlineData("00002098 00 a 01 able(p) 0 000 | (usually followed by `to') having the necessary means or skill  ", "able: (usually followed by `to') having the necessary means or skill.")]
+    [InlineData("00002098 00 a 01 able(p) 0 000 | (usually followed by `to') having the necessary means or skill  ", "able: (usually followed by ‘to’) having the necessary means or skill.")]
     public void ParseLine_DataFileLine_BecomesDefinitionalSentence(string line, string expected)
     {
         Assert.Equal(expected, WordNetReader.ParseLine(line));
