@@ -39,13 +39,14 @@ internal static class DataCommand
         var corpus = CorpusOption();
         var vocab = VocabOption();
         var output = new Option<string>("--out") { Description = "folder for tokenizer.model and tokenizer_config.json", DefaultValueFactory = _ => DefaultTokenizer };
+        var checkLines = new Option<int>("--check-lines") { Description = "validation lines whose ids are compared with spm_encode's", DefaultValueFactory = _ => 2000 };
         var command = new Command("tokenizer", "Train a SentencePiece BPE tokenizer on the train split with spm_train (Debian package sentencepiece)")
         {
-            corpus, vocab, output,
+            corpus, vocab, output, checkLines,
         };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
-            RunTokenizer(parse.GetValue(corpus)!, parse.GetValue(vocab), parse.GetValue(output)!);
+            RunTokenizer(parse.GetValue(corpus)!, parse.GetValue(vocab), parse.GetValue(output)!, parse.GetValue(checkLines));
             return 0;
         }));
         return command;
@@ -99,9 +100,10 @@ internal static class DataCommand
         Log($"wrote {Path.GetFullPath(output)}");
     }
 
-    static void RunTokenizer(string corpus, int vocabSize, string output)
+    static void RunTokenizer(string corpus, int vocabSize, string output, int checkLines = 2000)
     {
-        var report = SentencePieceTrainer.Train(new TokenizerTrainingOptions { CorpusDir = corpus, OutDir = output, VocabSize = vocabSize }, Log);
+        var options = new TokenizerTrainingOptions { CorpusDir = corpus, OutDir = output, VocabSize = vocabSize, CheckLines = checkLines };
+        var report = SentencePieceTrainer.Train(options, Log);
         var check = report.Check;
         Console.WriteLine($"tokenizer  {report.VocabSize:N0} pieces, trained on {report.TrainingLines:N0} lines in {report.TrainingTime.TotalSeconds:F1} s; " +
                           $"ids equal spm_encode's on {check.Lines - check.Differing:N0} of {check.Lines:N0} validation lines");
