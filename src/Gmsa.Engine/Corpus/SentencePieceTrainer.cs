@@ -1,9 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Gmsa.Engine.Text;
 
 namespace Gmsa.Engine.Corpus;
@@ -36,7 +33,7 @@ public sealed record SpmComparison(int Lines, int Differing, string? FirstDiffer
 public static class SentencePieceTrainer
 {
     public const string Package = "the Debian package sentencepiece (apt-get install sentencepiece)";
-    public const string ModelFile = "tokenizer.model", ConfigFile = "tokenizer_config.json";
+    public const string ModelFile = "tokenizer.model";
 
     public static TokenizerReport Train(TokenizerTrainingOptions options, Action<string>? log = null)
     {
@@ -64,7 +61,7 @@ public static class SentencePieceTrainer
             File.Delete(input);
         }
         timer.Stop();
-        WriteConfig(options.OutDir, options.ModelMaxLength);
+        TokenizerConfig.WriteLlama(options.OutDir, options.ModelMaxLength);
 
         string validationPath = CorpusJsonl.SplitPath(options.CorpusDir, CorpusSplit.Validation);
         var sample = ParagraphLines(CorpusJsonl.Read(File.Exists(validationPath) ? validationPath : trainPath)).Take(options.CheckLines).ToList();
@@ -86,25 +83,6 @@ public static class SentencePieceTrainer
         $"--max_sentence_length={Math.Max(4192, longestLineBytes + 1).ToString(CultureInfo.InvariantCulture)}",
         "--num_threads=2", "--minloglevel=1",
     ];
-
-    /// <summary>The Hugging Face tokenizer_config.json of a LLaMA tokenizer: &lt;s&gt; added first, &lt;/s&gt; not added.</summary>
-    public static void WriteConfig(string dir, int modelMaxLength)
-    {
-        var config = new JsonObject
-        {
-            ["tokenizer_class"] = "LlamaTokenizer",
-            ["bos_token"] = "<s>",
-            ["eos_token"] = "</s>",
-            ["unk_token"] = "<unk>",
-            ["pad_token"] = null,
-            ["add_bos_token"] = true,
-            ["add_eos_token"] = false,
-            ["model_max_length"] = modelMaxLength,
-            ["clean_up_tokenization_spaces"] = false,
-            ["legacy"] = false,
-        };
-        File.WriteAllText(Path.Combine(dir, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n");
-    }
 
     /// <summary>
     /// Encodes <paramref name="lines"/> with spm_encode and with <see cref="TextTokenizer"/> and counts the

@@ -15,7 +15,7 @@ public class CorpusEncoderTests
         string folder = Path.Combine(dir.Path, "tokenizer");
         Directory.CreateDirectory(folder);
         File.Copy(Fixtures.Require(Tok512), Path.Combine(folder, SentencePieceTrainer.ModelFile));
-        SentencePieceTrainer.WriteConfig(folder, modelMaxLength: 256);
+        TokenizerConfig.WriteLlama(folder, modelMaxLength: 256);
         return folder;
     }
 

@@ -11,7 +11,7 @@ public class SentencePieceTrainerTests
         using var dir = new TempDir();
         File.Copy(Fixtures.Require("stories260k/tok512.model"), dir.File(SentencePieceTrainer.ModelFile));
 
-        SentencePieceTrainer.WriteConfig(dir.Path, modelMaxLength: 1024);
+        TokenizerConfig.WriteLlama(dir.Path, modelMaxLength: 1024);
         var tokenizer = TextTokenizer.Load(dir.Path);
 
         Assert.Equal((1, 2, 0), (tokenizer.BosId, tokenizer.EosId, tokenizer.UnkId));
@@ -19,7 +19,7 @@ public class SentencePieceTrainerTests
         Assert.True(tokenizer.AddBosToken);
         Assert.False(tokenizer.AddEosToken);
         Assert.Equal(1, tokenizer.Encode("Once upon a time")[0]);
-        Assert.Contains("\"bos_token\": \"<s>\"", File.ReadAllText(dir.File(SentencePieceTrainer.ConfigFile)));
+        Assert.Contains("\"bos_token\": \"<s>\"", File.ReadAllText(dir.File("tokenizer_config.json")));
     }
 
     [Fact]
