@@ -6,7 +6,7 @@ namespace Gmsa.Engine.Tests.Corpus;
 public class SentencePieceTrainerTests
 {
     [Fact]
-    public void WriteConfig_BesideTok512_LoadsAsLlamaTokenizerAddingBosOnly()
+    public void WriteLlamaConfig_BesideTok512_LoadsAsLlamaTokenizerAddingBosOnly()
     {
         using var dir = new TempDir();
         File.Copy(Fixtures.Require("stories260k/tok512.model"), dir.File(SentencePieceTrainer.ModelFile));
