@@ -10,6 +10,7 @@ var root = new RootCommand("Gmsa: long-context compression for LLaMA/Qwen models
     InspectCommand.Create(),
     ConvertCommand.Create(),
     BenchCommand.Create(),
+    DataCommand.Create(),
     TrainCommand.Create(),
 };
 return root.Parse(args).Invoke();

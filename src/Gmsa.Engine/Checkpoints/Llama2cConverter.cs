@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gmsa.Engine.Model;
+using Gmsa.Engine.Text;
 using Microsoft.Win32.SafeHandles;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -56,16 +57,7 @@ public static class Llama2cConverter
         };
         File.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJson() + "\n");
         WriteJson(Path.Combine(outDir, "generation_config.json"), new JsonObject { ["bos_token_id"] = 1, ["eos_token_id"] = 2 });
-        WriteJson(Path.Combine(outDir, "tokenizer_config.json"), new JsonObject
-        {
-            ["tokenizer_class"] = "LlamaTokenizer",
-            ["bos_token"] = "<s>",
-            ["eos_token"] = "</s>",
-            ["unk_token"] = "<unk>",
-            ["add_bos_token"] = true,
-            ["add_eos_token"] = false,
-            ["model_max_length"] = h.SeqLen,
-        });
+        TokenizerConfig.WriteLlama(outDir, modelMaxLength: h.SeqLen);
         // A stream copy, not File.Copy: that keeps the source's mode, and a read-only fixture would
         // leave a read-only tokenizer.model that a later conversion into the same folder cannot replace.
         using (var source = File.OpenRead(tokenizerModel))

@@ -1,4 +1,6 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Gmsa.Engine.Text;
 
@@ -23,6 +25,26 @@ internal sealed record TokenizerConfig
     {
         string path = Path.Combine(modelDir, "tokenizer_config.json");
         return File.Exists(path) ? Parse(File.ReadAllText(path)) : new TokenizerConfig();
+    }
+
+    /// <summary>
+    /// Writes the tokenizer_config.json of a LLaMA SentencePiece tokenizer (&lt;s&gt;/&lt;/s&gt;/&lt;unk&gt;, BOS added,
+    /// EOS not), what both converted llama2.c models and tokenizers trained by `gmsa data tokenizer` ship.
+    /// </summary>
+    public static void WriteLlama(string dir, int modelMaxLength)
+    {
+        var config = new JsonObject
+        {
+            ["tokenizer_class"] = "LlamaTokenizer",
+            ["bos_token"] = "<s>",
+            ["eos_token"] = "</s>",
+            ["unk_token"] = "<unk>",
+            ["add_bos_token"] = true,
+            ["add_eos_token"] = false,
+            ["model_max_length"] = modelMaxLength,
+        };
+        var options = new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), config.ToJsonString(options) + "\n");
     }
 
     public static TokenizerConfig Parse(string json)
