@@ -19,11 +19,12 @@ internal static class LossCurvePlot
         {
             var validation = plot.Add.Scatter(evaluated.Select(r => (double)r.Step + 1).ToArray(), evaluated.Select(r => r.ValidationLoss!.Value).ToArray());
             validation.LegendText = "validation";
+            validation.MarkerSize = 7;
         }
         plot.Title(title);
         plot.XLabel("optimizer step");
         plot.YLabel("loss (nats per token)");
-        plot.ShowLegend();
+        plot.ShowLegend(Alignment.UpperRight); // losses fall to the lower right
         plot.SavePng(pngPath, 900, 500);
     }
 
