@@ -11,9 +11,9 @@ builder.AddGmsaModel();         // options checked at start-up, the model, its s
 builder.AddGmsaHttpApi();       // snake_case JSON, validation, ProblemDetails, body size limit, Swagger
 
 var app = builder.Build();
+app.UseGmsaRequestLogging();    // outermost, so it logs the status the client got
 app.UseExceptionHandler();      // unhandled errors and unreadable bodies as ProblemDetails
 app.UseStatusCodePages();       // bare status codes (404, 405, ...) as ProblemDetails
-app.UseGmsaRequestLogging();
 app.UseSwagger();
 app.UseSwaggerUI();
 

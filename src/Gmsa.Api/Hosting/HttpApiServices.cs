@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Gmsa.Api.Options;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
 namespace Gmsa.Api.Hosting;
@@ -28,8 +27,13 @@ public static class HttpApiServices
         // Malformed bodies throw instead of ending as a bare 400, so BadRequestExceptionHandler can explain them.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddExceptionHandler<BadRequestExceptionHandler>();
-        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServingOptions>>((kestrel, serving) =>
-            kestrel.Limits.MaxRequestBodySize = serving.Value.MaxRequestBodyBytes);
+        // Kestrel is built with the app, before start-up validation can report a bad setting in one line:
+        // read the raw value here and let ServingOptions' own validation refuse it afterwards.
+        services.AddOptions<KestrelServerOptions>().Configure<IConfiguration>((kestrel, configuration) =>
+            kestrel.Limits.MaxRequestBodySize =
+                long.TryParse(configuration[$"{ServingOptions.Section}:{nameof(ServingOptions.MaxRequestBodyBytes)}"], out var limit) && limit > 0
+                    ? limit
+                    : new ServingOptions().MaxRequestBodyBytes);
 
         services.AddEndpointsApiExplorer();
         services.AddSwaggerGen(o =>
