@@ -28,7 +28,7 @@ public sealed class CompletionRequestValidator(LanguageModel model, IOptions<Ser
         if (prompt.Count > limits.MaxPromptTokens)
             errors["prompt"] = [$"prompt is {prompt.Count} tokens; this service accepts at most {limits.MaxPromptTokens} ({ServingOptions.Section}:MaxPromptTokens)"];
         else if (prompt.Count >= context)
-            errors["prompt"] = [$"prompt is {prompt.Count} tokens; the model's context holds {context}, with room for at least one new token"];
+            errors["prompt"] = [$"prompt is {prompt.Count} tokens; the model's context of {context} tokens leaves no room for a new one"];
         if (request.MaxTokens > limits.MaxNewTokens)
             errors["max_tokens"] = [$"max_tokens is {request.MaxTokens}; this service generates at most {limits.MaxNewTokens} ({ServingOptions.Section}:MaxNewTokens)"];
         else if (request.MaxTokens is { } asked && prompt.Count + asked > context && !errors.ContainsKey("prompt"))
