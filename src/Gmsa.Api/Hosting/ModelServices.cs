@@ -4,6 +4,7 @@ using Gmsa.Engine.Generation;
 using Gmsa.Engine.Model;
 using Gmsa.Engine.Serving;
 using Microsoft.Extensions.Options;
+using TorchSharp;
 
 namespace Gmsa.Api.Hosting;
 
@@ -28,7 +29,9 @@ public static class ModelServices
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<ModelOptions>>().Value;
-            return LanguageModel.Load(o.Path, Devices.Parse(o.Device), o.Dtype is { Length: > 0 } dtype ? Devices.ParseDtype(dtype) : null);
+            var model = LanguageModel.Load(o.Path, Devices.Parse(o.Device), o.Dtype is { Length: > 0 } dtype ? Devices.ParseDtype(dtype) : null);
+            if (o.Threads > 0) model.Runner.Run(() => { torch.set_num_threads(o.Threads); return true; }); // where the model's ops run
+            return model;
         });
         services.AddSingleton(sp => ModelInfo.Describe(sp.GetRequiredService<LanguageModel>()));
         services.AddSingleton(sp => new GenerationScheduler(
