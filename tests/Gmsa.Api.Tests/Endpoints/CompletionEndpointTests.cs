@@ -1,6 +1,7 @@
 using System.Net;
 using Gmsa.Api.Tests.Infrastructure;
 using Gmsa.Engine.Generation;
+using Gmsa.Engine.Tests.Golden;
 
 namespace Gmsa.Api.Tests.Endpoints;
 
@@ -14,7 +15,7 @@ public sealed class CompletionEndpointTests(ServiceFixture service) : IClassFixt
     {
         var client = service.Factory.CreateClient();
         // llama2.c's "-n 128" block: 128 positions, of which the prompt "Once upon a time" (BOS + 4) takes 5.
-        var expected = GreedyReference("## greedy, prompt 'Once upon a time', -n 128");
+        var expected = Stories260kFixture.ReadGreedyReference()["## greedy, prompt 'Once upon a time', -n 128"].Text;
         var response = await client.PostCompletionAsync("""{"prompt": "Once upon a time", "max_tokens": 124}""", Token);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -127,13 +128,5 @@ public sealed class CompletionEndpointTests(ServiceFixture service) : IClassFixt
         Assert.Equal(expected, response.StatusCode);
         Assert.Equal(Http.ProblemJson, response.ContentType()?.MediaType);
         Assert.Equal((int)expected, (int)(await response.JsonAsync())["status"]!);
-    }
-
-    static string GreedyReference(string header)
-    {
-        var lines = File.ReadAllLines(Engine.Tests.Fixtures.Require("stories260k/greedy_reference.txt"));
-        var text = lines.SkipWhile(l => l != header).Skip(1).TakeWhile(l => !l.StartsWith("## ")).ToList();
-        while (text.Count > 0 && text[^1].Length == 0) text.RemoveAt(text.Count - 1);
-        return string.Join("\n", text);
     }
 }
