@@ -41,7 +41,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
     public LanguageModel Model { get; }
     public SchedulerOptions Options { get; }
 
-    /// <summary>Raised on the scheduler's loop after each batch that produced output.</summary>
+    /// <summary>Raised on the scheduler's loop after each batch that produced output, before its requests complete.</summary>
     public event Action<BatchReport>? BatchCompleted;
 
     /// <summary>Requests admitted and not yet finished (queued or generating).</summary>
@@ -143,12 +143,13 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
         {
             if (Interlocked.Decrement(ref present) == 0) abandoned.Cancel(); // nobody is listening any more
         })).ToArray();
-        BatchReport? report = null;
         try
         {
             var completion = await Model.CompleteAsync(batch.Select(g => g.Request.PromptTokens).ToArray(),
                 batch[0].Request.Sampling, (row, piece) => batch[row].Write(piece), abandoned.Token);
             var result = completion.Result;
+            Report(new BatchReport(batch.Count, waits, result.Prefill, result.Decode, result.PromptTokens,
+                result.GeneratedTokens, result.DecodeTokensPerSecond));
             // Every unfinished row gets one token per step, so a row's rate is the batch's step rate.
             int steps = result.Sequences.Max(s => s.Tokens.Count);
             double rowRate = result.Decode > TimeSpan.Zero ? steps / result.Decode.TotalSeconds : 0;
@@ -163,8 +164,6 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
                 batch[row].Complete(new GenerationOutcome(completion.Texts[row], sequence.Reason, batch[row].Request.PromptTokens.Count,
                     sequence.Tokens.Count, waits[row], result.Prefill, rowRate, batch.Count));
             }
-            report = new BatchReport(batch.Count, waits, result.Prefill, result.Decode, result.PromptTokens,
-                result.GeneratedTokens, result.DecodeTokensPerSecond);
         }
         catch (Exception error)
         {
@@ -174,9 +173,13 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
         {
             foreach (var r in registrations) r.Dispose();
         }
-        if (report is null) return;
+    }
+
+    /// <summary>Raised before the batch's requests complete, so whoever sees an outcome also finds its batch reported.</summary>
+    void Report(BatchReport report)
+    {
         try { BatchCompleted?.Invoke(report); }
-        catch (Exception) { } // a faulty observer (metrics) must not stop the loop that serves everyone
+        catch (Exception) { } // a faulty observer (metrics) must not fail the requests or stop the loop
     }
 
     /// <summary>Stops the loop; requests still queued or running fail with <see cref="ObjectDisposedException"/> or cancellation.</summary>
