@@ -3,6 +3,7 @@ using Gmsa.Api.Options;
 using Gmsa.Engine.Generation;
 using Gmsa.Engine.Model;
 using Gmsa.Engine.Serving;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using TorchSharp;
 
@@ -42,7 +43,7 @@ public static class ModelServices
         services.AddHostedService(sp => sp.GetRequiredService<ModelHost>());
         services.AddHealthChecks()
             .AddCheck<ModelHost>("model", tags: ["ready"])
-            .AddCheck("process", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy(), tags: ["live"]);
+            .AddCheck("process", () => HealthCheckResult.Healthy(), tags: ["live"]);
         return builder;
     }
 }
