@@ -8,29 +8,13 @@ namespace Gmsa.Engine.Tests.Golden;
 /// </summary>
 public sealed class Stories260kGoldenTests(Stories260kFixture stories) : IClassFixture<Stories260kFixture>
 {
-    /// <summary>Blocks of greedy_reference.txt: "## greedy, ... -n STEPS" headers followed by text.</summary>
-    static Dictionary<string, (int Steps, string Text)> ReadReference()
-    {
-        var lines = File.ReadAllLines(Fixtures.Require("stories260k/greedy_reference.txt"));
-        var blocks = new Dictionary<string, (int, string)>();
-        for (int i = 0; i < lines.Length; i++)
-        {
-            if (!lines[i].StartsWith("## ")) continue;
-            int steps = int.Parse(lines[i][(lines[i].LastIndexOf("-n ") + 3)..].Trim());
-            var text = lines.Skip(i + 1).TakeWhile(l => !l.StartsWith("## ")).ToList();
-            while (text.Count > 0 && text[^1].Length == 0) text.RemoveAt(text.Count - 1);
-            blocks[lines[i]] = (steps, string.Join("\n", text));
-        }
-        return blocks;
-    }
-
     [Theory]
     [InlineData("", "## greedy, no prompt, -t 0 -n 256")]
     [InlineData("Once upon a time", "## greedy, prompt 'Once upon a time', -n 128")]
     public async Task Greedy_Stories260k_ReproducesLlama2cTokenForToken(string prompt, string header)
     {
         var dir = stories.Require();
-        var (steps, expected) = ReadReference()[header];
+        var (steps, expected) = Stories260kFixture.ReadGreedyReference()[header];
         using var lm = LanguageModel.Load(dir);
         var promptIds = lm.Encode(prompt); // BOS first, as llama2.c encodes
         // llama2.c runs `steps` positions: prompt tokens after BOS are forced, the rest sampled,

@@ -1,0 +1,15 @@
+using Gmsa.Engine.Serving;
+
+namespace Gmsa.Api.Contracts;
+
+/// <summary>
+/// One server-sent event of a streamed completion: a text piece, or (last) an empty text with
+/// finish_reason, usage and timings. The pieces concatenate to the non-streamed text.
+/// </summary>
+public sealed record CompletionChunk(string Id, string Text, string? FinishReason = null, CompletionUsage? Usage = null, CompletionTimings? Timings = null)
+{
+    public static CompletionChunk Piece(string id, string text) => new(id, text);
+
+    public static CompletionChunk Final(string id, GenerationOutcome outcome) =>
+        new(id, "", CompletionResponse.FinishReasonName(outcome.Reason), CompletionUsage.From(outcome), CompletionTimings.From(outcome));
+}

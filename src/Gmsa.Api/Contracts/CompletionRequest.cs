@@ -1,0 +1,38 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+
+namespace Gmsa.Api.Contracts;
+
+/// <summary>POST /v1/completions. Every field but the prompt may be left out; sampling defaults to greedy.</summary>
+public sealed record CompletionRequest
+{
+    [Required(AllowEmptyStrings = false, ErrorMessage = "prompt is required and must not be empty")]
+    [Description("Text to continue.")]
+    public string? Prompt { get; init; }
+
+    [Range(1, int.MaxValue, ErrorMessage = "max_tokens must be at least 1")]
+    [Description("Tokens to generate at most; default Gmsa:Serving:DefaultMaxTokens, at most Gmsa:Serving:MaxNewTokens.")]
+    public int? MaxTokens { get; init; }
+
+    [Range(0.0, double.MaxValue, ErrorMessage = "temperature must be >= 0")]
+    [Description("0 (the default) is greedy decoding.")]
+    public double? Temperature { get; init; }
+
+    [Range(0.0, 1.0, MinimumIsExclusive = true, ErrorMessage = "top_p must be in (0, 1]")]
+    [Description("Nucleus sampling mass; 1 (the default) keeps every token.")]
+    public double? TopP { get; init; }
+
+    [Range(0, int.MaxValue, ErrorMessage = "top_k must be >= 0")]
+    [Description("Keep the k most likely tokens; 0 (the default) keeps all.")]
+    public int? TopK { get; init; }
+
+    [Range(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "repetition_penalty must be > 0")]
+    [Description("Penalty on tokens already present; 1 (the default) is off.")]
+    public double? RepetitionPenalty { get; init; }
+
+    [Description("Sampling seed (default 0). Sampled requests share a batch only with the same settings and seed.")]
+    public long? Seed { get; init; }
+
+    [Description("Answer with server-sent events: one per text piece, then a final one with finish_reason and usage.")]
+    public bool Stream { get; init; }
+}

@@ -1,0 +1,50 @@
+using System.Diagnostics.CodeAnalysis;
+using Gmsa.Api.Options;
+using Gmsa.Engine.Generation;
+using Gmsa.Engine.Serving;
+using Microsoft.Extensions.Options;
+
+namespace Gmsa.Api.Contracts;
+
+/// <summary>
+/// The checks that need the model or the service's limits (field ranges are DataAnnotations on
+/// <see cref="CompletionRequest"/>): tokenizes the prompt and turns the request into a
+/// <see cref="GenerationRequest"/> that fits the context, or into errors keyed by JSON field name.
+/// </summary>
+public sealed class CompletionRequestValidator(LanguageModel model, IOptions<ServingOptions> serving)
+{
+    public bool TryValidate(CompletionRequest request, [NotNullWhen(true)] out GenerationRequest? valid, out Dictionary<string, string[]> errors)
+    {
+        var limits = serving.Value;
+        int context = model.Model.Config.ContextLength;
+        errors = [];
+        valid = null;
+        if (string.IsNullOrEmpty(request.Prompt))
+        {
+            errors["prompt"] = ["prompt is required and must not be empty"];
+            return false;
+        }
+        var prompt = model.Encode(request.Prompt);
+        if (prompt.Count > limits.MaxPromptTokens)
+            errors["prompt"] = [$"prompt is {prompt.Count} tokens; this service accepts at most {limits.MaxPromptTokens} ({ServingOptions.Section}:MaxPromptTokens)"];
+        else if (prompt.Count >= context)
+            errors["prompt"] = [$"prompt is {prompt.Count} tokens; the model's context of {context} tokens leaves no room for a new one"];
+        if (request.MaxTokens > limits.MaxNewTokens)
+            errors["max_tokens"] = [$"max_tokens is {request.MaxTokens}; this service generates at most {limits.MaxNewTokens} ({ServingOptions.Section}:MaxNewTokens)"];
+        else if (request.MaxTokens is { } asked && prompt.Count + asked > context && !errors.ContainsKey("prompt"))
+            errors["max_tokens"] = [$"prompt ({prompt.Count} tokens) + max_tokens ({asked}) exceeds the model's context of {context} tokens"];
+        if (errors.Count > 0) return false;
+
+        var sampling = new SamplingOptions
+        {
+            MaxNewTokens = request.MaxTokens ?? Math.Min(limits.DefaultMaxTokens, context - prompt.Count),
+            Temperature = request.Temperature ?? 0,
+            TopP = request.TopP ?? 1,
+            TopK = request.TopK ?? 0,
+            RepetitionPenalty = request.RepetitionPenalty ?? 1,
+            Seed = request.Seed ?? 0,
+        };
+        valid = new GenerationRequest(prompt, sampling);
+        return true;
+    }
+}

@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Gmsa.Api.Contracts;
+using Gmsa.Api.Options;
+using Gmsa.Api.Telemetry;
+using Gmsa.Engine.Serving;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Gmsa.Api.Endpoints;
+
+/// <summary>POST /v1/completions: validate into a <see cref="GenerationRequest"/>, admit or refuse, then wait or stream.</summary>
+public static class CompletionEndpoints
+{
+    public static IEndpointRouteBuilder MapCompletionEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/completions").WithTags("Completions");
+        group.MapPost("/", CreateCompletion)
+            .WithName("CreateCompletion")
+            .WithSummary("Continue a prompt")
+            .WithDescription("Greedy unless temperature > 0. With stream: true the answer is text/event-stream: one event per text piece, " +
+                "then a last event with finish_reason, usage and timings. 429 with Retry-After when every slot is taken.")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        return app;
+    }
+
+    public static async Task<Results<Ok<CompletionResponse>, ServerSentEventsResult<CompletionChunk>, ValidationProblem, ProblemHttpResult>> CreateCompletion(
+        CompletionRequest request, [AsParameters] CompletionServices services, CancellationToken cancellation)
+    {
+        if (!services.Validator.TryValidate(request, out var valid, out var errors))
+            return TypedResults.ValidationProblem(errors, title: "The completion request is not valid");
+        var clock = Stopwatch.StartNew();
+        if (!services.Scheduler.TryEnqueue(valid, cancellation, out var generation))
+            return TooManyRequests(services);
+
+        var id = $"cmpl-{Guid.NewGuid():N}";
+        if (request.Stream)
+            return TypedResults.ServerSentEvents(StreamAsync(id, generation, services.Metrics, clock, cancellation));
+        using var activity = GmsaTelemetry.StartGeneration(valid, stream: false);
+        var outcome = await generation.Completion;
+        activity.Finish(outcome);
+        services.Metrics.Completed(outcome, clock.Elapsed, stream: false);
+        return TypedResults.Ok(CompletionResponse.From(id, services.Model.Id, outcome));
+    }
+
+    static ProblemHttpResult TooManyRequests(CompletionServices services)
+    {
+        var serving = services.Serving.Value;
+        services.Metrics.Rejected();
+        services.Context.Response.Headers.RetryAfter = serving.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status429TooManyRequests,
+            title: "Too many completions in progress",
+            detail: $"all {serving.MaxQueuedRequests} slots ({ServingOptions.Section}:MaxQueuedRequests) are taken; retry after {serving.RetryAfterSeconds} s");
+    }
+
+    static async IAsyncEnumerable<CompletionChunk> StreamAsync(string id, ScheduledGeneration generation, CompletionMetrics metrics, Stopwatch clock,
+        [EnumeratorCancellation] CancellationToken cancellation)
+    {
+        using var activity = GmsaTelemetry.StartGeneration(generation.Request, stream: true);
+        await foreach (var piece in generation.Text.ReadAllAsync(cancellation))
+            yield return CompletionChunk.Piece(id, piece);
+        var outcome = await generation.Completion;
+        activity.Finish(outcome);
+        metrics.Completed(outcome, clock.Elapsed, stream: true);
+        yield return CompletionChunk.Final(id, outcome);
+    }
+}
+
+/// <summary>What the completion handler needs besides the request body; [FromServices] also keeps request validation out of them.</summary>
+public sealed record CompletionServices(
+    [FromServices] CompletionRequestValidator Validator,
+    [FromServices] GenerationScheduler Scheduler,
+    [FromServices] CompletionMetrics Metrics,
+    [FromServices] ModelInfo Model,
+    [FromServices] IOptions<ServingOptions> Serving,
+    HttpContext Context);

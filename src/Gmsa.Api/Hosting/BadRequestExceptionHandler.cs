@@ -1,0 +1,33 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Gmsa.Api.Hosting;
+
+/// <summary>
+/// Bodies that never reached a handler (malformed JSON, a wrong type, no body, a body past the size limit,
+/// not JSON at all) as ProblemDetails with their own status; JSON errors name the field by its JSON path.
+/// </summary>
+public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+{
+    public ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is not BadHttpRequestException bad) return ValueTask.FromResult(false);
+        context.Response.StatusCode = bad.StatusCode;
+        ProblemDetails problem = bad.InnerException is JsonException json
+            ? new HttpValidationProblemDetails(new Dictionary<string, string[]>
+            {
+                [FieldName(json.Path)] = [$"not valid JSON for this field (at {json.Path ?? "$"}, line {json.LineNumber + 1}, byte {json.BytePositionInLine})"],
+            })
+            {
+                Title = "The request body is not valid JSON for a completion request",
+                Status = bad.StatusCode,
+            }
+            : new ProblemDetails { Title = "The request could not be read", Detail = bad.Message, Status = bad.StatusCode };
+        return problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+
+    /// <summary>"$.max_tokens" → "max_tokens"; the whole document ("$") → "body".</summary>
+    static string FieldName(string? path) =>
+        path is null || path == "$" ? "body" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+}

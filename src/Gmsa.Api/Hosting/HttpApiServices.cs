@@ -1,0 +1,64 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Gmsa.Api.Options;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.OpenApi;
+
+namespace Gmsa.Api.Hosting;
+
+public static class HttpApiServices
+{
+    /// <summary>snake_case JSON, request validation, ProblemDetails for every error, the body size limit and Swagger.</summary>
+    public static WebApplicationBuilder AddGmsaHttpApi(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        });
+        services.AddValidation();
+
+        // DataAnnotations errors are keyed by C# property name; clients know the JSON names.
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            if (context.ProblemDetails is HttpValidationProblemDetails validation) SnakeCaseKeys(validation.Errors);
+        });
+        // Malformed bodies throw instead of ending as a bare 400, so BadRequestExceptionHandler can explain them.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        // Kestrel is built with the app, before start-up validation can report a bad setting in one line:
+        // read the raw value here and let ServingOptions' own validation refuse it afterwards.
+        services.AddOptions<KestrelServerOptions>().Configure<IConfiguration>((kestrel, configuration) =>
+            kestrel.Limits.MaxRequestBodySize =
+                long.TryParse(configuration[$"{ServingOptions.Section}:{nameof(ServingOptions.MaxRequestBodyBytes)}"], out var limit) && limit > 0
+                    ? limit
+                    : new ServingOptions().MaxRequestBodyBytes);
+
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(o =>
+        {
+            o.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "Gmsa",
+                Version = "v1",
+                Description = "Text completion with the embedded LLaMA-family model. Every error is application/problem+json.",
+            });
+            o.SupportNonNullableReferenceTypes();
+            o.NonNullableReferenceTypesAsRequired();
+            o.OperationFilter<AllResponseTypesFilter>();
+        });
+        return builder;
+    }
+
+    static void SnakeCaseKeys(IDictionary<string, string[]> errors)
+    {
+        foreach (var (key, messages) in errors.ToArray())
+        {
+            var name = JsonNamingPolicy.SnakeCaseLower.ConvertName(key);
+            if (name == key) continue;
+            errors.Remove(key);
+            errors[name] = errors.TryGetValue(name, out var more) ? [.. more, .. messages] : messages;
+        }
+    }
+}

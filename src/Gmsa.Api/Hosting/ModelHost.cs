@@ -1,0 +1,41 @@
+using System.Diagnostics;
+using Gmsa.Api.Contracts;
+using Gmsa.Api.Telemetry;
+using Gmsa.Engine.Generation;
+using Gmsa.Engine.Serving;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Gmsa.Api.Hosting;
+
+/// <summary>
+/// Loads the model while the host starts (before Kestrel listens), so a broken model folder stops
+/// start-up instead of failing the first request, and answers the readiness check afterwards.
+/// </summary>
+public sealed class ModelHost(IServiceProvider services, ILogger<ModelHost> logger) : IHostedService, IHealthCheck
+{
+    volatile ModelInfo? ready;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var model = services.GetRequiredService<LanguageModel>();
+        services.GetRequiredService<GenerationScheduler>();
+        services.GetRequiredService<CompletionMetrics>(); // subscribes to the scheduler's batches
+        var info = services.GetRequiredService<ModelInfo>();
+        logger.LogInformation("Model {Model} loaded from {Path} in {Elapsed:F0} ms: {Family}, {Parameters:N0} parameters, {Dtype} on {Device}, context {Context}, {Tokenizer}",
+            info.Id, model.Directory, clock.Elapsed.TotalMilliseconds, info.Family, info.Parameters, info.Dtype, info.Device, info.ContextLength, info.Tokenizer);
+        ready = info;
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        ready = null;
+        return Task.CompletedTask;
+    }
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(ready is { } info
+            ? HealthCheckResult.Healthy($"model {info.Id} loaded")
+            : HealthCheckResult.Unhealthy("the model is not loaded"));
+}

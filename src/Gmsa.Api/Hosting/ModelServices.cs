@@ -1,0 +1,49 @@
+using Gmsa.Api.Contracts;
+using Gmsa.Api.Options;
+using Gmsa.Engine.Generation;
+using Gmsa.Engine.Model;
+using Gmsa.Engine.Serving;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using TorchSharp;
+
+namespace Gmsa.Api.Hosting;
+
+public static class ModelServices
+{
+    /// <summary>Model and serving options (checked at start-up), the model, its scheduler and the readiness check.</summary>
+    public static WebApplicationBuilder AddGmsaModel(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<ModelOptions>()
+            .BindConfiguration(ModelOptions.Section)
+            .PostConfigure<IHostEnvironment>((o, env) => o.Path = ModelFolder.Resolve(o.Path, env.ContentRootPath))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ModelOptions>, ModelFolderValidator>();
+        services.AddOptions<ServingOptions>()
+            .BindConfiguration(ServingOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ServingOptions>, ServingOptionsValidator>();
+
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<ModelOptions>>().Value;
+            var model = LanguageModel.Load(o.Path, Devices.Parse(o.Device), o.Dtype is { Length: > 0 } dtype ? Devices.ParseDtype(dtype) : null);
+            if (o.Threads > 0) model.Runner.Run(() => { torch.set_num_threads(o.Threads); return true; }); // where the model's ops run
+            return model;
+        });
+        services.AddSingleton(sp => ModelInfo.Describe(sp.GetRequiredService<LanguageModel>()));
+        services.AddSingleton(sp => new GenerationScheduler(
+            sp.GetRequiredService<LanguageModel>(), sp.GetRequiredService<IOptions<ServingOptions>>().Value.ToScheduler()));
+        services.AddSingleton<CompletionRequestValidator>();
+
+        services.AddSingleton<ModelHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<ModelHost>());
+        services.AddHealthChecks()
+            .AddCheck<ModelHost>("model", tags: ["ready"])
+            .AddCheck("process", () => HealthCheckResult.Healthy(), tags: ["live"]);
+        return builder;
+    }
+}

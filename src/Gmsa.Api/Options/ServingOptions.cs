@@ -1,0 +1,49 @@
+using System.ComponentModel.DataAnnotations;
+using Gmsa.Engine.Serving;
+
+namespace Gmsa.Api.Options;
+
+/// <summary>Admission, batching and request limits (configuration section <c>Gmsa:Serving</c>).</summary>
+public sealed class ServingOptions
+{
+    public const string Section = "Gmsa:Serving";
+
+    /// <summary>Completions admitted at once, waiting or generating; one more is answered 429 at once.</summary>
+    [Range(1, 100_000)]
+    public int MaxQueuedRequests { get; set; } = 64;
+
+    /// <summary>Rows of one left-padded batch.</summary>
+    [Range(1, 256)]
+    public int MaxBatchSize { get; set; } = 8;
+
+    /// <summary>How long the oldest queued request waits for batch mates; 0 starts at once.</summary>
+    [Range(0, 10_000)]
+    public int BatchWindowMilliseconds { get; set; } = 5;
+
+    /// <summary>The largest max_tokens a request may ask for.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxNewTokens { get; set; } = 512;
+
+    /// <summary>max_tokens when a request leaves it out (shortened to what the context still holds).</summary>
+    [Range(1, 1_000_000)]
+    public int DefaultMaxTokens { get; set; } = 128;
+
+    /// <summary>The longest prompt accepted, in tokens (the model's context may be the tighter limit).</summary>
+    [Range(1, 10_000_000)]
+    public int MaxPromptTokens { get; set; } = 2048;
+
+    /// <summary>The Retry-After header sent with 429.</summary>
+    [Range(1, 3600)]
+    public int RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>Largest request body, in bytes; larger ones get 413.</summary>
+    [Range(1024, 64L << 20)]
+    public long MaxRequestBodyBytes { get; set; } = 1 << 20;
+
+    public SchedulerOptions ToScheduler() => new()
+    {
+        Capacity = MaxQueuedRequests,
+        MaxBatchSize = MaxBatchSize,
+        BatchWindow = TimeSpan.FromMilliseconds(BatchWindowMilliseconds),
+    };
+}

@@ -1,0 +1,25 @@
+using Gmsa.Api.Endpoints;
+using Gmsa.Api.Hosting;
+using Gmsa.Api.Telemetry;
+using Gmsa.Engine.Platform;
+
+GlibcAllocator.KeepFreedMemory(); // libtorch's CPU activations would page-fault on every op otherwise
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddGmsaTelemetry();     // Serilog, OpenTelemetry metrics and traces, OTLP when configured
+builder.AddGmsaModel();         // options checked at start-up, the model, its scheduler, readiness
+builder.AddGmsaHttpApi();       // snake_case JSON, validation, ProblemDetails, body size limit, Swagger
+
+var app = builder.Build();
+app.UseGmsaRequestLogging();    // outermost, so it logs the status the client got
+app.UseExceptionHandler();      // unhandled errors and unreadable bodies as ProblemDetails
+app.UseStatusCodePages();       // bare status codes (404, 405, ...) as ProblemDetails
+app.UseSwagger();
+app.UseSwaggerUI();
+
+app.MapCompletionEndpoints();
+app.MapModelEndpoints();
+app.MapHealthEndpoints();
+app.MapPrometheusScrapingEndpoint();
+
+return await app.RunOrExplainAsync();

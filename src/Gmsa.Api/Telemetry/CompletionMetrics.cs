@@ -1,0 +1,54 @@
+using System.Diagnostics.Metrics;
+using Gmsa.Api.Contracts;
+using Gmsa.Engine.Serving;
+
+namespace Gmsa.Api.Telemetry;
+
+/// <summary>
+/// Completion and batch figures on the <see cref="GmsaTelemetry.MeterName"/> meter. Batch figures come from
+/// the scheduler's <see cref="GenerationScheduler.BatchCompleted"/>; request figures from the endpoint.
+/// Prometheus names: gmsa_completion_duration_seconds, gmsa_queue_wait_seconds, gmsa_prefill_duration_seconds,
+/// gmsa_decode_tokens_per_second, gmsa_batch_size, gmsa_completions_rejected_total, gmsa_tokens_total, gmsa_requests_in_flight.
+/// </summary>
+public sealed class CompletionMetrics
+{
+    static readonly InstrumentAdvice<double> Seconds = new() { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] };
+    static readonly InstrumentAdvice<double> Rates = new() { HistogramBucketBoundaries = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] };
+    static readonly InstrumentAdvice<int> Sizes = new() { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] };
+
+    readonly Histogram<double> completionDuration, queueWait, prefill, decodeRate;
+    readonly Histogram<int> batchSize;
+    readonly Counter<long> rejected, tokens;
+
+    public CompletionMetrics(IMeterFactory meterFactory, GenerationScheduler scheduler)
+    {
+        var meter = meterFactory.Create(GmsaTelemetry.MeterName);
+        completionDuration = meter.CreateHistogram("gmsa.completion.duration", "s", "Time from admission to the last token of a completion", advice: Seconds);
+        queueWait = meter.CreateHistogram("gmsa.queue.wait", "s", "Time a completion waited for its batch to start", advice: Seconds);
+        prefill = meter.CreateHistogram("gmsa.prefill.duration", "s", "Prefill time of a batch", advice: Seconds);
+        decodeRate = meter.CreateHistogram("gmsa.decode.tokens_per_second", "{token}/s", "Tokens per second a batch produced while decoding", advice: Rates);
+        batchSize = meter.CreateHistogram("gmsa.batch.size", "{request}", "Completions run together in one batch", advice: Sizes);
+        rejected = meter.CreateCounter<long>("gmsa.completions.rejected", "{request}", "Completions refused with 429 because every slot was taken");
+        tokens = meter.CreateCounter<long>("gmsa.tokens", "{token}", "Prompt and generated tokens of finished completions");
+        meter.CreateObservableGauge("gmsa.requests.in_flight", () => scheduler.InFlight, "{request}", "Completions admitted and not finished");
+        scheduler.BatchCompleted += RecordBatch;
+    }
+
+    void RecordBatch(BatchReport batch)
+    {
+        batchSize.Record(batch.Size);
+        prefill.Record(batch.Prefill.TotalSeconds);
+        if (batch.Decode > TimeSpan.Zero) decodeRate.Record(batch.DecodeTokensPerSecond);
+        foreach (var wait in batch.QueueWaits) queueWait.Record(wait.TotalSeconds);
+    }
+
+    public void Rejected() => rejected.Add(1);
+
+    public void Completed(GenerationOutcome outcome, TimeSpan elapsed, bool stream)
+    {
+        var reason = new KeyValuePair<string, object?>("finish_reason", CompletionResponse.FinishReasonName(outcome.Reason));
+        completionDuration.Record(elapsed.TotalSeconds, reason, new("stream", stream));
+        tokens.Add(outcome.PromptTokens, new KeyValuePair<string, object?>("kind", "prompt"));
+        tokens.Add(outcome.CompletionTokens, new KeyValuePair<string, object?>("kind", "completion"));
+    }
+}

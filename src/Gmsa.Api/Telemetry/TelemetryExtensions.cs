@@ -1,0 +1,58 @@
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Serilog;
+using Serilog.Events;
+
+namespace Gmsa.Api.Telemetry;
+
+public static class TelemetryExtensions
+{
+    /// <summary>
+    /// Serilog to the console (and to OTLP), OpenTelemetry metrics (ours, ASP.NET Core's, the runtime's)
+    /// for Prometheus, and traces. OTLP export is switched on only by OTEL_EXPORTER_OTLP_ENDPOINT, so an
+    /// offline run never tries to reach a collector.
+    /// </summary>
+    public static WebApplicationBuilder AddGmsaTelemetry(this WebApplicationBuilder builder)
+    {
+        bool otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        builder.Services.AddSerilog((services, logger) =>
+        {
+            logger.ReadFrom.Configuration(builder.Configuration)
+                .ReadFrom.Services(services)
+                .Enrich.FromLogContext()
+                .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+            if (otlp)
+                logger.WriteTo.OpenTelemetry(o => o.ResourceAttributes["service.name"] = GmsaTelemetry.ServiceName);
+        });
+
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(GmsaTelemetry.ServiceName))
+            .WithMetrics(metrics => metrics
+                .AddMeter(GmsaTelemetry.MeterName)
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0))
+            .WithTracing(tracing => tracing
+                .AddSource(GmsaTelemetry.ActivitySourceName)
+                .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsProbe(context.Request.Path)));
+        if (otlp) telemetry.UseOtlpExporter();
+        builder.Services.AddSingleton<CompletionMetrics>();
+        return builder;
+    }
+
+    /// <summary>One log line per request; a client that hung up is not an error.</summary>
+    public static WebApplication UseGmsaRequestLogging(this WebApplication app)
+    {
+        app.UseSerilogRequestLogging(o => o.GetLevel = (context, _, error) =>
+            error is OperationCanceledException && context.RequestAborted.IsCancellationRequested ? LogEventLevel.Information
+            : error is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error
+            : LogEventLevel.Information);
+        return app;
+    }
+
+    /// <summary>Health probes and scrapes every few seconds would drown the traces that matter.</summary>
+    static bool IsProbe(PathString path) =>
+        path.StartsWithSegments("/health") || path.StartsWithSegments("/alive") || path.StartsWithSegments("/metrics");
+}

@@ -1,0 +1,132 @@
+using System.Net;
+using Gmsa.Api.Tests.Infrastructure;
+using Gmsa.Engine.Generation;
+using Gmsa.Engine.Tests.Golden;
+
+namespace Gmsa.Api.Tests.Endpoints;
+
+/// <summary>POST /v1/completions through the in-memory server, over the real stories260K model.</summary>
+public sealed class CompletionEndpointTests(ServiceFixture service) : IClassFixture<ServiceFixture>
+{
+    static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Completion_GreedyOnceUponATime_ReproducesLlama2cReference()
+    {
+        var client = service.Factory.CreateClient();
+        // llama2.c's "-n 128" block: 128 positions, of which the prompt "Once upon a time" (BOS + 4) takes 5.
+        var expected = Stories260kFixture.ReadGreedyReference()["## greedy, prompt 'Once upon a time', -n 128"].Text;
+        var response = await client.PostCompletionAsync("""{"prompt": "Once upon a time", "max_tokens": 124}""", Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.JsonAsync();
+        Assert.Equal(expected, "Once upon a time" + (string)body["text"]!);
+        Assert.Equal("length", (string)body["finish_reason"]!);
+        Assert.Equal(5, (int)body["usage"]!["prompt_tokens"]!);
+        Assert.Equal(124, (int)body["usage"]!["completion_tokens"]!);
+        Assert.Equal(Path.GetFileName(service.ModelDir), (string)body["model"]!); // the folder's name is the model id
+        Assert.StartsWith("cmpl-", (string)body["id"]!);
+        Assert.True((double)body["timings"]!["prefill_ms"]! > 0);
+        Assert.True((double)body["timings"]!["decode_tokens_per_s"]! > 0);
+    }
+
+    [Fact]
+    public async Task Completion_SampledWithSeed_EqualsEngineCompleteAsync()
+    {
+        var client = service.Factory.CreateClient();
+        var response = await client.PostCompletionAsync(
+            """{"prompt": "Lily saw", "max_tokens": 40, "temperature": 0.8, "top_p": 0.9, "top_k": 50, "repetition_penalty": 1.2, "seed": 11}""", Token);
+        var options = new SamplingOptions { MaxNewTokens = 40, Temperature = 0.8, TopP = 0.9, TopK = 50, RepetitionPenalty = 1.2, Seed = 11 };
+        var engine = await service.Factory.Model.CompleteAsync(["Lily saw"], options, cancellation: Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(engine.Texts[0], (string)(await response.JsonAsync())["text"]!);
+    }
+
+    [Fact]
+    public async Task Completion_Stream_EventsConcatenateToNonStreamedText()
+    {
+        var client = service.Factory.CreateClient();
+        const string request = """{"prompt": "The cat", "max_tokens": 30, "temperature": 0.7, "seed": 5""";
+        var whole = await (await client.PostCompletionAsync(request + "}", Token)).JsonAsync();
+        using var streamed = await client.PostStreamingAsync(request + """, "stream": true}""", Token);
+
+        Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+        Assert.Equal("text/event-stream", streamed.ContentType()?.MediaType);
+        var events = await streamed.EventsAsync(Token);
+        var last = events[^1];
+        Assert.True(events.Count > 5);
+        Assert.All(events[..^1], e => Assert.Null(e["finish_reason"]));
+        Assert.Equal((string)whole["text"]!, string.Concat(events.Select(e => (string)e["text"]!)));
+        Assert.Equal((string)whole["finish_reason"]!, (string)last["finish_reason"]!);
+        Assert.Equal((int)whole["usage"]!["completion_tokens"]!, (int)last["usage"]!["completion_tokens"]!);
+        Assert.Single(events.Select(e => (string)e["id"]!).Distinct());
+    }
+
+    [Fact]
+    public async Task Completion_MaxTokensLeftOut_UsesDefaultMaxTokens()
+    {
+        var client = service.Factory.CreateClient();
+        var body = await (await client.PostCompletionAsync("""{"prompt": "Once upon a time"}""", Token)).JsonAsync();
+        Assert.Equal(64, (int)body["usage"]!["completion_tokens"]!); // Gmsa:Serving:DefaultMaxTokens in ServiceFixture
+    }
+
+    public static TheoryData<string, string> InvalidRequests() => new()
+    {
+        { """{"prompt": ""}""", "prompt" },
+        { """{"max_tokens": 5}""", "prompt" },
+        { """{"prompt": "Hi", "max_tokens": 0}""", "max_tokens" },
+        { """{"prompt": "Hi", "max_tokens": 401}""", "max_tokens" },
+        { """{"prompt": "Hi", "max_tokens": "ten"}""", "max_tokens" },
+        { """{"prompt": "Hi", "temperature": -0.5}""", "temperature" },
+        { """{"prompt": "Hi", "top_p": 0}""", "top_p" },
+        { """{"prompt": "Hi", "top_p": 1.01}""", "top_p" },
+        { """{"prompt": "Hi", "top_k": -1}""", "top_k" },
+        { """{"prompt": "Hi", "repetition_penalty": 0}""", "repetition_penalty" },
+        { """{"prompt": "Hi", """, "body" },
+        { "[1, 2]", "body" },
+        { $$"""{"prompt": "{{string.Concat(Enumerable.Repeat("Once upon a time ", 100))}}"}""", "prompt" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidRequests))]
+    public async Task Completion_InvalidField_Returns400ProblemNamingTheField(string json, string field)
+    {
+        var response = await service.Factory.CreateClient().PostCompletionAsync(json, Token);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(Http.ProblemJson, response.ContentType()?.MediaType);
+        var problem = await response.JsonAsync();
+        Assert.Equal(400, (int)problem["status"]!);
+        var errors = problem["errors"]!.AsObject();
+        Assert.True(errors.ContainsKey(field), $"errors name {string.Join(", ", errors.Select(e => e.Key))}, not {field}");
+        Assert.All(errors[field]!.AsArray(), message => Assert.False(string.IsNullOrWhiteSpace((string)message!)));
+    }
+
+    [Fact]
+    public async Task Completion_PromptPlusMaxTokensPastContext_Returns400NamingMaxTokensAndContext()
+    {
+        var lm = service.Factory.Model;
+        var prompt = string.Concat(Enumerable.Repeat("Once upon a time ", 55));
+        int tokens = lm.Encode(prompt).Count;
+        Assert.InRange(tokens, 213, 300); // under MaxPromptTokens, yet with 300 new tokens past the 512 context
+
+        var response = await service.Factory.CreateClient().PostCompletionAsync($$"""{"prompt": "{{prompt}}", "max_tokens": 300}""", Token);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = (string)(await response.JsonAsync())["errors"]!["max_tokens"]![0]!;
+        Assert.Contains("context of 512", message);
+    }
+
+    [Theory]
+    [InlineData("", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("prompt=Hi", "application/x-www-form-urlencoded", HttpStatusCode.UnsupportedMediaType)]
+    public async Task Completion_UnreadableBody_ReturnsProblem(string body, string contentType, HttpStatusCode expected)
+    {
+        var content = new StringContent(body, System.Text.Encoding.UTF8, contentType);
+        var response = await service.Factory.CreateClient().PostAsync("/v1/completions", content, Token);
+
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal(Http.ProblemJson, response.ContentType()?.MediaType);
+        Assert.Equal((int)expected, (int)(await response.JsonAsync())["status"]!);
+    }
+}

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using Gmsa.Api.Options;
+using Gmsa.Engine.Tests;
+using Gmsa.Engine.Tests.Golden;
+
+namespace Gmsa.Api.Tests.Hosting;
+
+/// <summary>
+/// Start-up refuses bad configuration with one log line that says what to change. Checked on the real
+/// process (the built Gmsa.Api.dll), since how it ends (exit code, what reaches the console) is the point.
+/// </summary>
+public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Stories260kFixture>
+{
+    [Fact]
+    public async Task Process_MissingModelFolder_ExitsWithOneLineNamingThePathAndTheSetting()
+    {
+        using var temp = new TempDir();
+        var missing = temp.File("no-such-model");
+        var (exitCode, lines) = await RunServiceAsync(temp.Path, $"--Gmsa:Model:Path={missing}");
+
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(lines);
+        Assert.Contains($"model folder '{missing}' does not exist", line);
+        Assert.Contains("Gmsa:Model:Path", line);
+        Assert.Contains("Gmsa__Model__Path", line);
+    }
+
+    [Fact]
+    public async Task Process_OutOfRangeServingSetting_ExitsWithOneLineNamingTheField()
+    {
+        using var temp = new TempDir();
+        var (exitCode, lines) = await RunServiceAsync(temp.Path, $"--Gmsa:Model:Path={stories.Require()}", "--Gmsa:Serving:MaxBatchSize=0");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("MaxBatchSize", Assert.Single(lines));
+    }
+
+    [Fact]
+    public void ServingOptionsValidator_DefaultMaxTokensAboveCap_FailsNamingTheRule()
+    {
+        var result = new ServingOptionsValidator().Validate(null, new ServingOptions { MaxNewTokens = 32, DefaultMaxTokens = 64 });
+
+        Assert.True(result.Failed);
+        Assert.Contains("DefaultMaxTokens (64) exceeds MaxNewTokens (32)", result.FailureMessage);
+        Assert.True(new ServingOptionsValidator().Validate(null, new ServingOptions()).Succeeded);
+    }
+
+    [Fact]
+    public void ServingOptionsValidator_BatchLargerThanCapacity_Fails()
+    {
+        var result = new ServingOptionsValidator().Validate(null, new ServingOptions { MaxQueuedRequests = 2, MaxBatchSize = 4 });
+
+        Assert.True(result.Failed);
+        Assert.Contains("MaxBatchSize (4) exceeds MaxQueuedRequests (2)", result.FailureMessage);
+    }
+
+    [Fact]
+    public void ModelFolderValidator_FolderWithoutConfig_FailsSayingSo()
+    {
+        using var temp = new TempDir();
+        var result = new ModelFolderValidator().Validate(null, new ModelOptions { Path = temp.Path });
+
+        Assert.True(result.Failed);
+        Assert.Contains($"'{temp.Path}' has no config.json", result.FailureMessage);
+        Assert.True(new ModelFolderValidator().Validate(null, new ModelOptions { Path = stories.Require() }).Succeeded);
+    }
+
+    [Fact]
+    public void ModelFolder_RelativePath_IsFoundAboveTheContentRoot()
+    {
+        using var temp = new TempDir();
+        var model = Directory.CreateDirectory(Path.Combine(temp.Path, "models", "tiny")).FullName;
+        var contentRoot = Directory.CreateDirectory(Path.Combine(temp.Path, "src", "Gmsa.Api")).FullName;
+
+        Assert.Equal(model, ModelFolder.Resolve("models/tiny", contentRoot));
+        Assert.Equal(Path.Combine(contentRoot, "models", "absent"), ModelFolder.Resolve("models/absent", contentRoot));
+        Assert.Equal(model, ModelFolder.Resolve(model, "/"));
+    }
+
+    /// <summary>Runs the built service (at most 60 s) and returns its exit code and non-empty console lines.</summary>
+    static async Task<(int ExitCode, string[] Lines)> RunServiceAsync(string workingDirectory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Gmsa.Api.dll"));
+        start.ArgumentList.Add("--urls=http://127.0.0.1:0");
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        start.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try { await process.WaitForExitAsync(timeout.Token); }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("the service did not exit within 60 s");
+        }
+        var lines = ((await output) + (await errors)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return (process.ExitCode, lines);
+    }
+}
