@@ -98,8 +98,9 @@ public sealed record ModelCard
         md.AppendLine("## Licence and limitations");
         md.AppendLine();
         md.AppendLine("The weights are released under the MIT licence. Every training source is in the public domain or under a " +
-                      "licence that permits redistribution (see the data section). The model is tiny and saw a few million tokens: it " +
-                      "writes grammatical English in the styles of its sources (fiction, news, scripture, encyclopaedic prose) but " +
+                      "licence that permits redistribution (see the data section). The model is tiny and saw a few million tokens: " +
+                      "greedy decoding with a repetition penalty gives grammatical English in the styles of its sources (fiction, " +
+                      "news, scripture, encyclopaedic prose) that rambles rather than argues, and sampling also coins words. It " +
                       "knows few facts, invents freely and is not fit for any decision. It has not been tuned to follow instructions " +
                       "or to avoid harmful text.");
         return md.ToString();

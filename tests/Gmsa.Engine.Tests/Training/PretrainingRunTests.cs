@@ -65,6 +65,7 @@ public sealed class PretrainingRunTests : IDisposable
         var paths = Prepare();
         PretrainingRun.Run(TrainingRecipe.Parse(TinyRecipe), paths, resume: false);
         var outDir = dir.File("gmsa-test");
+        Gmsa.Engine.Text.TokenizerConfig.WriteLlama(paths.FinalModel, modelMaxLength: 2048); // as `gmsa data tokenizer` writes it
         var card = ModelExport.Export(paths.Run, outDir, ["gmsa train lm --recipe tiny.json --out run"], sampleTokens: 6);
 
         // Tokens seen = steps x micro-batch x sequence; perplexity is finite and far below uniform (512).
@@ -78,6 +79,9 @@ public sealed class PretrainingRunTests : IDisposable
         Assert.True(File.Exists(Path.Combine(outDir, "model.safetensors")));
         using var exported = LanguageModel.Load(outDir);
         Assert.Equal(card.Parameters, exported.Model.ParameterCount());
+        // The tokenizer's length limit in the shipped folder is the model's context, not the trainer's default.
+        var tokenizerConfig = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "tokenizer_config.json")))!;
+        Assert.Equal(card.Recipe.Model.MaxPositionEmbeddings, (int)tokenizerConfig["model_max_length"]!);
     }
 
     [Fact]
