@@ -9,13 +9,14 @@ namespace Gmsa.Api.Tests.Infrastructure;
 
 /// <summary>
 /// The real service over a model folder with settings for the test at hand: in memory (TestServer), or on a
-/// real Kestrel socket on 127.0.0.1 after <see cref="StartOnLoopback"/>.
+/// real Kestrel socket on 127.0.0.1 after <see cref="StartOnLoopback"/>. A null folder keeps the
+/// service's own setting (appsettings.json: the embedded models/gmsa-tiny).
 /// </summary>
-public sealed class ApiFactory(string modelDir, params (string Key, string Value)[] settings) : WebApplicationFactory<Program>
+public sealed class ApiFactory(string? modelDir, params (string Key, string Value)[] settings) : WebApplicationFactory<Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseSetting("Gmsa:Model:Path", modelDir);
+        if (modelDir is not null) builder.UseSetting("Gmsa:Model:Path", modelDir);
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         builder.UseSetting("Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime", "Warning");
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
