@@ -34,7 +34,7 @@ public static class TrainingCheckpoint
     const string LatestFile = "latest";
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    /// <summary>Test hook: called after each file of a checkpoint is written (an exception simulates a crash).</summary>
+    /// <summary>Test hook: called with the path of each checkpoint file once written (an exception simulates a crash).</summary>
     internal static Action<string>? AfterFileWritten;
 
     public static string Save(string directory, TrainerState state, MasterWeights weights, OptimizerHelper optimizer, int keep = 2)
@@ -48,7 +48,7 @@ public static class TrainingCheckpoint
 
         SafeTensors.Save(Path.Combine(tmp, WeightsFile), weights.Named.Select(w => KeyValuePair.Create(w.Name, (Tensor)w.Master)),
             new Dictionary<string, string> { ["step"] = state.Step.ToString() });
-        AfterFileWritten?.Invoke(WeightsFile);
+        AfterFileWritten?.Invoke(Path.Combine(tmp, WeightsFile));
         using (var stream = new FileStream(Path.Combine(tmp, OptimizerFile), FileMode.CreateNew, FileAccess.Write))
         using (var writer = new BinaryWriter(stream))
         {
@@ -56,9 +56,9 @@ public static class TrainingCheckpoint
             writer.Flush();
             stream.Flush(flushToDisk: true);
         }
-        AfterFileWritten?.Invoke(OptimizerFile);
+        AfterFileWritten?.Invoke(Path.Combine(tmp, OptimizerFile));
         WriteDurably(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json));
-        AfterFileWritten?.Invoke(StateFile);
+        AfterFileWritten?.Invoke(Path.Combine(tmp, StateFile));
 
         if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
         Directory.Move(tmp, final);

@@ -98,9 +98,11 @@ public sealed class TrainerTests
         var (model, objective) = Setup();
         using var _ = model;
         int writes = 0;
+        // The hook is process-wide and other test classes train in parallel: react to this run's files only.
         TrainingCheckpoint.AfterFileWritten = file =>
         {
-            if (file == TrainingCheckpoint.OptimizerFile && ++writes == 2) throw new IOException("disk pulled");
+            if (!file.StartsWith(run.Path + Path.DirectorySeparatorChar)) return;
+            if (Path.GetFileName(file) == TrainingCheckpoint.OptimizerFile && Interlocked.Increment(ref writes) == 2) throw new IOException("disk pulled");
         };
         try
         {
