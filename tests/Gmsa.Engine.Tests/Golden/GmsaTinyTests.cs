@@ -12,14 +12,7 @@ namespace Gmsa.Engine.Tests.Golden;
 /// </summary>
 public sealed class GmsaTinyTests
 {
-    static readonly string ModelDir = RepoPath("models/gmsa-tiny");
-
-    static string RepoPath(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Gmsa.slnx"))) return Path.Combine(dir.FullName, relative);
-        throw new FileNotFoundException("the repository root (Gmsa.slnx) is not above the test binaries");
-    }
+    static readonly string ModelDir = RepoFiles.Path("models/gmsa-tiny");
 
     [Fact]
     public void Folder_AsCommitted_IsTheRecipesModelInBf16UnderFiftyMegabytes()
@@ -28,7 +21,7 @@ public sealed class GmsaTinyTests
             Assert.True(File.Exists(Path.Combine(ModelDir, file)), $"models/gmsa-tiny/{file} is missing");
 
         var config = ModelConfig.Load(Path.Combine(ModelDir, "config.json"));
-        var recipe = TrainingRecipe.Load(RepoPath("recipes/gmsa-tiny.json")).Model;
+        var recipe = TrainingRecipe.Load(RepoFiles.Path("recipes/gmsa-tiny.json")).Model;
         Assert.Equal(recipe with { EosTokenIds = [], TorchDtype = "bfloat16" }, config with { EosTokenIds = [] });
         Assert.Equal(recipe.EosTokenIds, config.EosTokenIds);
         Assert.True(config.NumHiddenLayers >= 12 && config.MaxPositionEmbeddings >= 1024);

@@ -4,17 +4,10 @@ namespace Gmsa.Engine.Tests.Training;
 
 public sealed class TrainingRecipeTests
 {
-    static string RepoFile(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Gmsa.slnx"))) return Path.Combine(dir.FullName, relative);
-        throw new FileNotFoundException("the repository root (Gmsa.slnx) is not above the test binaries");
-    }
-
     [Fact]
     public void Load_GmsaTinyRecipe_IsADeepLlamaWithA1024Context()
     {
-        var recipe = TrainingRecipe.Load(RepoFile("recipes/gmsa-tiny.json"));
+        var recipe = TrainingRecipe.Load(RepoFiles.Path("recipes/gmsa-tiny.json"));
         Assert.Equal("llama", recipe.Model.ModelType);
         Assert.True(recipe.Model.NumHiddenLayers >= 12);
         Assert.True(recipe.SequenceLength >= 1024 && recipe.Model.MaxPositionEmbeddings >= 1024);
@@ -24,7 +17,7 @@ public sealed class TrainingRecipeTests
     [Fact]
     public void ToJson_ThenParse_RoundTrips()
     {
-        var recipe = TrainingRecipe.Load(RepoFile("recipes/gmsa-tiny.json"));
+        var recipe = TrainingRecipe.Load(RepoFiles.Path("recipes/gmsa-tiny.json"));
         var again = TrainingRecipe.Parse(recipe.ToJson());
         Assert.Equal(recipe.Model, again.Model with { EosTokenIds = recipe.Model.EosTokenIds });
         Assert.Equal(recipe.Model.EosTokenIds, again.Model.EosTokenIds);
