@@ -76,11 +76,34 @@ public sealed class Attention : nn.Module
                 k = k.repeat_interleave(groups, dim: 1);                             // [B, H, S, Dh]
                 v = v.repeat_interleave(groups, dim: 1);                             // [B, H, S, Dh]
             }
-            output = mask is null
-                ? nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1)
-                : nn.functional.scaled_dot_product_attention(q, k, v, mask);         // [B, H, T, Dh]
+            output = mask is not null ? nn.functional.scaled_dot_product_attention(q, k, v, mask) // [B, H, T, Dh]
+                : t > CausalBlock && cache is null && !is_grad_enabled() ? BlockCausalAttention(q, k, v) // inference prefill
+                : nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1);
         }
         var merged = output.transpose(1, 2).reshape(b, t, numHeads * headDim);      // [B, T, H*Dh]
         return o_proj.forward(merged).MoveToOuterDisposeScope();                    // [B, T, D]
+    }
+
+    const int CausalBlock = 32;
+
+    /// <summary>
+    /// Causal attention over a whole sequence, CausalBlock queries at a time, each block attending only to
+    /// the keys up to its last position: about half the score work of one full-square call (the part
+    /// above the diagonal is never computed) and measured faster than libtorch's causal CPU kernel here.
+    /// </summary>
+    static Tensor BlockCausalAttention(Tensor q, Tensor k, Tensor v) // [B, H, T, Dh] each -> [B, H, T, Dh]
+    {
+        using var scope = NewDisposeScope();
+        long t = q.shape[2];
+        var blocks = new List<Tensor>();
+        for (long start = 0; start < t; start += CausalBlock)
+        {
+            long len = Math.Min(CausalBlock, t - start), keys = start + len;
+            // Query start+i sees keys 0..start+i: a lower triangle shifted right by `start`.
+            var mask = ones(len, keys, ScalarType.Bool, q.device).tril(start);                     // [len, keys]
+            blocks.Add(nn.functional.scaled_dot_product_attention(
+                q.narrow(2, start, len), k.narrow(2, 0, keys), v.narrow(2, 0, keys), mask));      // [B, H, len, Dh]
+        }
+        return cat(blocks, dim: 2).MoveToOuterDisposeScope();
     }
 }

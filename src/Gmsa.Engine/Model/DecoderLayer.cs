@@ -24,8 +24,12 @@ public sealed class DecoderLayer : nn.Module
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache) // [B, T, D] -> [B, T, D]
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.forward(input_layernorm.forward(x), cos, sin, mask, cache);
-        var output = h + mlp.forward(post_attention_layernorm.forward(h));
+        // Residual adds; at inference they land in the fresh sublayer outputs instead of new tensors.
+        bool inPlace = !is_grad_enabled();
+        var attention = self_attn.forward(input_layernorm.forward(x), cos, sin, mask, cache);
+        var h = inPlace ? attention.add_(x) : x + attention;
+        var feedForward = mlp.forward(post_attention_layernorm.forward(h));
+        var output = inPlace ? feedForward.add_(h) : h + feedForward;
         return output.MoveToOuterDisposeScope();
     }
 }

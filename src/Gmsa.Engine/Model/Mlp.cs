@@ -22,7 +22,9 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) // [B, T, D] -> [B, T, D]
     {
         using var scope = NewDisposeScope();
-        var hidden = nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x); // [B, T, I]
+        var hidden = is_grad_enabled()                                            // [B, T, I]
+            ? nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x)
+            : nn.functional.silu(gate_proj.forward(x), inplace: true).mul_(up_proj.forward(x)); // no copies at inference
         return down_proj.forward(hidden).MoveToOuterDisposeScope();
     }
 }

@@ -24,7 +24,15 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
-        var normed = x32 * rsqrt(x32.pow(2).mean([-1], keepdim: true) + eps);
-        return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+        if (is_grad_enabled())
+        {
+            var normed = x32 * rsqrt(x32.pow(2).mean([-1], keepdim: true) + eps);
+            return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+        }
+        // Inference: the same math with fewer full-size passes (memory-bound at prefill). x32 is a copy
+        // unless x already is float32, and the result of each step below is a fresh tensor.
+        var inverse = x32.square().mean([-1], keepdim: true).add_(eps).rsqrt_();   // [..., 1]
+        var scaled = x.dtype == ScalarType.Float32 ? x32 * inverse : x32.mul_(inverse);
+        return scaled.to(x.dtype).mul_(weight).MoveToOuterDisposeScope();
     }
 }
