@@ -43,9 +43,20 @@ internal sealed record TokenizerConfig
             ["add_eos_token"] = false,
             ["model_max_length"] = modelMaxLength,
         };
-        var options = new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), config.ToJsonString(options) + "\n");
+        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), config.ToJsonString(WriteOptions) + "\n");
     }
+
+    /// <summary>Sets model_max_length in a folder's tokenizer_config.json, keeping every other field; no file, no change.</summary>
+    public static void SetModelMaxLength(string dir, int modelMaxLength)
+    {
+        string path = Path.Combine(dir, "tokenizer_config.json");
+        if (!File.Exists(path)) return;
+        var config = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"{path} is not a JSON object");
+        config["model_max_length"] = modelMaxLength;
+        File.WriteAllText(path, config.ToJsonString(WriteOptions) + "\n");
+    }
+
+    static readonly JsonSerializerOptions WriteOptions = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static TokenizerConfig Parse(string json)
     {

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Gmsa.Engine.Checkpoints;
 using Gmsa.Engine.Generation;
+using Gmsa.Engine.Text;
 using static TorchSharp.torch;
 
 namespace Gmsa.Engine.Training;
@@ -36,7 +37,8 @@ public static class ModelExport
         Directory.CreateDirectory(outDirectory);
         foreach (var file in Directory.GetFiles(paths.FinalModel))
             File.Copy(file, Path.Combine(outDirectory, Path.GetFileName(file)), overwrite: true);
-        SetModelMaxLength(Path.Combine(outDirectory, "tokenizer_config.json"), recipe.Model.MaxPositionEmbeddings);
+        // The tokenizer was trained before the model existed; in the shipped folder its length limit is the model's context.
+        TokenizerConfig.SetModelMaxLength(outDirectory, recipe.Model.MaxPositionEmbeddings);
 
         using var lm = LanguageModel.Load(outDirectory, CPU);
         var vocab = lm.Tokenizer.VocabSize;
@@ -61,16 +63,6 @@ public static class ModelExport
             Samples = Samples(lm, sampleTokens),
             DataCard = dataCardPath is not null && File.Exists(dataCardPath) ? File.ReadAllText(dataCardPath) : null,
         };
-    }
-
-    /// <summary>The tokenizer was trained before the model existed; in the shipped folder its length limit is the model's context.</summary>
-    static void SetModelMaxLength(string tokenizerConfigPath, int contextLength)
-    {
-        if (!File.Exists(tokenizerConfigPath)) return;
-        var config = JsonNode.Parse(File.ReadAllText(tokenizerConfigPath))?.AsObject()
-            ?? throw new InvalidDataException($"{tokenizerConfigPath} is not a JSON object");
-        config["model_max_length"] = contextLength;
-        File.WriteAllText(tokenizerConfigPath, config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n");
     }
 
     /// <summary>Each prompt greedily (repetition penalty 1.3, as GMSA's official decoding) and sampled (T 0.8, top-p 0.95, seed 1).</summary>
