@@ -12,10 +12,10 @@ namespace Gmsa.Engine.Model;
 /// </summary>
 public sealed class Attention : nn.Module
 {
-    readonly Linear q_proj; // D -> H*Dh
-    readonly Linear k_proj; // D -> Hkv*Dh
-    readonly Linear v_proj; // D -> Hkv*Dh
-    readonly Linear o_proj; // H*Dh -> D
+    readonly LoraLinear q_proj; // D -> H*Dh
+    readonly LoraLinear k_proj; // D -> Hkv*Dh
+    readonly LoraLinear v_proj; // D -> Hkv*Dh
+    readonly LoraLinear o_proj; // H*Dh -> D
     readonly RmsNorm? q_norm; // [Dh], Qwen3 only
     readonly RmsNorm? k_norm; // [Dh], Qwen3 only
     readonly int layerIndex, numHeads, numKvHeads, headDim;

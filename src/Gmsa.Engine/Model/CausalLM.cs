@@ -13,7 +13,7 @@ namespace Gmsa.Engine.Model;
 public sealed class CausalLM : nn.Module
 {
     readonly DecoderModel model;
-    readonly Linear? lm_head; // [V, D]; null when tied to embed_tokens
+    readonly LoraLinear? lm_head; // [V, D]; null when tied to embed_tokens
 
     public CausalLM(ModelConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CausalLM))
     {
@@ -39,6 +39,14 @@ public sealed class CausalLM : nn.Module
     /// <summary>Logits for hidden states [B, T, D] -> [B, T, V].</summary>
     public Tensor LmHead(Tensor hidden) =>
         lm_head is not null ? lm_head.forward(hidden) : nn.functional.linear(hidden, model.EmbedTokens.weight!);
+
+    /// <summary>
+    /// The trunk alone: normed last hidden states [B, T, D], no vocabulary projection. Training over a few target
+    /// positions projects just those rows with <see cref="LmHead"/> instead of paying for [B, T, V] logits.
+    /// </summary>
+    public Tensor HiddenStates(Tensor? inputIds = null, Tensor? inputsEmbeds = null, Tensor? attentionMask = null,
+        Tensor? positionIds = null, KvCache? cache = null) =>
+        model.forward(inputIds, inputsEmbeds, attentionMask, positionIds, cache);
 
     /// <summary>
     /// Full forward. Returns logits [B, T, V] (or [B, 1, V] with <paramref name="lastTokenOnly"/>, which

@@ -10,14 +10,15 @@ namespace Gmsa.Engine.Model;
 /// <summary>The transformer trunk: embed_tokens, layers, final norm (checkpoint prefix "model.").</summary>
 public sealed class DecoderModel : nn.Module
 {
-    readonly Embedding embed_tokens; // [V, D]
+    readonly Embedding? embed_tokens; // [V, D]; absent in a stack that only ever reads embeddings (GMSA's alignment layers)
     readonly ModuleList<DecoderLayer> layers;
     readonly RmsNorm norm;
     readonly RotaryEmbedding rotary;
 
-    public DecoderModel(ModelConfig config, ScalarType dtype, Device? device) : base(nameof(DecoderModel))
+    public DecoderModel(ModelConfig config, ScalarType dtype, Device? device, bool withEmbeddings = true) : base(nameof(DecoderModel))
     {
-        embed_tokens = Layers.Embedding(config.VocabSize, config.HiddenSize, dtype, device);
+        Config = config;
+        if (withEmbeddings) embed_tokens = Layers.Embedding(config.VocabSize, config.HiddenSize, dtype, device);
         layers = new ModuleList<DecoderLayer>(
             Enumerable.Range(0, config.NumHiddenLayers).Select(i => new DecoderLayer(config, i, dtype, device)).ToArray());
         norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype, device);
@@ -25,7 +26,9 @@ public sealed class DecoderModel : nn.Module
         RegisterComponents();
     }
 
-    public Embedding EmbedTokens => embed_tokens;
+    public ModelConfig Config { get; }
+
+    public Embedding EmbedTokens => embed_tokens ?? throw new InvalidOperationException("this stack has no embed_tokens: pass inputsEmbeds");
 
     public int LayerCount => layers.Count;
 
@@ -40,9 +43,9 @@ public sealed class DecoderModel : nn.Module
         if ((inputIds is null) == (inputsEmbeds is null))
             throw new ArgumentException("pass exactly one of inputIds and inputsEmbeds");
         using var scope = NewDisposeScope();
-        var x = inputsEmbeds ?? embed_tokens.forward(inputIds!);                  // [B, T, D]
-        if (x.dim() != 3 || x.shape[2] != embed_tokens.weight!.shape[1])
-            throw new ArgumentException($"inputs must be [B, T, {embed_tokens.weight!.shape[1]}], got [{string.Join(", ", x.shape)}]");
+        var x = inputsEmbeds ?? EmbedTokens.forward(inputIds!);                   // [B, T, D]
+        if (x.dim() != 3 || x.shape[2] != Config.HiddenSize)
+            throw new ArgumentException($"inputs must be [B, T, {Config.HiddenSize}], got [{string.Join(", ", x.shape)}]");
         long b = x.shape[0], t = x.shape[1], past = cache?.Length ?? 0;
         if (attentionMask is not null && (attentionMask.shape[0] != b || attentionMask.shape[1] != past + t))
             throw new ArgumentException($"attentionMask must be [{b}, {past + t}] (cached + new tokens), got [{string.Join(", ", attentionMask.shape)}]");

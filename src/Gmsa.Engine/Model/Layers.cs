@@ -11,9 +11,8 @@ namespace Gmsa.Engine.Model;
 /// </summary>
 internal static class Layers
 {
-    public static Linear Linear(long inFeatures, long outFeatures, bool bias, ScalarType dtype, Device? device) =>
-        nn.Linear(
-            new Parameter(empty(outFeatures, inFeatures, dtype: dtype, device: device)),
+    public static LoraLinear Linear(long inFeatures, long outFeatures, bool bias, ScalarType dtype, Device? device) =>
+        new(new Parameter(empty(outFeatures, inFeatures, dtype: dtype, device: device)),
             bias ? new Parameter(zeros(outFeatures, dtype: dtype, device: device)) : null);
 
     // nn.Embedding_from_pretrained keeps a native weight apart from the managed Parameter (in-place

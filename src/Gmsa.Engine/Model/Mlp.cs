@@ -7,9 +7,9 @@ namespace Gmsa.Engine.Model;
 /// <summary>SwiGLU feed-forward: down_proj(silu(gate_proj(x)) * up_proj(x)).</summary>
 public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
-    readonly Linear gate_proj; // D -> I
-    readonly Linear up_proj;   // D -> I
-    readonly Linear down_proj; // I -> D
+    readonly LoraLinear gate_proj; // D -> I
+    readonly LoraLinear up_proj;   // D -> I
+    readonly LoraLinear down_proj; // I -> D
 
     public Mlp(ModelConfig config, ScalarType dtype, Device? device) : base(nameof(Mlp))
     {

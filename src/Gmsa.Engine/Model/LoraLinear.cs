@@ -1,0 +1,75 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Model;
+
+// Legend: N any leading dims, In/Out features, R adapter rank.
+
+/// <summary>How a low-rank adapter is shaped (PEFT's LoraConfig): rank, alpha (scale = alpha / rank) and input dropout.</summary>
+public sealed record LoraOptions(int Rank = 128, double Alpha = 32, double Dropout = 0.05)
+{
+    public double Scale => Alpha / Rank;
+
+    public void Validate()
+    {
+        if (Rank < 1) throw new ArgumentException($"LoRA rank must be >= 1, got {Rank}");
+        if (!(Alpha > 0)) throw new ArgumentException($"LoRA alpha must be > 0, got {Alpha}");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"LoRA dropout must lie in [0, 1), got {Dropout}");
+    }
+}
+
+/// <summary>
+/// A linear projection whose checkpoint keys are those of nn.Linear (<c>weight</c> [Out, In], <c>bias</c> [Out]),
+/// and which can carry a LoRA adapter as PEFT lays it out: <c>lora_A.weight</c> [R, In] (Kaiming-uniform, as
+/// nn.Linear initialises) and <c>lora_B.weight</c> [Out, R] (zeros, so a fresh adapter changes nothing):
+/// y = x W^T + b + (alpha / R) * dropout(x) A^T B^T.
+/// </summary>
+public sealed class LoraLinear : nn.Module<Tensor, Tensor>
+{
+    readonly Parameter weight;  // [Out, In]
+    readonly Parameter? bias;   // [Out]
+    Linear? lora_A;             // In -> R
+    Linear? lora_B;             // R -> Out
+    double scale, dropout;
+
+    public LoraLinear(Parameter weight, Parameter? bias) : base(nameof(LoraLinear))
+    {
+        this.weight = weight;
+        this.bias = bias;
+        RegisterComponents();
+    }
+
+    public long InFeatures => weight.shape[1];
+    public long OutFeatures => weight.shape[0];
+    public Parameter Weight => weight;
+    public Parameter? Bias => bias;
+    public bool HasAdapter => lora_A is not null;
+    public LoraOptions? Adapter { get; private set; }
+
+    /// <summary>Adds a fresh adapter in the weight's dtype and device; initialisation draws from libtorch's default generator.</summary>
+    public void AddAdapter(LoraOptions options)
+    {
+        options.Validate();
+        if (HasAdapter) throw new InvalidOperationException("this projection already carries a LoRA adapter");
+        lora_A = nn.Linear(InFeatures, options.Rank, hasBias: false, device: weight.device, dtype: weight.dtype);
+        lora_B = nn.Linear(options.Rank, OutFeatures, hasBias: false, device: weight.device, dtype: weight.dtype);
+        using (no_grad()) lora_B.weight!.zero_();
+        register_module(nameof(lora_A), lora_A);
+        register_module(nameof(lora_B), lora_B);
+        scale = options.Scale;
+        dropout = options.Dropout;
+        Adapter = options;
+    }
+
+    public override Tensor forward(Tensor x) // [N, In] -> [N, Out]
+    {
+        var y = nn.functional.linear(x, weight, bias);
+        if (lora_A is null || lora_B is null) return y;
+        using var scope = NewDisposeScope();
+        var input = dropout > 0 && training ? nn.functional.dropout(x, dropout, training: true) : x;
+        var update = lora_B.forward(lora_A.forward(input));                       // [N, Out]
+        var sum = is_grad_enabled() ? y.add(update, scale) : y.add_(update, scale);
+        return sum.MoveToOuterDisposeScope();
+    }
+}
