@@ -55,6 +55,17 @@ public sealed class MasterWeights : IDisposable
         }
     }
 
+    /// <summary>Multiplies the accumulated float32 gradients by a factor (the step's 1 / target tokens).</summary>
+    public void ScaleGradients(double factor)
+    {
+        using var noGrad = no_grad();
+        foreach (var (_, _, master) in weights)
+        {
+            using var grad = master.grad;
+            grad?.mul_(factor);
+        }
+    }
+
     /// <summary>Copies the updated master values back into the model and clears every gradient.</summary>
     public void PushToModel()
     {

@@ -84,14 +84,19 @@ public sealed class Trainer(ITrainingObjective objective, TrainingOptions option
             long tokens = 0;
             using (var scope = NewDisposeScope())
             {
+                // Each micro-batch's summed loss is backpropagated and the gradients divided by the step's target
+                // tokens at the end: micro-batches weigh by their tokens, not equally (no mean of means).
+                double lossSum = 0;
                 for (int micro = 0; micro < options.GradientAccumulation; micro++)
                 {
                     var (microLoss, microTokens) = objective.NextLoss();
-                    (microLoss / options.GradientAccumulation).backward();
-                    loss += microLoss.item<float>() / options.GradientAccumulation;
+                    (microLoss * microTokens).backward();
+                    lossSum += microLoss.item<float>() * microTokens;
                     tokens += microTokens;
                     weights.AccumulateGradients();
                 }
+                loss = lossSum / tokens;
+                weights.ScaleGradients(1.0 / tokens);
                 gradNorm = options.GradientClip > 0
                     ? nn.utils.clip_grad_norm_(weights.Parameters, options.GradientClip)
                     : double.NaN;
