@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Gmsa.Cli.Plots;
+using Gmsa.Engine.Compression;
 using Gmsa.Engine.Training;
 using Spectre.Console;
 
@@ -8,7 +9,10 @@ namespace Gmsa.Cli.Commands;
 /// <summary>`gmsa train lm`: pretrain a LLaMA-architecture model from a recipe, with live progress and exact resume.</summary>
 internal static class TrainCommand
 {
-    public static Command Create() => new("train", "Train models") { CreateLm(), ExportCommand.Create() };
+    public static Command Create() => new("train", "Train models")
+    {
+        CreateLm(), ExportCommand.Create(), CompressorTrainCommand.Create(CompressorStage.Autoencoder), CompressorTrainCommand.Create(CompressorStage.Finetune),
+    };
 
     static Command CreateLm()
     {
@@ -22,22 +26,9 @@ internal static class TrainCommand
         {
             var paths = new PretrainingPaths(parse.GetValue(data)!, parse.GetValue(tokenizer)!, parse.GetValue(run)!);
             var r = TrainingRecipe.Load(parse.GetValue(recipe)!);
-            using var stop = new CancellationTokenSource();
-            Console.CancelKeyPress += (_, e) =>
-            {
-                e.Cancel = true; // finish the step, save a checkpoint, exit; a second Ctrl+C is a hard stop
-                if (stop.IsCancellationRequested) Environment.Exit(130);
-                Console.Error.WriteLine("gmsa: stopping after this step (checkpoint follows); Ctrl+C again to abort");
-                stop.Cancel();
-            };
-            string metrics = Path.Combine(paths.Run, "metrics.csv"), curve = Path.Combine(paths.Run, "loss_curve.png");
-            void OnProgress(TrainingProgress p)
-            {
-                if (p.Checkpoint is not null || p.ValidationLoss is not null)
-                    LossCurvePlot.Render(metrics, curve, Path.GetFileName(Path.GetFullPath(paths.Run)));
-            }
-            var result = WithProgressDisplay(r.Training.Steps, report =>
-                PretrainingRun.Run(r, paths, parse.GetValue(resume), p => { report(p); OnProgress(p); }, stop.Token));
+            using var stop = StopOnCtrlC();
+            var result = WithProgressDisplay(r.Training.Steps, paths.Run, report =>
+                PretrainingRun.Run(r, paths, parse.GetValue(resume), report, stop.Token));
             Console.WriteLine(result.Completed
                 ? $"done: {result.Step} steps, validation loss {result.ValidationLoss:F4}; model in {paths.FinalModel}"
                 : $"stopped at step {result.Step}; continue with --resume");
@@ -46,9 +37,33 @@ internal static class TrainCommand
         return command;
     }
 
-    /// <summary>A live bar on a terminal; one line per report otherwise (logs, CI, nohup).</summary>
-    static TrainingResult WithProgressDisplay(int totalSteps, Func<Action<TrainingProgress>, TrainingResult> train)
+    /// <summary>Ctrl+C finishes the step, saves a checkpoint and exits; a second Ctrl+C is a hard stop.</summary>
+    internal static CancellationTokenSource StopOnCtrlC()
     {
+        var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            if (stop.IsCancellationRequested) Environment.Exit(130);
+            Console.Error.WriteLine("gmsa: stopping after this step (checkpoint follows); Ctrl+C again to abort");
+            stop.Cancel();
+        };
+        return stop;
+    }
+
+    /// <summary>
+    /// A live bar on a terminal, one line per report otherwise (logs, CI, nohup); the run's loss curve is redrawn
+    /// at every evaluation and checkpoint.
+    /// </summary>
+    internal static TrainingResult WithProgressDisplay(int totalSteps, string runFolder, Func<Action<TrainingProgress>, TrainingResult> run)
+    {
+        string metrics = Path.Combine(runFolder, "metrics.csv"), curve = Path.Combine(runFolder, "loss_curve.png");
+        TrainingResult train(Action<TrainingProgress> report) => run(p =>
+        {
+            report(p);
+            if (p.Checkpoint is not null || p.ValidationLoss is not null)
+                LossCurvePlot.Render(metrics, curve, Path.GetFileName(Path.GetFullPath(runFolder)));
+        });
         static string Describe(TrainingProgress p) =>
             $"step {p.Step}/{p.TotalSteps}  loss {p.TrainLoss:F3}" + (p.ValidationLoss is { } v ? $"  val {v:F3}" : "") +
             $"  lr {p.LearningRate:G2}  {p.TokensPerSecond:F0} tok/s  ETA {p.Remaining:hh\\:mm\\:ss}";

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using Gmsa.Engine.Compression;
+
+namespace Gmsa.Cli.Commands;
+
+/// <summary>`gmsa train ae` (stage 1, autoencoder) and `gmsa train finetune` (stage 2, question answering).</summary>
+internal static class CompressorTrainCommand
+{
+    public static Command Create(CompressorStage stage)
+    {
+        bool ae = stage == CompressorStage.Autoencoder;
+        var recipe = new Option<string>("--recipe") { Description = "GMSA training recipe", DefaultValueFactory = _ => ae ? "recipes/gmsa-tiny-ae.json" : "recipes/gmsa-tiny-finetune.json" };
+        var model = new Option<string>("--model") { Description = "base model folder (encoder, alignment blocks and decoder come from it)", DefaultValueFactory = _ => "models/gmsa-tiny" };
+        var data = new Option<string>("--data")
+        {
+            Description = ae ? "folder with train.bin and validation.bin (gmsa data encode)" : "folder with train.jsonl and validation.jsonl ({\"input\", \"prompt\", \"answer\"} lines)",
+            DefaultValueFactory = _ => ae ? "data/tokens" : "data/qa",
+        };
+        var init = new Option<string>("--compressor") { Description = "the stage-1 compressor folder to fine-tune", Required = !ae };
+        var run = new Option<string>("--out") { Description = "run folder: run.json, metrics.csv, loss_curve.png, train.log, checkpoints/, final/", Required = true };
+        var resume = new Option<bool>("--resume") { Description = "continue the run folder's latest checkpoint (exactly where it stopped)" };
+        var command = ae
+            ? new Command("ae", "GMSA stage 1: train the compressor as an autoencoder (the decoder restates the context)") { recipe, model, data, run, resume }
+            : new Command("finetune", "GMSA stage 2: train the decoder to answer questions from soft tokens (compressor frozen)") { recipe, model, data, init, run, resume };
+        command.SetAction(parse => CommandGuard.Run(() =>
+        {
+            var r = CompressorRecipe.Load(parse.GetValue(recipe)!);
+            if (r.Stage != stage) throw new ArgumentException($"the recipe is for stage '{r.Stage}', not this verb's");
+            var paths = new CompressorPaths(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(run)!, ae ? null : parse.GetValue(init));
+            using var stop = TrainCommand.StopOnCtrlC();
+            var result = TrainCommand.WithProgressDisplay(r.Training.Steps, paths.Run, report =>
+                CompressorTrainingRun.Run(r, paths, parse.GetValue(resume), report, stop.Token));
+            Console.WriteLine(result.Completed
+                ? $"done: {result.Step} steps, validation loss {result.ValidationLoss:F4}; compressor in {paths.Final}"
+                : $"stopped at step {result.Step}; continue with --resume");
+            return result.Completed ? 0 : 130;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,107 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gmsa.Engine.Checkpoints;
+using Gmsa.Engine.Model;
+using Gmsa.Engine.Text;
+using Gmsa.Engine.Training;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Compression;
+
+/// <summary>
+/// Where a GMSA run reads and writes: the base model folder, the data (token files for stage 1, QA JSONL
+/// train/validation for stage 2), the stage-1 compressor that stage 2 starts from, and the run folder.
+/// </summary>
+public sealed record CompressorPaths(string Model, string Data, string Run, string? InitFrom = null)
+{
+    public string RunFile => Path.Combine(Run, "run.json");
+    /// <summary>The trained compressor folder (<see cref="CompressorFolder"/>), written when the run completes.</summary>
+    public string Final => Path.Combine(Run, "final");
+}
+
+/// <summary>
+/// `gmsa train ae | finetune` without the console: records the run (paths relative to the run folder, so a
+/// run copied elsewhere with its inputs beside it still resumes), builds decoder and compressor, trains with
+/// <see cref="Trainer"/> (exact resume), and writes the final compressor folder.
+/// </summary>
+public static class CompressorTrainingRun
+{
+    public static TrainingResult Run(CompressorRecipe recipe, CompressorPaths paths, bool resume,
+        Action<TrainingProgress>? progress = null, CancellationToken cancellation = default, Device? device = null)
+    {
+        recipe.Validate();
+        if (recipe.Stage == CompressorStage.Finetune && paths.InitFrom is null)
+            throw new ArgumentException("fine-tuning starts from a stage-1 compressor: give its folder (--compressor)");
+        RecordRun(recipe, paths, resume);
+        var tokenizer = TextTokenizer.Load(paths.Model);
+        int eos = tokenizer.EosId ?? throw new InvalidDataException($"{paths.Model}'s tokenizer has no EOS token");
+        manual_seed(recipe.Seed);
+        using var decoder = PretrainedModel.Load(paths.Model, Devices.ParseDtype(recipe.Dtype), device ?? CPU);
+        var config = recipe.Compressor with { BaseModel = Path.GetFileName(Path.GetFullPath(paths.Model).TrimEnd('/')) };
+        using var compressor = recipe.Stage == CompressorStage.Autoencoder
+            ? ContextCompressor.FromBackbone(decoder, config, recipe.Seed)
+            : CompressorFolder.Load(paths.InitFrom!, decoder); // weights only: the optimizer starts fresh
+        if (recipe.Stage == CompressorStage.Finetune)
+            compressor.Config = compressor.Config with
+            {
+                Rates = config.Rates,
+                DecoderLoraRank = compressor.Config.DecoderLoraRank > 0 ? compressor.Config.DecoderLoraRank : config.DecoderLoraRank,
+                DecoderLoraAlpha = compressor.Config.DecoderLoraRank > 0 ? compressor.Config.DecoderLoraAlpha : config.DecoderLoraAlpha,
+            };
+        if (recipe.DecoderTraining == DecoderTraining.Lora && !Lora.AdapterParameters(decoder).Any())
+            Lora.AddAdapters(decoder, compressor.Config.DecoderLora!, recipe.Seed + 1, Lora.InDecoderBlocks);
+
+        var (train, validation) = recipe.Stage == CompressorStage.Autoencoder
+            ? AutoencoderData(recipe, paths.Data, tokenizer, compressor.Config.AutoencoderPrompt, eos)
+            : (QaJsonl.Examples(QaJsonl.Read(Path.Combine(paths.Data, "train.jsonl")), tokenizer),
+               QaJsonl.Examples(QaJsonl.Read(Path.Combine(paths.Data, "validation.jsonl")), tokenizer));
+        var objective = new CompressionObjective(compressor, decoder, train, validation,
+            trainCompressor: recipe.Stage == CompressorStage.Autoencoder, recipe.DecoderTraining, recipe.MicroBatch, recipe.Seed);
+        var options = recipe.Training with { EvalWindows = recipe.ValidationExamples };
+        var result = new Trainer(objective, options, paths.Run).Run(resume, progress, cancellation);
+        if (result.Completed)
+        {
+            var changed = recipe.DecoderTraining is DecoderTraining.Qkv or DecoderTraining.Full
+                ? objective.Trainable.Where(p => p.Name.StartsWith("decoder.")).Select(p => p.Name["decoder.".Length..]).ToArray()
+                : null;
+            CompressorFolder.Save(paths.Final, compressor, decoder, changed);
+            File.Copy(Path.Combine(paths.Run, "metrics.csv"), Path.Combine(paths.Final, $"metrics_{recipe.Stage.ToString().ToLowerInvariant()}.csv"), overwrite: true);
+        }
+        return result;
+    }
+
+    static (IExampleSet Train, IExampleSet Validation) AutoencoderData(CompressorRecipe recipe, string data, TextTokenizer tokenizer, string prompt, int eos)
+    {
+        int bos = tokenizer.BosId ?? -1;
+        var (min, max) = (recipe.Context.MinTokens, recipe.Context.MaxTokens);
+        var promptIds = tokenizer.Encode(prompt, addBos: false);
+        var train = new ContextSegments(TokenFile.Read(Path.Combine(data, "train.bin"), tokenizer.VocabSize), bos, eos, min, max, recipe.Seed);
+        var validation = new ContextSegments(TokenFile.Read(Path.Combine(data, "validation.bin"), tokenizer.VocabSize), bos, eos, min, max, recipe.Seed);
+        return (new AutoencoderExamples(train, promptIds, eos), new AutoencoderExamples(validation, promptIds, eos));
+    }
+
+    /// <summary>run.json: the recipe and the inputs relative to the run folder; a resumed run must have the same recipe.</summary>
+    static void RecordRun(CompressorRecipe recipe, CompressorPaths paths, bool resume)
+    {
+        Directory.CreateDirectory(paths.Run);
+        var recipeNode = recipe.ToNode();
+        if (File.Exists(paths.RunFile))
+        {
+            if (!resume) throw new InvalidOperationException($"{paths.Run} already holds a run: resume it (--resume) or choose another folder");
+            var previous = JsonNode.Parse(File.ReadAllText(paths.RunFile))?["recipe"];
+            if (!JsonNode.DeepEquals(previous, recipeNode))
+                throw new InvalidOperationException($"{paths.RunFile} was started with another recipe; resume needs the same one");
+            return;
+        }
+        string Relative(string path) => Path.GetRelativePath(paths.Run, path);
+        var run = new JsonObject
+        {
+            ["started_utc"] = DateTime.UtcNow.ToString("O"),
+            ["model"] = Relative(paths.Model),
+            ["data"] = Relative(paths.Data),
+            ["init_from"] = paths.InitFrom is null ? null : Relative(paths.InitFrom),
+            ["recipe"] = recipeNode,
+        };
+        File.WriteAllText(paths.RunFile, run.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+}
