@@ -12,5 +12,8 @@ var root = new RootCommand("Gmsa: long-context compression for LLaMA/Qwen models
     BenchCommand.Create(),
     DataCommand.Create(),
     TrainCommand.Create(),
+    CompressCommand.Create(),
+    AnswerCommand.Create(),
+    ReconstructCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -71,7 +71,7 @@ public sealed class LanguageModel : IDisposable
         return options with { StopTokenIds = stops.Distinct().ToArray(), VocabLimit = options.VocabLimit ?? limit };
     }
 
-    int PadId => Generation.PadTokenId ?? Tokenizer.PadId ?? Tokenizer.EosId ?? 0;
+    public int PadId => Generation.PadTokenId ?? Tokenizer.PadId ?? Tokenizer.EosId ?? 0;
 
     /// <summary>Generates for a batch of token prompts; <paramref name="onText"/> receives (row, new text) as tokens arrive.</summary>
     public Task<TextCompletion> CompleteAsync(IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options,
@@ -82,33 +82,40 @@ public sealed class LanguageModel : IDisposable
         foreach (var p in prompts)
             if (p.Count + sampling.MaxNewTokens > Model.Config.ContextLength)
                 throw new ArgumentException($"prompt of {p.Count} tokens + {sampling.MaxNewTokens} new tokens exceeds the model's context of {Model.Config.ContextLength}");
-        return Runner.RunAsync(() =>
+        return Runner.RunAsync(() => DecodeText(prompts, onText, onToken => TokenGenerator.Generate(Model, prompts, sampling, PadId, onToken, cancellation)),
+            cancellation);
+    }
+
+    /// <summary>
+    /// Runs a generation on the model thread and turns each row's tokens into text as they arrive. Each row's
+    /// decoder first reads <paramref name="textBefore"/> (its prompt ids), so the continuation's first piece keeps
+    /// its leading space and a character split across the prompt boundary comes out whole.
+    /// </summary>
+    internal TextCompletion DecodeText(IReadOnlyList<IReadOnlyList<int>> textBefore, Action<int, string>? onText,
+        Func<Action<int, int>, GenerationResult> generate)
+    {
+        var decoders = textBefore.Select(p =>
         {
-            // Each row's decoder first reads its prompt, so the continuation's first piece keeps its
-            // leading space and a character split across the prompt boundary comes out whole.
-            var decoders = prompts.Select(p =>
-            {
-                var d = Tokenizer.CreateStreamDecoder();
-                foreach (var id in p) d.Push(id);
-                return d;
-            }).ToArray();
-            var texts = prompts.Select(_ => new System.Text.StringBuilder()).ToArray();
-            void OnToken(int row, int id)
-            {
-                var piece = decoders[row].Push(id);
-                if (piece.Length == 0) return;
-                texts[row].Append(piece);
-                onText?.Invoke(row, piece);
-            }
-            var result = TokenGenerator.Generate(Model, prompts, sampling, PadId, OnToken, cancellation);
-            for (int row = 0; row < texts.Length; row++)
-            {
-                var tail = decoders[row].Flush();
-                texts[row].Append(tail);
-                if (tail.Length > 0) onText?.Invoke(row, tail);
-            }
-            return new TextCompletion(texts.Select(t => t.ToString()).ToArray(), result);
-        }, cancellation);
+            var d = Tokenizer.CreateStreamDecoder();
+            foreach (var id in p) d.Push(id);
+            return d;
+        }).ToArray();
+        var texts = textBefore.Select(_ => new System.Text.StringBuilder()).ToArray();
+        void OnToken(int row, int id)
+        {
+            var piece = decoders[row].Push(id);
+            if (piece.Length == 0) return;
+            texts[row].Append(piece);
+            onText?.Invoke(row, piece);
+        }
+        var result = generate(OnToken);
+        for (int row = 0; row < texts.Length; row++)
+        {
+            var tail = decoders[row].Flush();
+            texts[row].Append(tail);
+            if (tail.Length > 0) onText?.Invoke(row, tail);
+        }
+        return new TextCompletion(texts.Select(t => t.ToString()).ToArray(), result);
     }
 
     public Task<TextCompletion> CompleteAsync(IReadOnlyList<string> prompts, SamplingOptions options,

@@ -38,4 +38,13 @@ public static class Lora
     /// <summary>The adapter weights under a module, named as its state_dict names them.</summary>
     public static IEnumerable<(string Name, Parameter Parameter)> AdapterParameters(nn.Module root) =>
         root.named_parameters().Where(p => IsAdapterKey(p.name)).Select(p => (p.name, p.parameter));
+
+    /// <summary>Switches every adapter under a module on or off (weights untouched); returns how many there are.</summary>
+    public static int SetActive(nn.Module root, bool active)
+    {
+        int count = 0;
+        foreach (var (_, module) in root.named_modules())
+            if (module is LoraLinear { HasAdapter: true } linear) { linear.AdapterActive = active; count++; }
+        return count;
+    }
 }

@@ -45,6 +45,8 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public Parameter Weight => weight;
     public Parameter? Bias => bias;
     public bool HasAdapter => lora_A is not null;
+    /// <summary>False: the adapter is skipped (the base projection alone), e.g. for plain completions on a decoder with GMSA adapters.</summary>
+    public bool AdapterActive { get; set; } = true;
     public LoraOptions? Adapter { get; private set; }
 
     /// <summary>Adds a fresh adapter in the weight's dtype and device; initialisation draws from libtorch's default generator.</summary>
@@ -65,7 +67,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) // [N, In] -> [N, Out]
     {
         var y = nn.functional.linear(x, weight, bias);
-        if (lora_A is null || lora_B is null) return y;
+        if (lora_A is null || lora_B is null || !AdapterActive) return y;
         using var scope = NewDisposeScope();
         var input = dropout > 0 && training ? nn.functional.dropout(x, dropout, training: true) : x;
         var update = lora_B.forward(lora_A.forward(input));                       // [N, Out]

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using Gmsa.Engine.Generation;
+using Gmsa.Engine.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Compression;
+
+/// <summary>A batch of answers over soft tokens, with the time the compressor took when this call compressed.</summary>
+public sealed record CompressedCompletion(TextCompletion Completion, TimeSpan Compression);
+
+/// <summary>
+/// A base model folder with its trained compressor (by default the folder's <c>compressor/</c>): contexts in,
+/// soft tokens out; questions over soft tokens in, answers out. All tensor work runs on the base model's
+/// thread. Decoder adapters that came with the compressor are switched on only while the decoder reads soft
+/// tokens, so the same loaded base still serves plain completions unchanged.
+/// </summary>
+public sealed class GmsaModel : IDisposable
+{
+    public const string DefaultCompressorFolder = "compressor";
+
+    GmsaModel(LanguageModel language, ContextCompressor compressor, string compressorDirectory)
+    {
+        Language = language;
+        Compressor = compressor;
+        CompressorDirectory = compressorDirectory;
+    }
+
+    public LanguageModel Language { get; }
+    public ContextCompressor Compressor { get; }
+    public string CompressorDirectory { get; }
+    public CompressorConfig Config => Compressor.Config;
+    CausalLM Decoder => Language.Model;
+
+    public static GmsaModel Load(string modelDirectory, string? compressorDirectory = null, Device? device = null, ScalarType? dtype = null)
+    {
+        compressorDirectory ??= Path.Combine(modelDirectory, DefaultCompressorFolder);
+        if (!CompressorFolder.Exists(compressorDirectory))
+            throw new DirectoryNotFoundException($"no compressor in '{compressorDirectory}' ({CompressorConfig.FileName} is missing): train one with `gmsa train ae` or point to its folder");
+        var language = LanguageModel.Load(modelDirectory, device, dtype);
+        try
+        {
+            var compressor = language.Runner.Run(() =>
+            {
+                var c = CompressorFolder.Load(compressorDirectory, language.Model);
+                Lora.SetActive(language.Model, false);
+                return c;
+            });
+            return new GmsaModel(language, compressor, compressorDirectory);
+        }
+        catch
+        {
+            language.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Context text as the compressor reads it: no BOS (a context is never the start of the decoder's input).</summary>
+    public IReadOnlyList<int> EncodeContext(string text) => Language.Tokenizer.Encode(text, addBos: false);
+
+    /// <summary>A prompt read after soft tokens; no BOS either.</summary>
+    public IReadOnlyList<int> EncodePrompt(string text) => Language.Tokenizer.Encode(text, addBos: false);
+
+    public void CheckRate(int rate)
+    {
+        if (rate < 1) throw new ArgumentException($"rate must be >= 1, got {rate}");
+    }
+
+    /// <summary>Compresses contexts (any length; segments go through the encoder in length-sorted batches).</summary>
+    public Task<IReadOnlyList<SoftTokens>> CompressAsync(IReadOnlyList<IReadOnlyList<int>> contexts, int rate, CancellationToken cancellation = default)
+    {
+        CheckRate(rate);
+        if (contexts.Count == 0) throw new ArgumentException("no contexts to compress");
+        if (contexts.Any(c => c.Count == 0)) throw new ArgumentException("a context is empty");
+        return Language.Runner.RunAsync(() => Compress(contexts, rate), cancellation);
+    }
+
+    IReadOnlyList<SoftTokens> Compress(IReadOnlyList<IReadOnlyList<int>> contexts, int rate)
+    {
+        var soft = SegmentedCompression.Compress(Compressor, contexts, contexts.Select(_ => rate).ToArray());
+        foreach (var s in soft) s.DetachFromDisposeScope();
+        return soft.Select((s, i) => new SoftTokens(s, contexts[i].Count, rate)).ToArray();
+    }
+
+    /// <summary>
+    /// Generates after each row's [soft tokens ; prompt] (left-padded batch). Soft tokens can come from earlier
+    /// calls (compress once, ask many).
+    /// </summary>
+    public Task<TextCompletion> GenerateAsync(IReadOnlyList<SoftTokens> contexts, IReadOnlyList<IReadOnlyList<int>> prompts,
+        SamplingOptions options, Action<int, string>? onText = null, CancellationToken cancellation = default)
+    {
+        if (contexts.Count != prompts.Count) throw new ArgumentException($"need one prompt per context ({contexts.Count}), got {prompts.Count}");
+        var sampling = Language.WithModelStops(options);
+        sampling.Validate();
+        for (int i = 0; i < contexts.Count; i++)
+            if (contexts[i].Count + prompts[i].Count + sampling.MaxNewTokens > Decoder.Config.ContextLength)
+                throw new ArgumentException($"{contexts[i].Count} soft tokens + {prompts[i].Count} prompt tokens + {sampling.MaxNewTokens} new tokens exceed the model's context of {Decoder.Config.ContextLength}; compress at a higher rate or ask for fewer tokens");
+        return Language.Runner.RunAsync(() => Generate(contexts, prompts, sampling, onText, cancellation), cancellation);
+    }
+
+    TextCompletion Generate(IReadOnlyList<SoftTokens> contexts, IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions sampling,
+        Action<int, string>? onText, CancellationToken cancellation)
+    {
+        Lora.SetActive(Decoder, true);
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = inference_mode();
+            var rows = contexts.Select((c, i) => new SoftPromptRow(c.Embeddings, prompts[i], [])).ToArray();
+            using var packed = SoftPromptBatch.Pack(Decoder, rows, padLeft: true);
+            return Language.DecodeText(prompts, onText, onToken =>
+                TokenGenerator.GenerateFromEmbeddings(Decoder, packed.Embeds, packed.Mask, sampling, Language.PadId, onToken, cancellation));
+        }
+        finally
+        {
+            Lora.SetActive(Decoder, false);
+        }
+    }
+
+    /// <summary>Answers questions about contexts given as text: compress (timed) then generate, in one model-thread job each.</summary>
+    public async Task<CompressedCompletion> AnswerAsync(IReadOnlyList<string> contexts, IReadOnlyList<string> prompts, int rate,
+        SamplingOptions options, CancellationToken cancellation = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var soft = await CompressAsync(contexts.Select(EncodeContext).ToArray(), rate, cancellation);
+        var compression = clock.Elapsed;
+        try
+        {
+            var completion = await GenerateAsync(soft, prompts.Select(EncodePrompt).ToArray(), options, cancellation: cancellation);
+            return new CompressedCompletion(completion, compression);
+        }
+        finally
+        {
+            await Language.Runner.RunAsync(() => { foreach (var s in soft) s.Dispose(); });
+        }
+    }
+
+    /// <summary>The decoder's restatement of each compressed context (stage 1's instruction as prompt).</summary>
+    public Task<TextCompletion> ReconstructAsync(IReadOnlyList<SoftTokens> contexts, SamplingOptions options, CancellationToken cancellation = default)
+    {
+        var prompt = EncodePrompt(Config.AutoencoderPrompt);
+        return GenerateAsync(contexts, contexts.Select(_ => prompt).ToArray(), options, cancellation: cancellation);
+    }
+
+    public void Dispose()
+    {
+        Language.Runner.Run(() => { Compressor.Dispose(); return true; });
+        Language.Dispose();
+    }
+}
