@@ -15,5 +15,6 @@ var root = new RootCommand("Gmsa: long-context compression for LLaMA/Qwen models
     CompressCommand.Create(),
     AnswerCommand.Create(),
     ReconstructCommand.Create(),
+    EvalCommand.Create(),
 };
 return root.Parse(args).Invoke();

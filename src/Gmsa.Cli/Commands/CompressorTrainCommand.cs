@@ -11,22 +11,26 @@ internal static class CompressorTrainCommand
         bool ae = stage == CompressorStage.Autoencoder;
         var recipe = new Option<string>("--recipe") { Description = "GMSA training recipe", DefaultValueFactory = _ => ae ? "recipes/gmsa-tiny-ae.json" : "recipes/gmsa-tiny-finetune.json" };
         var model = new Option<string>("--model") { Description = "base model folder (encoder, alignment blocks and decoder come from it)", DefaultValueFactory = _ => "models/gmsa-tiny" };
-        var data = new Option<string>("--data")
+        var data = new Option<string[]>("--data")
         {
-            Description = ae ? "folder with train.bin and validation.bin (gmsa data encode)" : "folder with train.jsonl and validation.jsonl ({\"input\", \"prompt\", \"answer\"} lines)",
-            DefaultValueFactory = _ => ae ? "data/tokens" : "data/qa",
+            Description = ae ? "folder with train.bin and validation.bin (gmsa data encode)"
+                : "folders with train.jsonl and (in at least one) validation.jsonl, {\"input\", \"prompt\", \"answer\"} lines",
+            DefaultValueFactory = _ => ae ? ["data/tokens"] : ["data/qa", "data/passkey"],
+            AllowMultipleArgumentsPerToken = true,
         };
+        var tokens = new Option<string>("--tokens") { Description = "token files for the recipe's autoencoder_share", DefaultValueFactory = _ => "data/tokens" };
         var init = new Option<string>("--compressor") { Description = "the stage-1 compressor folder to fine-tune", Required = !ae };
         var run = new Option<string>("--out") { Description = "run folder: run.json, metrics.csv, loss_curve.png, train.log, checkpoints/, final/", Required = true };
         var resume = new Option<bool>("--resume") { Description = "continue the run folder's latest checkpoint (exactly where it stopped)" };
         var command = ae
             ? new Command("ae", "GMSA stage 1: train the compressor as an autoencoder (the decoder restates the context)") { recipe, model, data, run, resume }
-            : new Command("finetune", "GMSA stage 2: train the decoder to answer questions from soft tokens (compressor frozen)") { recipe, model, data, init, run, resume };
+            : new Command("finetune", "GMSA stage 2: train the decoder to answer questions from soft tokens (compressor frozen)") { recipe, model, data, tokens, init, run, resume };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             var r = CompressorRecipe.Load(parse.GetValue(recipe)!);
             if (r.Stage != stage) throw new ArgumentException($"the recipe is for stage '{r.Stage}', not this verb's");
-            var paths = new CompressorPaths(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(run)!, ae ? null : parse.GetValue(init));
+            var paths = new CompressorPaths(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(run)!,
+                ae ? null : parse.GetValue(init), ae ? null : parse.GetValue(tokens));
             using var stop = TrainCommand.StopOnCtrlC();
             var result = TrainCommand.WithProgressDisplay(r.Training.Steps, paths.Run, report =>
                 CompressorTrainingRun.Run(r, paths, parse.GetValue(resume), report, stop.Token));

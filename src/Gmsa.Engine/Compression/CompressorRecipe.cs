@@ -30,6 +30,11 @@ public sealed record CompressorRecipe
     public required CompressorConfig Compressor { get; init; }
     public DecoderTraining DecoderTraining { get; init; } = DecoderTraining.Frozen;
     public ContextLengths Context { get; init; } = new();
+    /// <summary>
+    /// Stage 2 only: autoencoding examples added to the task examples, as a share of their count, so the decoder's
+    /// adapters keep restating contexts while they learn to answer (one adapter serves answer and reconstruct).
+    /// </summary>
+    public double AutoencoderShare { get; init; }
     /// <summary>Held-out examples in each validation pass.</summary>
     public int ValidationExamples { get; init; } = 64;
     public required TrainingOptions Training { get; init; }
@@ -59,6 +64,8 @@ public sealed record CompressorRecipe
         if (Dtype is not ("bfloat16" or "float32")) throw new InvalidDataException($"dtype '{Dtype}' is not a training dtype (bfloat16, float32)");
         if (Context.MinTokens < 1 || Context.MaxTokens < Context.MinTokens || Context.MaxTokens > Compressor.SegmentLength)
             throw new InvalidDataException($"context lengths must satisfy 1 <= min_tokens <= max_tokens <= segment_length ({Compressor.SegmentLength})");
+        if (AutoencoderShare < 0 || (AutoencoderShare > 0 && Stage != CompressorStage.Finetune))
+            throw new InvalidDataException("autoencoder_share is a non-negative share of stage 2's examples");
         if (Stage == CompressorStage.Finetune && DecoderTraining == DecoderTraining.Frozen)
             throw new InvalidDataException("fine-tuning trains the decoder: decoder_training must be lora, qkv or full");
         if (DecoderTraining == DecoderTraining.Lora && Compressor.DecoderLoraRank < 1)

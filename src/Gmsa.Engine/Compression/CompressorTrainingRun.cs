@@ -9,10 +9,11 @@ using static TorchSharp.torch;
 namespace Gmsa.Engine.Compression;
 
 /// <summary>
-/// Where a GMSA run reads and writes: the base model folder, the data (token files for stage 1, QA JSONL
-/// train/validation for stage 2), the stage-1 compressor that stage 2 starts from, and the run folder.
+/// Where a GMSA run reads and writes: the base model folder, the data (one folder of token files for stage 1;
+/// for stage 2 folders of QA JSONL, train.jsonl and optionally validation.jsonl each, plus the token files when
+/// autoencoding examples are mixed in), the stage-1 compressor that stage 2 starts from, and the run folder.
 /// </summary>
-public sealed record CompressorPaths(string Model, string Data, string Run, string? InitFrom = null)
+public sealed record CompressorPaths(string Model, IReadOnlyList<string> Data, string Run, string? InitFrom = null, string? Tokens = null)
 {
     public string RunFile => Path.Combine(Run, "run.json");
     /// <summary>The trained compressor folder (<see cref="CompressorFolder"/>), written when the run completes.</summary>
@@ -52,9 +53,8 @@ public static class CompressorTrainingRun
             Lora.AddAdapters(decoder, compressor.Config.DecoderLora!, recipe.Seed + 1, Lora.InDecoderBlocks);
 
         var (train, validation) = recipe.Stage == CompressorStage.Autoencoder
-            ? AutoencoderData(recipe, paths.Data, tokenizer, compressor.Config.AutoencoderPrompt, eos)
-            : (QaJsonl.Examples(QaJsonl.Read(Path.Combine(paths.Data, "train.jsonl")), tokenizer),
-               QaJsonl.Examples(QaJsonl.Read(Path.Combine(paths.Data, "validation.jsonl")), tokenizer));
+            ? AutoencoderData(recipe, Single(paths.Data), tokenizer, compressor.Config.AutoencoderPrompt, eos)
+            : TaskData(recipe, paths, tokenizer, compressor.Config.AutoencoderPrompt, eos);
         var objective = new CompressionObjective(compressor, decoder, train, validation,
             trainCompressor: recipe.Stage == CompressorStage.Autoencoder, recipe.DecoderTraining, recipe.MicroBatch, recipe.Seed);
         var options = recipe.Training with { EvalWindows = recipe.ValidationExamples };
@@ -68,6 +68,27 @@ public static class CompressorTrainingRun
             File.Copy(Path.Combine(paths.Run, "metrics.csv"), Path.Combine(paths.Final, $"metrics_{recipe.Stage.ToString().ToLowerInvariant()}.csv"), overwrite: true);
         }
         return result;
+    }
+
+    static string Single(IReadOnlyList<string> folders) =>
+        folders.Count == 1 ? folders[0] : throw new ArgumentException("stage 1 reads one folder of token files");
+
+    /// <summary>Stage 2: every folder's train.jsonl (and validation.jsonl where present), plus the autoencoding share.</summary>
+    static (IExampleSet Train, IExampleSet Validation) TaskData(CompressorRecipe recipe, CompressorPaths paths, TextTokenizer tokenizer, string prompt, int eos)
+    {
+        var train = paths.Data.SelectMany(d => QaJsonl.Examples(QaJsonl.Read(Path.Combine(d, "train.jsonl")), tokenizer)).ToList();
+        var validation = paths.Data.Where(d => File.Exists(Path.Combine(d, "validation.jsonl")))
+            .SelectMany(d => QaJsonl.Examples(QaJsonl.Read(Path.Combine(d, "validation.jsonl")), tokenizer)).ToList();
+        if (validation.Count == 0) throw new FileNotFoundException("no validation.jsonl in any data folder: stage 2 needs held-out examples");
+        if (recipe.AutoencoderShare > 0)
+        {
+            string tokens = paths.Tokens ?? throw new ArgumentException("autoencoder_share needs the token files (--tokens)");
+            var (aeTrain, _) = AutoencoderData(recipe, tokens, tokenizer, prompt, eos);
+            int extra = (int)Math.Min(aeTrain.Count, Math.Round(recipe.AutoencoderShare * train.Count));
+            // Every k-th segment, so the mixed-in contexts spread over the whole corpus.
+            train.AddRange(Enumerable.Range(0, extra).Select(i => aeTrain[(int)((long)i * aeTrain.Count / extra)]));
+        }
+        return (new ExampleList(train), new ExampleList(validation));
     }
 
     static (IExampleSet Train, IExampleSet Validation) AutoencoderData(CompressorRecipe recipe, string data, TextTokenizer tokenizer, string prompt, int eos)
@@ -98,7 +119,8 @@ public static class CompressorTrainingRun
         {
             ["started_utc"] = DateTime.UtcNow.ToString("O"),
             ["model"] = Relative(paths.Model),
-            ["data"] = Relative(paths.Data),
+            ["data"] = new JsonArray(paths.Data.Select(d => (JsonNode)Relative(d)).ToArray()),
+            ["tokens"] = paths.Tokens is null ? null : Relative(paths.Tokens),
             ["init_from"] = paths.InitFrom is null ? null : Relative(paths.InitFrom),
             ["recipe"] = recipeNode,
         };

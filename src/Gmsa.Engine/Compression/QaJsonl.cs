@@ -55,9 +55,9 @@ public static class QaJsonl
     }
 
     /// <summary>Training examples: the context and the question without BOS, the first answer then EOS as target.</summary>
-    public static ExampleList Examples(IEnumerable<QaItem> items, TextTokenizer tokenizer) =>
-        new(items.Select(q => new CompressionExample(
+    public static CompressionExample[] Examples(IEnumerable<QaItem> items, TextTokenizer tokenizer) =>
+        items.Select(q => new CompressionExample(
             tokenizer.Encode(q.Input, addBos: false),
             tokenizer.Encode(q.Prompt, addBos: false),
-            [.. tokenizer.Encode(" " + q.Answers[0].Trim(), addBos: false), tokenizer.EosId ?? throw new InvalidDataException("the tokenizer has no EOS")])).ToArray());
+            [.. tokenizer.Encode(" " + q.Answers[0].Trim(), addBos: false), tokenizer.EosId ?? throw new InvalidDataException("the tokenizer has no EOS")])).ToArray();
 }

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using Gmsa.Engine.Compression;
+using Gmsa.Engine.Generation;
+
+namespace Gmsa.Engine.Evaluation;
+
+/// <summary>
+/// GMSA's evaluation on one loaded model + compressor: reconstruction (BLEU-4 on whitespace words, ROUGE-L,
+/// prefix match on token ids), question answering (SQuAD EM / F1, max over gold answers) and passkey retrieval
+/// (accuracy by context length), each per rate, plus the reference rows of the same decoder reading the full
+/// context or no context. Greedy decoding; every figure is measured here, in batches of <see cref="BatchSize"/>.
+/// </summary>
+public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
+{
+    public int BatchSize { get; init; } = 8;
+    /// <summary>Answer tokens at most (GMSA's code generates up to 100).</summary>
+    public int MaxAnswerTokens { get; init; } = 32;
+    public double RepetitionPenalty { get; init; } = 1.0;
+
+    static readonly int[] PasskeyLengths = [256, 512, 1024, 2048, 4096, 8192];
+
+    public async Task<EvalRow> ReconstructionAsync(IReadOnlyList<string> texts, int rate)
+    {
+        var bleu = new List<double>();
+        var rouge = new List<double>();
+        var prefix = new List<double>();
+        double compressSeconds = 0;
+        foreach (var batch in texts.Chunk(BatchSize))
+        {
+            var ids = batch.Select(gmsa.EncodeContext).ToArray();
+            var clock = Stopwatch.StartNew();
+            var soft = await gmsa.CompressAsync(ids, rate);
+            compressSeconds += clock.Elapsed.TotalSeconds;
+            try
+            {
+                var options = new SamplingOptions { MaxNewTokens = ids.Max(i => i.Count) + 8, RepetitionPenalty = RepetitionPenalty };
+                var completion = await gmsa.ReconstructAsync(soft, options);
+                for (int i = 0; i < batch.Length; i++)
+                {
+                    string reference = gmsa.Language.Tokenizer.Decode(ids[i]), hypothesis = completion.Texts[i];
+                    bleu.Add(Bleu.Words(reference, hypothesis));
+                    rouge.Add(RougeL.F1(reference, hypothesis));
+                    prefix.Add(PrefixMatch.Score(ids[i], completion.Result.Sequences[i].Tokens));
+                }
+            }
+            finally { foreach (var s in soft) s.Dispose(); }
+        }
+        return new EvalRow(method, rate, "reconstruction", texts.Count, new Dictionary<string, double>
+        {
+            ["bleu"] = MetricSummary.Of(bleu).Mean, ["rouge_l"] = MetricSummary.Of(rouge).Mean, ["prefix_match"] = MetricSummary.Of(prefix).Mean,
+            ["compress_ms"] = 1000 * compressSeconds / texts.Count,
+        });
+    }
+
+    /// <summary>QA from soft tokens at <paramref name="rate"/>; null rate = the same decoder reading the full context as text.</summary>
+    public async Task<EvalRow> QuestionsAsync(IReadOnlyList<QaItem> items, int? rate, string task = "qa", bool closedBook = false)
+    {
+        var answers = await AnswerAllAsync(items, rate, closedBook);
+        var em = items.Select((q, i) => SquadMetrics.ExactMatch(q.Answers, answers[i].Text));
+        var f1 = items.Select((q, i) => SquadMetrics.F1(q.Answers, answers[i].Text));
+        return new EvalRow(closedBook ? "closed-book" : rate is null ? "full-context" : method, rate, task, items.Count, new Dictionary<string, double>
+        {
+            ["em"] = MetricSummary.Of(em).Mean, ["f1"] = MetricSummary.Of(f1).Mean,
+            ["first_token_ms"] = answers.Average(a => a.FirstTokenMs),
+        });
+    }
+
+    /// <summary>Passkey accuracy per context length (items bucketed to the nearest of 256 .. 8192 tokens).</summary>
+    public async Task<IReadOnlyList<EvalRow>> PasskeyAsync(IReadOnlyList<QaItem> items, int? rate)
+    {
+        var rows = new List<EvalRow>();
+        int window = gmsa.Language.Model.Config.ContextLength;
+        foreach (var bucket in items.GroupBy(q => Nearest(gmsa.EncodeContext(q.Input).Count)).OrderBy(g => g.Key))
+        {
+            var list = bucket.ToList();
+            // Read in full, a context past the decoder's window cannot be answered at all: scored 0, not skipped.
+            bool fits = rate is not null || list.All(q => gmsa.EncodeContext(q.Input).Count + gmsa.EncodePrompt(q.Prompt).Count + MaxAnswerTokens + 1 <= window);
+            var answers = fits ? await AnswerAllAsync(list, rate, closedBook: false) : null;
+            var correct = list.Select((q, i) => answers is not null && PasskeyMatch.Contains(q.Answers[0], answers[i].Text));
+            rows.Add(new EvalRow(rate is null ? "full-context" : method, rate, "passkey", list.Count,
+                new Dictionary<string, double> { ["accuracy"] = MetricSummary.Of(correct).Mean }, bucket.Key));
+        }
+        return rows;
+    }
+
+    static int Nearest(int tokens) => PasskeyLengths.MinBy(l => Math.Abs(l - tokens));
+
+    sealed record Answer(string Text, double FirstTokenMs);
+
+    async Task<IReadOnlyList<Answer>> AnswerAllAsync(IReadOnlyList<QaItem> items, int? rate, bool closedBook)
+    {
+        var options = new SamplingOptions { MaxNewTokens = MaxAnswerTokens, RepetitionPenalty = RepetitionPenalty };
+        var answers = new List<Answer>();
+        foreach (var batch in items.Chunk(BatchSize))
+        {
+            var prompts = batch.Select(q => gmsa.EncodePrompt(q.Prompt)).ToArray();
+            var clock = Stopwatch.StartNew();
+            TextCompletion completion;
+            if (rate is { } r)
+            {
+                var soft = await gmsa.CompressAsync(batch.Select(q => gmsa.EncodeContext(q.Input)).ToArray(), r);
+                try { completion = await gmsa.GenerateAsync(soft, prompts, options); }
+                finally { foreach (var s in soft) s.Dispose(); }
+            }
+            else
+            {
+                var lm = gmsa.Language;
+                var full = batch.Select((q, i) => (IReadOnlyList<int>)[.. lm.Encode(closedBook ? "" : q.Input), .. prompts[i]]).ToArray();
+                completion = await lm.CompleteAsync(full, options);
+            }
+            // Time to the first answer token of the batch: compression (when any) plus prefill.
+            double firstToken = (clock.Elapsed - completion.Result.Decode).TotalMilliseconds;
+            answers.AddRange(completion.Texts.Select(t => new Answer(t.Trim(), firstToken)));
+        }
+        return answers;
+    }
+}
