@@ -15,7 +15,7 @@ internal static class DataCommand
 
     public static Command Create() => new("data", "Build the training corpus, its tokenizer, its token files and the QA and passkey task sets")
     {
-        Prepare(), Tokenizer(), Encode(), All(), DataTaskCommands.Qa(), DataTaskCommands.Passkey(),
+        Prepare(), Tokenizer(), Encode(), All(), DataTaskCommands.Qa(), DataTaskCommands.Passkey(), DataTaskCommands.EvalSets(),
     };
 
     static Command Prepare()

@@ -1,5 +1,9 @@
 using System.CommandLine;
+using Gmsa.Engine.Compression;
 using Gmsa.Engine.Corpus;
+using Gmsa.Engine.Evaluation;
+using Gmsa.Engine.Text;
+using Gmsa.Engine.Training;
 
 namespace Gmsa.Cli.Commands;
 
@@ -61,6 +65,46 @@ internal static class DataTaskCommands
                 Console.WriteLine($"test  {t.TargetTokens,5} tokens {t.Items,5:N0} items (actual {t.MinTokens}-{t.MaxTokens})");
             Console.WriteLine($"train {PasskeyTask.TrainMinTokens}-{PasskeyTask.TrainMaxTokens} tokens {summary.TrainItems,5:N0} items (actual {summary.TrainMinTokens}-{summary.TrainMaxTokens})");
             Log($"wrote {Path.GetFullPath(options.OutDir)}");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// The held-out sets `gmsa eval` reads, small enough to ship beside a compressor: reconstruction contexts cut from
+    /// the test token file, the QA test split, and the first items of each passkey length.
+    /// </summary>
+    public static Command EvalSets()
+    {
+        var tokens = new Option<string>("--tokens") { Description = "token files (test.bin is read)", DefaultValueFactory = _ => "data/tokens" };
+        var qa = new Option<string>("--qa") { Description = "QA folder (test.jsonl is read)", DefaultValueFactory = _ => "data/qa" };
+        var passkey = new Option<string>("--passkey") { Description = "passkey folder (test.jsonl and test_lengths.json are read)", DefaultValueFactory = _ => "data/passkey" };
+        var model = new Option<string>("--model") { Description = "model folder whose tokenizer decodes the contexts", DefaultValueFactory = _ => "models/gmsa-tiny" };
+        var output = new Option<string>("--out") { Description = "folder for reconstruction.jsonl, qa.jsonl, passkey.jsonl", DefaultValueFactory = _ => "models/gmsa-tiny/compressor/eval" };
+        var contexts = new Option<int>("--contexts") { Description = "reconstruction contexts", DefaultValueFactory = _ => 40 };
+        var length = new Option<int>("--context-tokens") { Description = "tokens per reconstruction context", DefaultValueFactory = _ => 128 };
+        var perLength = new Option<int>("--passkey-per-length") { Description = "passkey items kept per length", DefaultValueFactory = _ => 5 };
+        var command = new Command("eval-sets", "Write the held-out evaluation sets `gmsa eval` reads (reconstruction, QA, passkey)")
+        {
+            tokens, qa, passkey, model, output, contexts, length, perLength,
+        };
+        command.SetAction(parse => CommandGuard.Run(() =>
+        {
+            string dir = parse.GetValue(output)!;
+            var tokenizer = TextTokenizer.Load(parse.GetValue(model)!);
+            int n = parse.GetValue(contexts), size = parse.GetValue(length), keep = parse.GetValue(perLength);
+            var stream = TokenFile.Read(Path.Combine(parse.GetValue(tokens)!, "test.bin"), tokenizer.VocabSize);
+            var segments = new ContextSegments(stream, tokenizer.BosId ?? -1, tokenizer.EosId ?? -1, size, size, seed: 1);
+            if (segments.Count < n) throw new InvalidDataException($"the test split holds {segments.Count} contexts of {size} tokens, fewer than {n}");
+            // Every k-th segment, so the contexts spread over the whole test split.
+            ReconstructionSet.Write(Path.Combine(dir, "reconstruction.jsonl"), Enumerable.Range(0, n).Select(i => tokenizer.Decode(segments[(int)((long)i * segments.Count / n)])));
+            var questions = QaJsonl.Read(Path.Combine(parse.GetValue(qa)!, "test.jsonl"));
+            QaJsonl.Write(Path.Combine(dir, "qa.jsonl"), questions);
+            var keys = QaJsonl.Read(Path.Combine(parse.GetValue(passkey)!, "test.jsonl"));
+            var lengths = PasskeyDataset.ReadLengths(Path.Combine(parse.GetValue(passkey)!, PasskeyDataset.LengthsFile));
+            var kept = lengths.GroupBy(l => l.TargetTokens).SelectMany(g => g.OrderBy(l => l.Line).Take(keep)).OrderBy(l => l.Line).Select(l => keys[l.Line]).ToList();
+            QaJsonl.Write(Path.Combine(dir, "passkey.jsonl"), kept);
+            Console.WriteLine($"reconstruction {n} contexts of {size} tokens, qa {questions.Count} questions, passkey {kept.Count} items; wrote {dir}");
             return 0;
         }));
         return command;

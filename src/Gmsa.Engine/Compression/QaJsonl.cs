@@ -43,6 +43,9 @@ public static class QaJsonl
         return items;
     }
 
+    // Apostrophes and accents as they are ("Cote d'Ivoire", not "Cote d\u0027Ivoire"): the files are read by people too.
+    static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static void Write(string path, IEnumerable<QaItem> items)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
@@ -51,7 +54,7 @@ public static class QaJsonl
             writer.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["input"] = item.Input, ["prompt"] = item.Prompt, ["answer"] = item.Answers.Count == 1 ? item.Answers[0] : item.Answers,
-            }));
+            }, Readable));
     }
 
     /// <summary>Training examples: the context and the question without BOS, the first answer then EOS as target.</summary>
