@@ -12,6 +12,7 @@ internal static class TrainCommand
     public static Command Create() => new("train", "Train models")
     {
         CreateLm(), ExportCommand.Create(), CompressorTrainCommand.Create(CompressorStage.Autoencoder), CompressorTrainCommand.Create(CompressorStage.Finetune),
+        CompressorTrainCommand.ExportCheckpoint(),
     };
 
     static Command CreateLm()

@@ -70,6 +70,38 @@ public static class CompressorTrainingRun
         return result;
     }
 
+    /// <summary>
+    /// Writes the compressor folder of a stage-1 run's latest checkpoint, finished or not (a long run stopped early
+    /// still yields a usable compressor): the recipe from run.json, the base model from <paramref name="model"/>,
+    /// the trained weights from the checkpoint.
+    /// </summary>
+    public static string ExportCheckpoint(string run, string model, string output)
+    {
+        var runFile = Path.Combine(run, "run.json");
+        if (!File.Exists(runFile)) throw new FileNotFoundException($"{run} is not a GMSA run folder: run.json is missing", runFile);
+        var recipe = CompressorRecipe.Parse(JsonNode.Parse(File.ReadAllText(runFile))!["recipe"]!.ToJsonString());
+        if (recipe.Stage != CompressorStage.Autoencoder) throw new ArgumentException("only stage-1 runs export from a checkpoint; a finished stage-2 run has final/");
+        var checkpoint = TrainingCheckpoint.Latest(Path.Combine(run, "checkpoints")) ?? throw new InvalidDataException($"{run} holds no checkpoint yet");
+        using var decoder = PretrainedModel.Load(model, Devices.ParseDtype(recipe.Dtype), CPU);
+        var config = recipe.Compressor with { BaseModel = Path.GetFileName(Path.GetFullPath(model).TrimEnd('/')) };
+        using var compressor = ContextCompressor.FromBackbone(decoder, config, recipe.Seed);
+        if (recipe.DecoderTraining == DecoderTraining.Lora) Lora.AddAdapters(decoder, config.DecoderLora!, recipe.Seed + 1, Lora.InDecoderBlocks);
+        using (var scope = NewDisposeScope())
+        {
+            var weights = SafeTensors.Load(Path.Combine(checkpoint, TrainingCheckpoint.WeightsFile));
+            Dictionary<string, TorchSharp.torch.Tensor> Part(string prefix) =>
+                weights.Where(kv => kv.Key.StartsWith(prefix)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
+            var (compressorPart, decoderPart) = (Part("compressor."), Part("decoder."));
+            SubsetLoad.CopyAll(checkpoint, compressor, compressorPart, key => compressorPart.ContainsKey(key) ? key : null);
+            SubsetLoad.CopyAll(checkpoint, decoder, decoderPart, key => decoderPart.ContainsKey(key) ? key : null);
+            int copied = compressor.TrainableParameters().Count + Lora.AdapterParameters(decoder).Count();
+            if (weights.Count != copied) throw new InvalidDataException($"{checkpoint} holds {weights.Count} weights, the recipe's model trains {copied}");
+        }
+        CompressorFolder.Save(output, compressor, decoder);
+        File.Copy(Path.Combine(run, "metrics.csv"), Path.Combine(output, "metrics_autoencoder.csv"), overwrite: true);
+        return checkpoint;
+    }
+
     static string Single(IReadOnlyList<string> folders) =>
         folders.Count == 1 ? folders[0] : throw new ArgumentException("stage 1 reads one folder of token files");
 

@@ -65,20 +65,33 @@ public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
         });
     }
 
-    /// <summary>Passkey accuracy per context length (items bucketed to the nearest of 256 .. 8192 tokens).</summary>
+    /// <summary>
+    /// Passkey accuracy per context length (items bucketed to the nearest of 256 .. 8192 tokens). An item whose input
+    /// (soft tokens, or the text read in full) does not fit the decoder's window with its prompt and answer cannot be
+    /// answered at all: it is scored wrong, not skipped, and <c>fits</c> says what share did fit.
+    /// </summary>
     public async Task<IReadOnlyList<EvalRow>> PasskeyAsync(IReadOnlyList<QaItem> items, int? rate)
     {
         var rows = new List<EvalRow>();
-        int window = gmsa.Language.Model.Config.ContextLength;
+        int window = gmsa.Language.Model.Config.ContextLength, segment = gmsa.Config.SegmentLength;
+        bool Fits(QaItem q)
+        {
+            int tokens = gmsa.EncodeContext(q.Input).Count;
+            int read = rate is { } r
+                ? Enumerable.Range(0, (tokens + segment - 1) / segment).Sum(s => (Math.Min(segment, tokens - s * segment) + r - 1) / r)
+                : tokens + 1; // BOS
+            return read + gmsa.EncodePrompt(q.Prompt).Count + MaxAnswerTokens <= window;
+        }
         foreach (var bucket in items.GroupBy(q => Nearest(gmsa.EncodeContext(q.Input).Count)).OrderBy(g => g.Key))
         {
             var list = bucket.ToList();
-            // Read in full, a context past the decoder's window cannot be answered at all: scored 0, not skipped.
-            bool fits = rate is not null || list.All(q => gmsa.EncodeContext(q.Input).Count + gmsa.EncodePrompt(q.Prompt).Count + MaxAnswerTokens + 1 <= window);
-            var answers = fits ? await AnswerAllAsync(list, rate, closedBook: false) : null;
-            var correct = list.Select((q, i) => answers is not null && PasskeyMatch.Contains(q.Answers[0], answers[i].Text));
-            rows.Add(new EvalRow(rate is null ? "full-context" : method, rate, "passkey", list.Count,
-                new Dictionary<string, double> { ["accuracy"] = MetricSummary.Of(correct).Mean }, bucket.Key));
+            var fitting = list.Where(Fits).ToList();
+            var answers = fitting.Count > 0 ? await AnswerAllAsync(fitting, rate, closedBook: false) : [];
+            int correct = fitting.Where((q, i) => PasskeyMatch.Contains(q.Answers[0], answers[i].Text)).Count();
+            rows.Add(new EvalRow(rate is null ? "full-context" : method, rate, "passkey", list.Count, new Dictionary<string, double>
+            {
+                ["accuracy"] = (double)correct / list.Count, ["fits"] = (double)fitting.Count / list.Count,
+            }, bucket.Key));
         }
         return rows;
     }
