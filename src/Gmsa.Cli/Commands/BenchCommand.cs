@@ -1,12 +1,15 @@
 using System.CommandLine;
 using Gmsa.Engine.Benchmarks;
+using Gmsa.Engine.Checkpoints;
+using Gmsa.Engine.Compression;
 using Gmsa.Engine.Model;
+using Gmsa.Engine.Text;
 using Gmsa.Engine.Training;
 using TorchSharp;
 
 namespace Gmsa.Cli.Commands;
 
-/// <summary>`gmsa bench engine`: matmul, prefill and decode figures measured in one process.</summary>
+/// <summary>`gmsa bench engine | train | compress`: figures measured in one process, ratios within one run.</summary>
 internal static class BenchCommand
 {
     public static Command Create()
@@ -41,7 +44,7 @@ internal static class BenchCommand
                                   string.Join(" | ", f.Decode.Select(d => d.TokensPerSecond.ToString("F1"))) + " |");
             return 0;
         }));
-        return new Command("bench", "Benchmarks") { engine, CreateTrain() };
+        return new Command("bench", "Benchmarks") { engine, CreateTrain(), CreateCompress() };
     }
 
     /// <summary>`gmsa bench train`: the training loop's tokens/s and achieved FLOP/s next to a same-run bf16 matmul.</summary>
@@ -68,6 +71,58 @@ internal static class BenchCommand
             Console.WriteLine("|---|---|---|---|---|");
             foreach (var f in figures)
                 Console.WriteLine($"| {Devices.DtypeName(f.Dtype)} | {f.TokensPerSecond:F0} | {f.AchievedGflops:F1} | {f.MatmulGflops:F1} | {f.ShareOfBf16Matmul:P0} |");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>A fixed question of about 12 tokens: what it asks does not change the timings.</summary>
+    const string Question = "What did the committee decide about the budget for next year?";
+
+    /// <summary>`gmsa bench compress`: GMSA against the same decoder reading the full context, as Markdown.</summary>
+    static Command CreateCompress()
+    {
+        var model = new Option<string>("--model") { Description = "base model folder", DefaultValueFactory = _ => "models/gmsa-tiny" };
+        var compressor = new Option<string?>("--compressor") { Description = "compressor folder (default: MODEL/compressor if it exists, else a fresh untrained one from --recipe)" };
+        var recipe = new Option<string>("--recipe") { Description = "stage-1 recipe whose compressor shape is built when no trained compressor is given", DefaultValueFactory = _ => "recipes/gmsa-tiny-ae.json" };
+        var repeats = new Option<int>("--repeats") { Description = "timed runs per figure after one warm-up (medians are reported)", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int>("--threads") { Description = "intra-op threads (0 = libtorch's default)", DefaultValueFactory = _ => 0 };
+        var device = new DeviceOptions();
+        var command = new Command("compress", "GMSA against full-context reading: first-token time, follow-up, 100-token answers, encoder throughput, training FLOP/s") { model, compressor, recipe, repeats, threads };
+        device.AddTo(command);
+        command.SetAction(parse => CommandGuard.Run(() =>
+        {
+            if (parse.GetValue(threads) > 0) torch.set_num_threads(parse.GetValue(threads));
+            string modelDir = parse.GetValue(model)!, recipePath = parse.GetValue(recipe)!;
+            string? folder = parse.GetValue(compressor);
+            string defaultFolder = Path.Combine(modelDir, GmsaModel.DefaultCompressorFolder);
+            if (folder is null && CompressorFolder.Exists(defaultFolder)) folder = defaultFolder;
+            var dev = device.ParseDevice(parse);
+            var tokenizer = TextTokenizer.Load(modelDir);
+            using var decoder = PretrainedModel.Load(modelDir, device.ParseDtype(parse), dev);
+            using var gmsa = folder is not null
+                ? CompressorFolder.Load(folder, decoder)
+                : CompressionBenchmark.FreshCompressor(decoder, CompressorRecipe.Load(recipePath).Compressor, seed: 1337);
+            var options = new CompressionBenchmarkOptions
+            {
+                Repeats = parse.GetValue(repeats),
+                Question = tokenizer.Encode(Question, addBos: false),
+                BosId = tokenizer.BosId,
+                EosId = tokenizer.EosId ?? 2,
+                AutoencoderPrompt = tokenizer.Encode(gmsa.Config.AutoencoderPrompt, addBos: false),
+            };
+            var m = decoder.Config;
+            var cc = gmsa.Config;
+            Console.WriteLine($"device {dev}, {torch.get_num_threads()} threads; {modelDir}: hidden {m.HiddenSize}, {m.NumHiddenLayers} layers, window {m.ContextLength}, " +
+                              $"{Devices.DtypeName(decoder.DType)}; compressor: {(folder ?? $"fresh and untrained, built from {recipePath} (timings do not depend on training)")}, " +
+                              $"encoder {cc.EncoderLayers} layers + LoRA r{cc.LoraRank}, alignment {cc.AlignmentLayers}, segments of {cc.SegmentLength}, decoder LoRA r{cc.DecoderLoraRank}");
+            Console.WriteLine($"context: {options.ContextTokens} seeded random tokens; question: \"{Question}\" ({options.Question.Count} tokens); medians of {options.Repeats} runs after one warm-up");
+            var rows = CompressionBenchmark.Run(decoder, gmsa, options, line => Console.Error.WriteLine(line));
+            Console.WriteLine();
+            Console.WriteLine("| figure | GMSA | baseline | GMSA / baseline | goal | what is compared |");
+            Console.WriteLine("|---|---|---|---|---|---|");
+            foreach (var r in rows)
+                Console.WriteLine($"| {r.Figure} | {r.Gmsa:F1} {r.Unit} | {r.Baseline:F1} {r.Unit} | {r.Ratio:F3}x | {r.Goal} | {r.Setup} |");
             return 0;
         }));
         return command;

@@ -11,15 +11,30 @@ namespace Gmsa.Engine.Benchmarks;
 /// </summary>
 public static class ModelFlops
 {
-    public static double Forward(ModelConfig c, long batch, long sequence, long headTokensPerSequence)
-    {
-        double trunkLinear = c.NumHiddenLayers * (
-            (double)c.HiddenSize * c.HeadDim * (c.NumAttentionHeads * 2 + c.NumKeyValueHeads * 2)
-            + 3.0 * c.HiddenSize * c.IntermediateSize);
-        return 2 * trunkLinear * batch * sequence
-            + c.NumHiddenLayers * 2.0 * batch * sequence * sequence * c.NumAttentionHeads * c.HeadDim
-            + 2.0 * c.HiddenSize * c.VocabSize * batch * headTokensPerSequence;
-    }
+    public static double Forward(ModelConfig c, long batch, long sequence, long headTokensPerSequence) =>
+        TrunkLinear(c, (double)batch * sequence) + Attention(c, batch, sequence) + Head(c, (double)batch * headTokensPerSequence);
 
     public static double TrainingStep(ModelConfig c, long batch, long sequence) => 3 * Forward(c, batch, sequence, sequence);
+
+    /// <summary>The blocks' projections (q, k, v, o, gate, up, down) over <paramref name="tokens"/> tokens.</summary>
+    public static double TrunkLinear(ModelConfig c, double tokens) =>
+        2 * tokens * c.NumHiddenLayers * (
+            (double)c.HiddenSize * c.HeadDim * (c.NumAttentionHeads * 2 + c.NumKeyValueHeads * 2)
+            + 3.0 * c.HiddenSize * c.IntermediateSize);
+
+    /// <summary>Causal QK^T and AV of every block for <paramref name="batch"/> sequences of <paramref name="sequence"/> tokens.</summary>
+    public static double Attention(ModelConfig c, long batch, long sequence) =>
+        c.NumHiddenLayers * 2.0 * batch * sequence * sequence * c.NumAttentionHeads * c.HeadDim;
+
+    public static double Head(ModelConfig c, double tokens) => 2.0 * c.HiddenSize * c.VocabSize * tokens;
+
+    /// <summary>
+    /// LoRA of rank r on every projection of the blocks: A (in -> r) and B (r -> out), 2 r (in + out) per
+    /// projection and token; summed over q, k, v, o, gate, up, down that is 2 r (7 D + 2 H Dh + 2 Hkv Dh + 3 I).
+    /// </summary>
+    public static double Lora(ModelConfig c, int rank, double tokens)
+    {
+        double d = c.HiddenSize, q = (double)c.NumAttentionHeads * c.HeadDim, kv = (double)c.NumKeyValueHeads * c.HeadDim;
+        return 2 * tokens * rank * c.NumHiddenLayers * (7 * d + 2 * q + 2 * kv + 3.0 * c.IntermediateSize);
+    }
 }
