@@ -18,8 +18,11 @@ public static class SafeTensors
     // The Python library refuses larger headers; one this big means a wrong file, not a big model.
     const long MaxHeaderBytes = 100_000_000;
 
-    /// <summary>Loads every tensor onto the CPU, reading the file straight into tensor storage.</summary>
-    public static Dictionary<string, Tensor> Load(string path)
+    /// <summary>
+    /// Loads every tensor (or those whose name passes <paramref name="include"/>, the rest left unread) onto the
+    /// CPU, reading the file straight into tensor storage.
+    /// </summary>
+    public static Dictionary<string, Tensor> Load(string path, Func<string, bool>? include = null)
     {
         var header = ParseHeader(path);
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
@@ -27,7 +30,7 @@ public static class SafeTensors
         try
         {
             // In file order, so reads run forward through the file.
-            foreach (var (name, info) in header.Tensors.OrderBy(kv => kv.Value.DataBegin))
+            foreach (var (name, info) in header.Tensors.Where(kv => include?.Invoke(kv.Key) ?? true).OrderBy(kv => kv.Value.DataBegin))
             {
                 SafeTensorDtype.TryParse(info.Dtype, out var type, out _);
                 var t = torch.empty(info.Shape, type);
