@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Gmsa.Engine.Checkpoints;
+using Gmsa.Engine.Compression;
+using Gmsa.Engine.Model;
 
 namespace Gmsa.Cli.Commands;
 
@@ -19,6 +21,34 @@ internal static class ConvertCommand
             Console.Error.WriteLine($"wrote {Path.GetFullPath(outDir)}");
             return 0;
         }));
-        return new Command("convert", "Convert checkpoints from other formats") { llama2c };
+        return new Command("convert", "Convert checkpoints from other formats") { llama2c, Reference() };
+    }
+
+    /// <summary>`gmsa convert gmsa-reference`: the official GMSA code's model.safetensors as a compressor folder.</summary>
+    static Command Reference()
+    {
+        var checkpoint = new Argument<string>("model.safetensors") { Description = "the reference code's checkpoint (or its folder)" };
+        var model = new Option<string>("--model") { Description = "the base model folder it was trained on", Required = true };
+        var output = new Option<string>("--out") { Description = "compressor folder to write", Required = true };
+        var rates = new Option<int[]>("--rates") { Description = "rates it was trained on", DefaultValueFactory = _ => [4, 8], AllowMultipleArgumentsPerToken = true };
+        var command = new Command("gmsa-reference", "Convert a checkpoint of the official GMSA code (encoder.*, memory_fusion_layer.*, decoder.*) to a compressor folder")
+        {
+            checkpoint, model, output, rates,
+        };
+        command.SetAction(parse => CommandGuard.Run(() =>
+        {
+            string modelDir = parse.GetValue(model)!;
+            using var decoder = PretrainedModel.Load(modelDir, device: TorchSharp.torch.CPU);
+            var before = decoder.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+            var config = new CompressorConfig { BaseModel = Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd('/')), Rates = parse.GetValue(rates)! };
+            using var compressor = ReferenceCheckpoint.Load(parse.GetValue(checkpoint)!, decoder, config);
+            // A stage-2 checkpoint carries the fine-tuned decoder: keep the weights it changed beside the compressor.
+            var changed = decoder.state_dict().Where(kv => !kv.Value.allclose(before[kv.Key], rtol: 0, atol: 0)).Select(kv => kv.Key).ToArray();
+            foreach (var copy in before.Values) copy.Dispose();
+            CompressorFolder.Save(parse.GetValue(output)!, compressor, decoder, changed.Length > 0 ? changed : null);
+            Console.Error.WriteLine($"wrote {Path.GetFullPath(parse.GetValue(output)!)} ({changed.Length} decoder weights fine-tuned)");
+            return 0;
+        }));
+        return command;
     }
 }
