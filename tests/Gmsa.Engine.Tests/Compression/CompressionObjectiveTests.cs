@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 namespace Gmsa.Engine.Tests.Compression;
 
 /// <summary>GMSA's two training stages on a tiny random decoder: what learns, how the loss is taken, resume, overfitting.</summary>
+[Collection(GlobalRandomState.Name)]
 public sealed class CompressionObjectiveTests
 {
     static readonly int[] Prompt = [10, 11, 12];

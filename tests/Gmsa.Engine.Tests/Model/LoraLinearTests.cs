@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace Gmsa.Engine.Tests.Model;
 
+[Collection(GlobalRandomState.Name)]
 public sealed class LoraLinearTests
 {
     [Fact]
