@@ -42,13 +42,13 @@ internal static class CompressorTrainCommand
         return command;
     }
 
-    /// <summary>`gmsa train export-compressor`: the compressor folder of a stage-1 run's latest checkpoint.</summary>
+    /// <summary>`gmsa train export-compressor`: the compressor folder of a run's latest checkpoint.</summary>
     public static Command ExportCheckpoint()
     {
-        var run = new Option<string>("--run") { Description = "stage-1 run folder (gmsa train ae --out)", Required = true };
+        var run = new Option<string>("--run") { Description = "run folder (gmsa train ae|finetune --out)", Required = true };
         var model = new Option<string>("--model") { Description = "the run's base model folder", DefaultValueFactory = _ => "models/gmsa-tiny" };
         var output = new Option<string>("--out") { Description = "compressor folder to write", Required = true };
-        var command = new Command("export-compressor", "Write a compressor folder from a stage-1 run's latest checkpoint (finished or not)") { run, model, output };
+        var command = new Command("export-compressor", "Write a compressor folder from a run's latest checkpoint (finished or not)") { run, model, output };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             var checkpoint = CompressorTrainingRun.ExportCheckpoint(parse.GetValue(run)!, parse.GetValue(model)!, parse.GetValue(output)!);

@@ -38,20 +38,7 @@ public static class CompressorTrainingRun
         int eos = tokenizer.EosId ?? throw new InvalidDataException($"{paths.Model}'s tokenizer has no EOS token");
         manual_seed(recipe.Seed);
         using var decoder = PretrainedModel.Load(paths.Model, Devices.ParseDtype(recipe.Dtype), device ?? CPU);
-        var config = recipe.Compressor with { BaseModel = Path.GetFileName(Path.GetFullPath(paths.Model).TrimEnd('/')) };
-        using var compressor = recipe.Stage == CompressorStage.Autoencoder
-            ? ContextCompressor.FromBackbone(decoder, config, recipe.Seed)
-            : CompressorFolder.Load(paths.InitFrom!, decoder); // weights only: the optimizer starts fresh
-        if (recipe.Stage == CompressorStage.Finetune)
-            compressor.Config = compressor.Config with
-            {
-                Rates = config.Rates,
-                DecoderLoraRank = compressor.Config.DecoderLoraRank > 0 ? compressor.Config.DecoderLoraRank : config.DecoderLoraRank,
-                DecoderLoraAlpha = compressor.Config.DecoderLoraRank > 0 ? compressor.Config.DecoderLoraAlpha : config.DecoderLoraAlpha,
-            };
-        if (recipe.DecoderTraining == DecoderTraining.Lora && !Lora.AdapterParameters(decoder).Any())
-            Lora.AddAdapters(decoder, compressor.Config.DecoderLora!, recipe.Seed + 1, Lora.InDecoderBlocks);
-
+        using var compressor = Build(recipe, decoder, paths.Model, paths.InitFrom);
         var (train, validation) = recipe.Stage == CompressorStage.Autoencoder
             ? AutoencoderData(recipe, Single(paths.Data), tokenizer, compressor.Config.AutoencoderPrompt, eos)
             : TaskData(recipe, paths, tokenizer, compressor.Config.AutoencoderPrompt, eos);
@@ -65,42 +52,70 @@ public static class CompressorTrainingRun
                 ? objective.Trainable.Where(p => p.Name.StartsWith("decoder.")).Select(p => p.Name["decoder.".Length..]).ToArray()
                 : null;
             CompressorFolder.Save(paths.Final, compressor, decoder, changed);
-            File.Copy(Path.Combine(paths.Run, "metrics.csv"), Path.Combine(paths.Final, $"metrics_{recipe.Stage.ToString().ToLowerInvariant()}.csv"), overwrite: true);
+            File.Copy(Path.Combine(paths.Run, "metrics.csv"), Path.Combine(paths.Final, MetricsFile(recipe.Stage)), overwrite: true);
         }
         return result;
     }
 
     /// <summary>
-    /// Writes the compressor folder of a stage-1 run's latest checkpoint, finished or not (a long run stopped early
-    /// still yields a usable compressor): the recipe from run.json, the base model from <paramref name="model"/>,
+    /// The compressor a run trains, on <paramref name="decoder"/>: stage 1 builds a fresh one from the backbone;
+    /// stage 2 loads the stage-1 folder (weights only: the optimizer starts fresh) with the recipe's rates and, when
+    /// the stage-1 decoder had none, the recipe's decoder adapter shape. Decoder adapters are added when trained.
+    /// </summary>
+    static ContextCompressor Build(CompressorRecipe recipe, CausalLM decoder, string model, string? initFrom)
+    {
+        var config = recipe.Compressor with { BaseModel = Path.GetFileName(Path.GetFullPath(model).TrimEnd('/')) };
+        var compressor = recipe.Stage == CompressorStage.Autoencoder
+            ? ContextCompressor.FromBackbone(decoder, config, recipe.Seed)
+            : CompressorFolder.Load(initFrom ?? throw new ArgumentException("fine-tuning starts from a stage-1 compressor folder"), decoder);
+        if (recipe.Stage == CompressorStage.Finetune)
+        {
+            bool had = compressor.Config.DecoderLoraRank > 0;
+            compressor.Config = compressor.Config with
+            {
+                Rates = config.Rates,
+                DecoderLoraRank = had ? compressor.Config.DecoderLoraRank : config.DecoderLoraRank,
+                DecoderLoraAlpha = had ? compressor.Config.DecoderLoraAlpha : config.DecoderLoraAlpha,
+            };
+        }
+        if (recipe.DecoderTraining == DecoderTraining.Lora && !Lora.AdapterParameters(decoder).Any())
+            Lora.AddAdapters(decoder, compressor.Config.DecoderLora!, recipe.Seed + 1, Lora.InDecoderBlocks);
+        return compressor;
+    }
+
+    /// <summary>
+    /// Writes the compressor folder of a run's latest checkpoint, finished or not (a long run stopped early still
+    /// yields a usable compressor): the recipe and inputs from run.json, the base model from <paramref name="model"/>,
     /// the trained weights from the checkpoint.
     /// </summary>
     public static string ExportCheckpoint(string run, string model, string output)
     {
         var runFile = Path.Combine(run, "run.json");
         if (!File.Exists(runFile)) throw new FileNotFoundException($"{run} is not a GMSA run folder: run.json is missing", runFile);
-        var recipe = CompressorRecipe.Parse(JsonNode.Parse(File.ReadAllText(runFile))!["recipe"]!.ToJsonString());
-        if (recipe.Stage != CompressorStage.Autoencoder) throw new ArgumentException("only stage-1 runs export from a checkpoint; a finished stage-2 run has final/");
+        var record = JsonNode.Parse(File.ReadAllText(runFile))!;
+        var recipe = CompressorRecipe.Parse(record["recipe"]!.ToJsonString());
+        string? initFrom = record["init_from"]?.GetValue<string>() is { } relative ? Path.Combine(run, relative) : null;
         var checkpoint = TrainingCheckpoint.Latest(Path.Combine(run, "checkpoints")) ?? throw new InvalidDataException($"{run} holds no checkpoint yet");
         using var decoder = PretrainedModel.Load(model, Devices.ParseDtype(recipe.Dtype), CPU);
-        var config = recipe.Compressor with { BaseModel = Path.GetFileName(Path.GetFullPath(model).TrimEnd('/')) };
-        using var compressor = ContextCompressor.FromBackbone(decoder, config, recipe.Seed);
-        if (recipe.DecoderTraining == DecoderTraining.Lora) Lora.AddAdapters(decoder, config.DecoderLora!, recipe.Seed + 1, Lora.InDecoderBlocks);
+        using var compressor = Build(recipe, decoder, model, initFrom);
         using (var scope = NewDisposeScope())
         {
             var weights = SafeTensors.Load(Path.Combine(checkpoint, TrainingCheckpoint.WeightsFile));
-            Dictionary<string, TorchSharp.torch.Tensor> Part(string prefix) =>
+            Dictionary<string, Tensor> Part(string prefix) =>
                 weights.Where(kv => kv.Key.StartsWith(prefix)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
             var (compressorPart, decoderPart) = (Part("compressor."), Part("decoder."));
+            if (compressorPart.Count + decoderPart.Count != weights.Count) throw new InvalidDataException($"{checkpoint} holds weights of neither the compressor nor the decoder");
             SubsetLoad.CopyAll(checkpoint, compressor, compressorPart, key => compressorPart.ContainsKey(key) ? key : null);
             SubsetLoad.CopyAll(checkpoint, decoder, decoderPart, key => decoderPart.ContainsKey(key) ? key : null);
-            int copied = compressor.TrainableParameters().Count + Lora.AdapterParameters(decoder).Count();
-            if (weights.Count != copied) throw new InvalidDataException($"{checkpoint} holds {weights.Count} weights, the recipe's model trains {copied}");
         }
-        CompressorFolder.Save(output, compressor, decoder);
-        File.Copy(Path.Combine(run, "metrics.csv"), Path.Combine(output, "metrics_autoencoder.csv"), overwrite: true);
+        var changed = recipe.DecoderTraining is DecoderTraining.Qkv or DecoderTraining.Full
+            ? DecoderParts.Select(decoder, recipe.DecoderTraining).Select(p => p.Name).ToArray() : null;
+        CompressorFolder.Save(output, compressor, decoder, changed);
+        File.Copy(Path.Combine(run, "metrics.csv"), Path.Combine(output, MetricsFile(recipe.Stage)), overwrite: true);
         return checkpoint;
     }
+
+    static string MetricsFile(CompressorStage stage) => $"metrics_{stage.ToString().ToLowerInvariant()}.csv";
 
     static string Single(IReadOnlyList<string> folders) =>
         folders.Count == 1 ? folders[0] : throw new ArgumentException("stage 1 reads one folder of token files");
