@@ -31,13 +31,8 @@ internal static class CompressorTrainCommand
             if (r.Stage != stage) throw new ArgumentException($"the recipe is for stage '{r.Stage}', not this verb's");
             var paths = new CompressorPaths(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(run)!,
                 ae ? null : parse.GetValue(init), ae ? null : parse.GetValue(tokens));
-            using var stop = TrainCommand.StopOnCtrlC();
-            var result = TrainCommand.WithProgressDisplay(r.Training.Steps, paths.Run, report =>
-                CompressorTrainingRun.Run(r, paths, parse.GetValue(resume), report, stop.Token));
-            Console.WriteLine(result.Completed
-                ? $"done: {result.Step} steps, validation loss {result.ValidationLoss:F4}; compressor in {paths.Final}"
-                : $"stopped at step {result.Step}; continue with --resume");
-            return result.Completed ? 0 : 130;
+            return TrainCommand.Train(r.Training.Steps, paths.Run, $"compressor in {paths.Final}",
+                (report, stop) => CompressorTrainingRun.Run(r, paths, parse.GetValue(resume), report, stop));
         }));
         return command;
     }

@@ -27,19 +27,28 @@ internal static class TrainCommand
         {
             var paths = new PretrainingPaths(parse.GetValue(data)!, parse.GetValue(tokenizer)!, parse.GetValue(run)!);
             var r = TrainingRecipe.Load(parse.GetValue(recipe)!);
-            using var stop = StopOnCtrlC();
-            var result = WithProgressDisplay(r.Training.Steps, paths.Run, report =>
-                PretrainingRun.Run(r, paths, parse.GetValue(resume), report, stop.Token));
-            Console.WriteLine(result.Completed
-                ? $"done: {result.Step} steps, validation loss {result.ValidationLoss:F4}; model in {paths.FinalModel}"
-                : $"stopped at step {result.Step}; continue with --resume");
-            return result.Completed ? 0 : 130;
+            return Train(r.Training.Steps, paths.Run, $"model in {paths.FinalModel}",
+                (report, stop) => PretrainingRun.Run(r, paths, parse.GetValue(resume), report, stop));
         }));
         return command;
     }
 
+    /// <summary>
+    /// Runs a training loop with live progress and Ctrl+C handling, then prints how it ended: exit code 0 when every
+    /// step is done, 130 when it stopped early (a checkpoint was saved; --resume continues).
+    /// </summary>
+    internal static int Train(int steps, string runFolder, string output, Func<Action<TrainingProgress>, CancellationToken, TrainingResult> run)
+    {
+        using var stop = StopOnCtrlC();
+        var result = WithProgressDisplay(steps, runFolder, report => run(report, stop.Token));
+        Console.WriteLine(result.Completed
+            ? $"done: {result.Step} steps, validation loss {result.ValidationLoss:F4}; {output}"
+            : $"stopped at step {result.Step}; continue with --resume");
+        return result.Completed ? 0 : 130;
+    }
+
     /// <summary>Ctrl+C finishes the step, saves a checkpoint and exits; a second Ctrl+C is a hard stop.</summary>
-    internal static CancellationTokenSource StopOnCtrlC()
+    static CancellationTokenSource StopOnCtrlC()
     {
         var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -56,7 +65,7 @@ internal static class TrainCommand
     /// A live bar on a terminal, one line per report otherwise (logs, CI, nohup); the run's loss curve is redrawn
     /// at every evaluation and checkpoint.
     /// </summary>
-    internal static TrainingResult WithProgressDisplay(int totalSteps, string runFolder, Func<Action<TrainingProgress>, TrainingResult> run)
+    static TrainingResult WithProgressDisplay(int totalSteps, string runFolder, Func<Action<TrainingProgress>, TrainingResult> run)
     {
         string metrics = Path.Combine(runFolder, "metrics.csv"), curve = Path.Combine(runFolder, "loss_curve.png");
         TrainingResult train(Action<TrainingProgress> report) => run(p =>
