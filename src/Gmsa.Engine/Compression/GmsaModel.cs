@@ -43,6 +43,7 @@ public sealed class GmsaModel : IDisposable
             var compressor = language.Runner.Run(() =>
             {
                 var c = CompressorFolder.Load(compressorDirectory, language.Model);
+                Lora.MergeForInference(language.Model); // serving only: the weights are final
                 Lora.SetActive(language.Model, false);
                 return c;
             });

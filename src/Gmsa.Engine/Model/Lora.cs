@@ -47,4 +47,11 @@ public static class Lora
             if (module is LoraLinear { HasAdapter: true } linear) { linear.AdapterActive = active; count++; }
         return count;
     }
+
+    /// <summary>Folds every adapter under a module into its inference weight (see <see cref="LoraLinear.MergeForInference"/>).</summary>
+    public static void MergeForInference(nn.Module root)
+    {
+        foreach (var (_, module) in root.named_modules())
+            if (module is LoraLinear { HasAdapter: true } linear) linear.MergeForInference();
+    }
 }

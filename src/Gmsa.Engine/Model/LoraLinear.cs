@@ -32,6 +32,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     Linear? lora_A;             // In -> R
     Linear? lora_B;             // R -> Out
     double scale, dropout;
+    Tensor? mergedWeight;       // [Out, In] = W + scale * B A, for serving with the adapter on
 
     public LoraLinear(Parameter weight, Parameter? bias) : base(nameof(LoraLinear))
     {
@@ -64,8 +65,33 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         Adapter = options;
     }
 
+    /// <summary>
+    /// Folds the adapter into a second weight, W + (alpha / R) B A, used by inference forwards (no autograd, eval
+    /// mode) while the adapter is active: one matmul a projection instead of three, which decode is bound by. The base
+    /// weight stays as it is, so switching the adapter off still gives the base model. Call it only once the weights
+    /// are final (serving): a later change of W, A or B is not seen until it is called again.
+    /// </summary>
+    public void MergeForInference()
+    {
+        if (lora_A is null || lora_B is null) return;
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var update = lora_B.weight!.to(ScalarType.Float32).mm(lora_A.weight!.to(ScalarType.Float32)).mul_(scale);   // [Out, In]
+        var merged = weight.to(ScalarType.Float32).add(update).to(weight.dtype);
+        mergedWeight?.Dispose();
+        mergedWeight = merged.DetachFromDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) mergedWeight?.Dispose();
+        base.Dispose(disposing);
+    }
+
     public override Tensor forward(Tensor x) // [N, In] -> [N, Out]
     {
+        if (AdapterActive && mergedWeight is not null && !training && !is_grad_enabled())
+            return nn.functional.linear(x, mergedWeight, bias);
         var y = nn.functional.linear(x, weight, bias);
         if (lora_A is null || lora_B is null || !AdapterActive) return y;
         using var scope = NewDisposeScope();

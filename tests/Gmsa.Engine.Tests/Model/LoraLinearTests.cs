@@ -60,4 +60,29 @@ public sealed class LoraLinearTests
         foreach (var (name, p) in a.state_dict().Where(kv => Lora.IsAdapterKey(kv.Key)))
             TensorAssert.Identical(p, bWeights[name], name);
     }
+
+    [Fact]
+    public void MergeForInference_PerturbedAdapters_SameLogitsAsTheUnmergedPathAndTheBaseWhenOff()
+    {
+        using var model = TinyModels.Create(TinyModels.Llama());
+        var ids = TinyModels.Ids([1, 5, 17, 42, 8]);
+        Lora.AddAdapters(model, new LoraOptions(Rank: 4, Alpha: 8, Dropout: 0), seed: 3, Lora.InDecoderBlocks);
+        using (no_grad())
+        {
+            var generator = new Generator(9);
+            foreach (var (name, p) in model.named_parameters().Where(p => Lora.IsAdapterKey(p.name)))
+                p.add_(randn(p.shape, generator: generator) * 0.2);
+        }
+        using var noGrad = no_grad();
+        var unmerged = model.forward(ids).Logits;
+        Lora.SetActive(model, false);
+        var baseLogits = model.forward(ids).Logits;
+        Lora.SetActive(model, true);
+        Lora.MergeForInference(model);
+        var merged = model.forward(ids).Logits;
+        Assert.True(TensorAssert.MaxDiff(unmerged, baseLogits) > 1e-2); // the adapters matter
+        TensorAssert.Close(unmerged, merged, 1e-4, "merged");
+        Lora.SetActive(model, false);
+        TensorAssert.Identical(baseLogits, model.forward(ids).Logits);
+    }
 }
