@@ -31,7 +31,8 @@ public static class CompressorFolder
     public static void Save(string folder, ContextCompressor compressor, CausalLM decoder, IEnumerable<string>? changedDecoder = null)
     {
         Directory.CreateDirectory(folder);
-        var config = compressor.Config;
+        // The file states the decoder as it is: a recipe may give an adapter shape to a decoder that trained none.
+        var config = Lora.AdapterParameters(decoder).Any() ? compressor.Config : compressor.Config with { DecoderLoraRank = 0 };
         File.WriteAllText(Path.Combine(folder, CompressorConfig.FileName), config.ToJson() + "\n");
         var named = compressor.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         SaveAdapter(Path.Combine(folder, EncoderAdapter), config.BaseModel, config.EncoderLora,

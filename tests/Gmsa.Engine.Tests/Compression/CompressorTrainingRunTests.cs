@@ -1,0 +1,76 @@
+using Gmsa.Engine.Compression;
+using Gmsa.Engine.Training;
+
+namespace Gmsa.Engine.Tests.Compression;
+
+/// <summary>
+/// Both stages as the CLI runs them, on the committed gmsa-tiny with a small compressor and a few steps: run
+/// folders, relative paths, the final compressor folder, export from a checkpoint, stage 2 from stage 1.
+/// </summary>
+[Collection(GlobalRandomState.Name)] // the runs seed libtorch's default generator
+public sealed class CompressorTrainingRunTests
+{
+    static readonly string ModelDir = RepoFiles.Path("models/gmsa-tiny");
+
+    static CompressorRecipe Recipe(CompressorStage stage) => new()
+    {
+        Stage = stage,
+        Compressor = new CompressorConfig { EncoderLayers = 1, LoraRank = 4, LoraDropout = 0, Rates = [4, 8], SegmentLength = 32, DecoderLoraRank = 4 },
+        DecoderTraining = stage == CompressorStage.Autoencoder ? DecoderTraining.Frozen : DecoderTraining.Lora,
+        Context = new ContextLengths(8, 32),
+        ValidationExamples = 4,
+        AutoencoderShare = stage == CompressorStage.Finetune ? 0.5 : 0,
+        Training = new TrainingOptions { Steps = 3, WarmupSteps = 1, LearningRate = 1e-3, MinLearningRate = 1e-4, EvalEvery = 3, CheckpointEvery = 2, LogEvery = 1 },
+        MicroBatch = 2,
+    };
+
+    /// <summary>Token files of a few "documents" of the model's own ids, [BOS] ... [EOS] as `gmsa data encode` writes them.</summary>
+    static void WriteTokens(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var rng = new Random(3);
+        foreach (var split in new[] { "train", "validation" })
+        {
+            var ids = new List<ushort>();
+            for (int d = 0; d < 12; d++)
+            {
+                ids.Add(1);
+                ids.AddRange(Enumerable.Range(0, 80).Select(_ => (ushort)rng.Next(3, 8192)));
+                ids.Add(2);
+            }
+            TokenFile.Write(Path.Combine(folder, $"{split}.bin"), ids.ToArray(), 8192);
+        }
+    }
+
+    [Fact]
+    public void Run_BothStagesAndExport_WriteLoadableCompressorFoldersWithRelativeRunRecords()
+    {
+        using var dir = new TempDir();
+        string tokens = Path.Combine(dir.Path, "tokens"), qa = Path.Combine(dir.Path, "qa");
+        WriteTokens(tokens);
+        var items = Enumerable.Range(0, 6).Select(i => new QaItem($"The capital of Land{i} is City{i}. It lies by the sea.", $" Question: What is the capital of Land{i}? Answer:", [$"City{i}"])).ToList();
+        QaJsonl.Write(Path.Combine(qa, "train.jsonl"), items);
+        QaJsonl.Write(Path.Combine(qa, "validation.jsonl"), items.Take(2));
+
+        var ae = new CompressorPaths(ModelDir, [tokens], Path.Combine(dir.Path, "ae"));
+        var first = CompressorTrainingRun.Run(Recipe(CompressorStage.Autoencoder), ae, resume: false);
+        Assert.True(first.Completed);
+        Assert.True(CompressorFolder.Exists(ae.Final));
+        var record = File.ReadAllText(ae.RunFile);
+        Assert.DoesNotContain(Path.GetFullPath(dir.Path), record); // a run copied elsewhere still resumes
+        Assert.Contains("\"../tokens\"", record);
+
+        string exported = Path.Combine(dir.Path, "exported");
+        Assert.EndsWith("step-0000003", CompressorTrainingRun.ExportCheckpoint(ae.Run, ModelDir, exported));
+        foreach (var file in new[] { "alignment.safetensors", Path.Combine("encoder_adapter", "adapter_model.safetensors") })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(ae.Final, file)), File.ReadAllBytes(Path.Combine(exported, file)));
+
+        var ft = new CompressorPaths(ModelDir, [qa], Path.Combine(dir.Path, "ft"), InitFrom: ae.Final, Tokens: tokens);
+        var second = CompressorTrainingRun.Run(Recipe(CompressorStage.Finetune), ft, resume: false);
+        Assert.True(second.Completed);
+        Assert.True(Directory.Exists(Path.Combine(ft.Final, CompressorFolder.DecoderAdapter)));
+        using var gmsa = GmsaModel.Load(ModelDir, ft.Final);
+        Assert.Equal(4, gmsa.Config.DecoderLoraRank);
+        Assert.Throws<InvalidOperationException>(() => CompressorTrainingRun.Run(Recipe(CompressorStage.Autoencoder), ae, resume: false));
+    }
+}
