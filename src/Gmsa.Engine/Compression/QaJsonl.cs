@@ -44,7 +44,7 @@ public static class QaJsonl
     }
 
     // Apostrophes and accents as they are ("Cote d'Ivoire", not "Cote d\u0027Ivoire"): the files are read by people too.
-    static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    internal static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static void Write(string path, IEnumerable<QaItem> items)
     {

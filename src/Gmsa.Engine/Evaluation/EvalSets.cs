@@ -19,11 +19,9 @@ public static class ReconstructionSet
         return texts;
     }
 
-    static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     public static void Write(string path, IEnumerable<string> texts)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllLines(path, texts.Select(t => JsonSerializer.Serialize(new { text = t }, Readable)));
+        File.WriteAllLines(path, texts.Select(t => JsonSerializer.Serialize(new { text = t }, QaJsonl.Readable)));
     }
 }
