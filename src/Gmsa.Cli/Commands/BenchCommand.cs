@@ -44,7 +44,7 @@ internal static class BenchCommand
                                   string.Join(" | ", f.Decode.Select(d => d.TokensPerSecond.ToString("F1"))) + " |");
             return 0;
         }));
-        return new Command("bench", "Benchmarks") { engine, CreateTrain(), CreateCompress() };
+        return new Command("bench", "Benchmarks") { engine, CreateTrain(), CreateCompress(), CreateDecode() };
     }
 
     /// <summary>`gmsa bench train`: the training loop's tokens/s and achieved FLOP/s next to a same-run bf16 matmul.</summary>
@@ -124,6 +124,62 @@ internal static class BenchCommand
             Console.WriteLine("|---|---|---|---|---|---|");
             foreach (var r in rows)
                 Console.WriteLine($"| {r.Figure} | {r.Gmsa:F1} {r.Unit} | {r.Baseline:F1} {r.Unit} | {r.Ratio:F3}x | {r.Goal} | {r.Setup} |");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>`gmsa bench decode`: greedy decode tokens/s of a model folder through libtorch and through the CPU decode step, and llama2.c's run.c on the same weights.</summary>
+    static Command CreateDecode()
+    {
+        var model = new Option<string>("--model") { Description = "model folder", DefaultValueFactory = _ => "models/gmsa-tiny" };
+        var tokens = new Option<int>("--tokens") { Description = "new tokens per row and run", DefaultValueFactory = _ => 256 };
+        var repeats = new Option<int>("--repeats") { Description = "timed runs per figure after a warm-up (medians are reported)", DefaultValueFactory = _ => 3 };
+        var batches = new Option<int[]>("--batch") { Description = "batch sizes to measure", DefaultValueFactory = _ => [1, 4, 8, 16], AllowMultipleArgumentsPerToken = true };
+        var threads = new Option<int>("--threads") { Description = "cores for libtorch, the decode kernel and run.c (0 = all)", DefaultValueFactory = _ => 0 };
+        var llama2c = new Option<string?>("--llama2c") { Description = "a compiled llama2.c `run` binary to compare with on the same weights (LLaMA folders only)" };
+        var device = new DeviceOptions();
+        var command = new Command("decode", "Decode tokens/s: libtorch forward vs the CPU decode step, batch 1..16, and llama2.c's run.c") { model, tokens, repeats, batches, threads, llama2c };
+        device.AddTo(command);
+        command.SetAction(parse => CommandGuard.Run(() =>
+        {
+            int cores = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : Environment.ProcessorCount;
+            torch.set_num_threads(cores);
+            SmallBatchLinear.Threads = cores;
+            string dir = parse.GetValue(model)!;
+            using var lm = Gmsa.Engine.Generation.LanguageModel.Load(dir, device.ParseDevice(parse), device.ParseDtype(parse));
+            var m = lm.Model;
+            int bos = lm.Tokenizer.BosId ?? 1;
+            var options = new DecodeBenchmarkOptions { Tokens = parse.GetValue(tokens), Repeats = parse.GetValue(repeats), Batches = parse.GetValue(batches)! };
+            Console.WriteLine($"{dir}: {m.ParameterCount():N0} parameters, {Devices.DtypeName(m.DType)}, {m.Device}, {cores} cores; " +
+                              $"greedy, {options.Tokens} tokens a row, median of {options.Repeats}");
+            var figures = lm.Runner.Run(() => DecodeBenchmark.Run(m, options, bos, line => Console.Error.WriteLine(line)));
+            Console.WriteLine();
+            Console.WriteLine("| batch | libtorch forward tok/s | CPU decode step tok/s | speed-up |");
+            Console.WriteLine("|---|---|---|---|");
+            foreach (var f in figures)
+                Console.WriteLine($"| {f.Batch} | {f.LibtorchTokensPerSecond:F1} | {f.KernelTokensPerSecond:F1} | {f.Speedup:F2}x |");
+            var best = figures.ToDictionary(f => f.Batch, f => Math.Max(f.KernelTokensPerSecond, f.LibtorchTokensPerSecond));
+            if (best.TryGetValue(1, out double single))
+                foreach (var (batch, rate) in best.Where(b => b.Key > 1))
+                    Console.WriteLine($"aggregate at batch {batch} (faster path): {rate:F1} tokens/s = {rate / single:F2}x batch 1");
+
+            if (parse.GetValue(llama2c) is { } binary && best.TryGetValue(1, out double gmsa))
+            {
+                var work = Directory.CreateTempSubdirectory("gmsa-llama2c-");
+                try
+                {
+                    var reference = Llama2cReference.Run(binary, dir, options.Tokens, cores, work.FullName);
+                    var ours = lm.Runner.Run(() => DecodeBenchmark.GreedyFromBos(m, bos, options.Tokens));
+                    string text = lm.Tokenizer.Decode(ours).Trim();
+                    int same = 0;
+                    while (same < text.Length && same < reference.Text.Length && text[same] == reference.Text[same]) same++;
+                    Console.WriteLine($"llama2.c run.c, batch 1, {cores} threads, float32: {reference.TokensPerSecond:F1} tokens/s; " +
+                                      $"Gmsa batch 1: {gmsa:F1} tokens/s = {gmsa / reference.TokensPerSecond:F2}x run.c");
+                    Console.WriteLine($"greedy text from BOS: the first {same} of {Math.Min(text.Length, reference.Text.Length)} characters agree with run.c's");
+                }
+                finally { work.Delete(recursive: true); }
+            }
             return 0;
         }));
         return command;

@@ -21,7 +21,22 @@ internal static class ConvertCommand
             Console.Error.WriteLine($"wrote {Path.GetFullPath(outDir)}");
             return 0;
         }));
-        return new Command("convert", "Convert checkpoints from other formats") { llama2c, Reference() };
+        return new Command("convert", "Convert checkpoints from other formats") { llama2c, Reference(), ToLlama2c() };
+    }
+
+    /// <summary>`gmsa convert to-llama2c`: a LLaMA folder as llama2.c's model.bin + tokenizer.bin, to run the same weights with run.c.</summary>
+    static Command ToLlama2c()
+    {
+        var model = new Option<string>("--model") { Description = "LLaMA model folder", DefaultValueFactory = _ => "models/gmsa-tiny" };
+        var output = new Option<string>("--out") { Description = "folder to write model.bin and tokenizer.bin into", Required = true };
+        var command = new Command("to-llama2c", "Export a LLaMA folder to llama2.c's legacy float32 format (a benchmark helper)") { model, output };
+        command.SetAction(parse => CommandGuard.Run(() =>
+        {
+            Llama2cExport.Export(parse.GetValue(model)!, parse.GetValue(output)!);
+            Console.Error.WriteLine($"wrote {parse.GetValue(output)}/model.bin and tokenizer.bin");
+            return 0;
+        }));
+        return command;
     }
 
     /// <summary>`gmsa convert gmsa-reference`: the official GMSA code's model.safetensors as a compressor folder.</summary>

@@ -48,6 +48,22 @@ public sealed class KvCache : IDisposable
 
     public void Advance(long tokens) => Length += tokens;
 
+    /// <summary>
+    /// The whole key and value buffers of one layer ([B, Hkv, capacity, Dh]), grown to hold <paramref name="needed"/>
+    /// positions, for a decode step that writes its new keys in place; null before the first <see cref="Update"/>.
+    /// </summary>
+    internal (Tensor Keys, Tensor Values)? Reserve(int layer, long needed)
+    {
+        if (keys[layer] is null) return null;
+        if (needed > keys[layer]!.shape[2])
+        {
+            while (capacity < needed) capacity *= 2;
+            keys[layer] = Grow(keys[layer], keys[layer]!, capacity);
+            values[layer] = Grow(values[layer], values[layer]!, capacity);
+        }
+        return (keys[layer]!, values[layer]!);
+    }
+
     Tensor Grow(Tensor? old, Tensor like, long newCapacity)
     {
         var shape = like.shape.ToArray();

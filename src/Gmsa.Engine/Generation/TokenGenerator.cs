@@ -85,7 +85,7 @@ public static class TokenGenerator
             var input = tensor(chosen, [batch, 1], device: model.Device);                // [B, 1]
             var stepMask = cat([mask, ones(batch, 1, dtype: mask.dtype, device: mask.device)], 1);
             var stepHistory = history is null ? (penalize ? input : null) : cat([history, input], 1);
-            var logits = model.forward(input, attentionMask: stepMask, cache: cache).Logits.squeeze(1); // [B, V]
+            var logits = model.DecodeStep(chosen, stepMask, cache);                      // [B, V]
             var stepNext = sampler.Next(logits, stepHistory);
             next.Dispose(); mask.Dispose(); history?.Dispose();
             next = stepNext.MoveToOuterDisposeScope();

@@ -38,6 +38,13 @@ public sealed class Attention : nn.Module
         RegisterComponents();
     }
 
+    internal LoraLinear QProj => q_proj;
+    internal LoraLinear KProj => k_proj;
+    internal LoraLinear VProj => v_proj;
+    internal LoraLinear OProj => o_proj;
+    internal RmsNorm? QNorm => q_norm;
+    internal RmsNorm? KNorm => k_norm;
+
     /// <param name="x">[B, T, D]</param>
     /// <param name="cos">[B, 1, T, Dh]</param>
     /// <param name="sin">[B, 1, T, Dh]</param>

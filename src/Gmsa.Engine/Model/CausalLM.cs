@@ -32,6 +32,7 @@ public sealed class CausalLM : nn.Module
     public ScalarType DType { get; }
     public Device Device { get; }
     public DecoderModel Model => model;
+    internal LoraLinear? LmHeadProjection => lm_head;
 
     /// <summary>Token embeddings [B, T] -> [B, T, D]: the space soft tokens must live in.</summary>
     public Tensor Embed(Tensor inputIds) => model.EmbedTokens.forward(inputIds);
@@ -62,6 +63,23 @@ public sealed class CausalLM : nn.Module
         var logits = LmHead(forHead).MoveToOuterDisposeScope();                               // [B, T|1, V]
         return new CausalLMOutput(logits, returnHiddenStates ? hidden.MoveToOuterDisposeScope() : null);
     }
+
+    /// <summary>
+    /// One decode step: logits [B, V] for one new token per row after the cached ones, the cache advanced by one.
+    /// <paramref name="attentionMask"/> [B, S] covers cached and new positions (null: no padding). Small CPU batches go
+    /// through <see cref="CpuDecodeStep"/>, everything else through <see cref="forward"/>; both give the same logits.
+    /// </summary>
+    public Tensor DecodeStep(ReadOnlySpan<long> tokens, Tensor? attentionMask, KvCache cache)
+    {
+        cpuDecode ??= new CpuDecodeStep(this);
+        if (cpuDecode.Supports(tokens.Length, cache)) return cpuDecode.Forward(tokens, attentionMask, cache);
+        using var scope = NewDisposeScope();
+        var input = tensor(tokens.ToArray(), [tokens.Length, 1], device: Device);                 // [B, 1]
+        using var output = forward(input, attentionMask: attentionMask, cache: cache);
+        return output.Logits.squeeze(1).MoveToOuterDisposeScope();                                // [B, V]
+    }
+
+    CpuDecodeStep? cpuDecode;
 
     /// <summary>
     /// Fresh-model initialisation (as transformers does): N(0, std) for matrices, ones for norms, zeros

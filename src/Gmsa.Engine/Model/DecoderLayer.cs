@@ -21,6 +21,11 @@ public sealed class DecoderLayer : nn.Module
         RegisterComponents();
     }
 
+    internal RmsNorm InputLayernorm => input_layernorm;
+    internal Attention SelfAttn => self_attn;
+    internal RmsNorm PostAttentionLayernorm => post_attention_layernorm;
+    internal Mlp FeedForward => mlp;
+
     public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache) // [B, T, D] -> [B, T, D]
     {
         using var scope = NewDisposeScope();

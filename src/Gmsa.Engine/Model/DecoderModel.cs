@@ -32,6 +32,11 @@ public sealed class DecoderModel : nn.Module
 
     public int LayerCount => layers.Count;
 
+    internal IList<DecoderLayer> DecoderLayers => layers;
+    internal RmsNorm Norm => norm;
+    internal RotaryEmbedding Rotary => rotary;
+    internal bool HasEmbeddings => embed_tokens is not null;
+
     /// <summary>
     /// Runs the trunk. Exactly one of <paramref name="inputIds"/> [B, T] and <paramref name="inputsEmbeds"/>
     /// [B, T, D] is given; the embeddings path is how soft tokens enter. <paramref name="attentionMask"/>

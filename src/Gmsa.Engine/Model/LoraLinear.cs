@@ -88,6 +88,13 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         base.Dispose(disposing);
     }
 
+    /// <summary>
+    /// The one weight an inference forward multiplies by (the base weight, or the merged one while the adapter is on),
+    /// or null while an unmerged adapter is on: then the forward is three matmuls and no single weight stands for it.
+    /// </summary>
+    internal Tensor? InferenceWeight =>
+        lora_A is null || !AdapterActive ? weight : mergedWeight is not null && !training ? mergedWeight : null;
+
     public override Tensor forward(Tensor x) // [N, In] -> [N, Out]
     {
         if (AdapterActive && mergedWeight is not null && !training && !is_grad_enabled())

@@ -19,6 +19,10 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    internal LoraLinear GateProj => gate_proj;
+    internal LoraLinear UpProj => up_proj;
+    internal LoraLinear DownProj => down_proj;
+
     public override Tensor forward(Tensor x) // [B, T, D] -> [B, T, D]
     {
         using var scope = NewDisposeScope();

@@ -20,6 +20,9 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    internal Tensor Weight => weight;
+    internal double Eps => eps;
+
     public override Tensor forward(Tensor x) // [..., D] -> [..., D]
     {
         using var scope = NewDisposeScope();

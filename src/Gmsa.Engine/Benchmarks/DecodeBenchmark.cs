@@ -1,0 +1,71 @@
+using Gmsa.Engine.Generation;
+using Gmsa.Engine.Model;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Benchmarks;
+
+/// <summary>What `gmsa bench decode` measures: steady greedy decode of one model folder, both decode paths, one process.</summary>
+public sealed record DecodeBenchmarkOptions
+{
+    public int Tokens { get; init; } = 256;
+    public int Repeats { get; init; } = 3;
+    public IReadOnlyList<int> Batches { get; init; } = [1, 4, 8, 16];
+}
+
+/// <summary>Decode tokens/s at one batch size through libtorch's forward and through <see cref="CpuDecodeStep"/>.</summary>
+public sealed record DecodeFigures(int Batch, double LibtorchTokensPerSecond, double KernelTokensPerSecond)
+{
+    public double Speedup => KernelTokensPerSecond / LibtorchTokensPerSecond;
+}
+
+public static class DecodeBenchmark
+{
+    /// <summary>Rows start at BOS followed by a different token each, so they are not copies of one another.</summary>
+    public static IReadOnlyList<IReadOnlyList<int>> Prompts(int batch, int bos) =>
+        Enumerable.Range(0, batch).Select(r => (IReadOnlyList<int>)[bos, 100 + 7 * r]).ToArray();
+
+    public static IReadOnlyList<DecodeFigures> Run(CausalLM model, DecodeBenchmarkOptions options, int bos, Action<string>? log = null)
+    {
+        var results = new List<DecodeFigures>();
+        bool enabled = CpuDecodeStep.Enabled;
+        int maxRows = CpuDecodeStep.MaxRows;
+        try
+        {
+            foreach (int batch in options.Batches)
+            {
+                CpuDecodeStep.Enabled = false;
+                double libtorch = TokensPerSecond(model, options, batch, bos);
+                CpuDecodeStep.Enabled = true;
+                CpuDecodeStep.MaxRows = Math.Max(maxRows, batch);
+                double kernel = TokensPerSecond(model, options, batch, bos);
+                CpuDecodeStep.MaxRows = maxRows;
+                var f = new DecodeFigures(batch, libtorch, kernel);
+                log?.Invoke($"batch {batch}: libtorch {libtorch:F1} tokens/s, kernel {kernel:F1} tokens/s ({f.Speedup:F2}x)");
+                results.Add(f);
+            }
+        }
+        finally
+        {
+            CpuDecodeStep.Enabled = enabled;
+            CpuDecodeStep.MaxRows = maxRows;
+        }
+        return results;
+    }
+
+    /// <summary>Median over repeats of all rows' new tokens over the decode time (the first token comes from the prefill).</summary>
+    static double TokensPerSecond(CausalLM model, DecodeBenchmarkOptions options, int batch, int bos)
+    {
+        var prompts = Prompts(batch, bos);
+        var sampling = new SamplingOptions { MaxNewTokens = options.Tokens };
+        TokenGenerator.Generate(model, prompts, sampling with { MaxNewTokens = 8 }, padId: 0); // warm-up
+        var rates = Enumerable.Range(0, options.Repeats)
+            .Select(_ => TokenGenerator.Generate(model, prompts, sampling, padId: 0))
+            .Select(r => batch * (options.Tokens - 1) / r.Decode.TotalSeconds)
+            .Order().ToList();
+        return rates[rates.Count / 2];
+    }
+
+    /// <summary>Greedy tokens from BOS alone, for comparing text with llama2.c's run.c on the same weights.</summary>
+    public static IReadOnlyList<int> GreedyFromBos(CausalLM model, int bos, int tokens) =>
+        TokenGenerator.Generate(model, [[bos]], new SamplingOptions { MaxNewTokens = tokens }, padId: 0).Sequences[0].Tokens;
+}

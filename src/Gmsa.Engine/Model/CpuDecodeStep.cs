@@ -1,0 +1,352 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Gmsa.Engine.Generation;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Model;
+
+// Legend: B rows, D hidden, H query heads, Hkv key/value heads, Dh head dim, I intermediate, V vocab, S cached + new positions.
+
+/// <summary>
+/// One new token per row through the whole model on CPU, written the way llama2.c writes its forward: float32 activations
+/// in buffers reused from step to step, plain loops for the norms, RoPE and attention, and the projections through
+/// <see cref="SmallBatchLinear"/>. Keys and values are read and appended in place in the <see cref="KvCache"/> that the
+/// libtorch prefill filled, so the two paths share one cache. Why: a decode step of a small model is ~60 tiny libtorch ops
+/// a layer, and their dispatch, allocation and dispose-scope costs (not the arithmetic) set the token rate; here a step
+/// allocates one tensor, the logits. The math is the libtorch path's (<see cref="DecoderLayer.forward"/>) exactly;
+/// tests hold the two to the same logits and greedy tokens.
+/// </summary>
+public sealed unsafe class CpuDecodeStep
+{
+    readonly CausalLM model;
+    readonly ModelConfig c;
+    readonly float[] invFreq;
+    float[] x = [], xb = [], q = [], k = [], v = [], att = [], gate = [], up = [], logits = [], scores = [];
+    int[] positions = [];
+    long[] mask = [];
+    float[] cosTable = [], sinTable = [];
+    int rows;
+
+    public CpuDecodeStep(CausalLM model)
+    {
+        this.model = model;
+        c = model.Config;
+        invFreq = model.Model.Rotary.InverseFrequencies.ToArray();
+    }
+
+    /// <summary>Off sends every decode step to libtorch: the "before" of `gmsa bench decode`.</summary>
+    public static bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// Rows above which a step goes to libtorch: once enough rows share each weight, oneDNN's bf16 GEMM (native bf16 dot
+    /// products, which .NET cannot issue) out-computes this kernel. `gmsa bench decode` measures both paths at 1-16 rows;
+    /// on the 2-core development machine the step wins at 1 and 4 rows, the two tie at 8 and libtorch wins at 16.
+    /// </summary>
+    public static int MaxRows { get; set; } = 4;
+
+    /// <summary>
+    /// True when this step can run the model as it is now: CPU, float32 or bf16, token embeddings present, and every
+    /// projection a single weight (no unmerged adapter switched on).
+    /// </summary>
+    public bool Supports(int batch, KvCache cache) =>
+        Enabled && batch <= MaxRows && model.Device.type == DeviceType.CPU && !is_grad_enabled()
+        && (model.DType == ScalarType.Float32 || model.DType == ScalarType.BFloat16) && model.Model.HasEmbeddings
+        && cache.Length > 0 && Projections().All(p => p.InferenceWeight is { } w && w.is_contiguous() && w.dtype == model.DType);
+
+    IEnumerable<LoraLinear> Projections()
+    {
+        foreach (var layer in model.Model.DecoderLayers)
+        {
+            var a = layer.SelfAttn;
+            var f = layer.FeedForward;
+            yield return a.QProj; yield return a.KProj; yield return a.VProj; yield return a.OProj;
+            yield return f.GateProj; yield return f.UpProj; yield return f.DownProj;
+        }
+        if (model.LmHeadProjection is { } head) yield return head;
+    }
+
+    /// <summary>
+    /// Logits [B, V] (float32) for one new token per row, appended to <paramref name="cache"/> (which then advances by one).
+    /// <paramref name="paddingMask"/> [B, S] marks real positions (1) and left padding (0), the new token's included; null
+    /// means no padding. Call <see cref="Supports"/> first.
+    /// </summary>
+    public Tensor Forward(ReadOnlySpan<long> tokens, Tensor? paddingMask, KvCache cache)
+    {
+        int b = tokens.Length, past = (int)cache.Length, total = past + 1;
+        Allocate(b, total);
+        Positions(paddingMask, b, total);
+        Angles(b);
+        bool bf16 = model.DType == ScalarType.BFloat16;
+        int d = c.HiddenSize;
+        var embed = model.Model.EmbedTokens.weight!;
+        for (int r = 0; r < b; r++)
+        {
+            // The row is read through a pointer: an id past the table would read foreign memory, not throw.
+            if ((ulong)tokens[r] >= (ulong)c.VocabSize) throw new ArgumentOutOfRangeException(nameof(tokens), $"token id {tokens[r]} is outside the vocabulary of {c.VocabSize}");
+            Widen(Row(embed, tokens[r], d, bf16), x.AsSpan(r * d, d), bf16);
+        }
+
+        int layerIndex = 0;
+        foreach (var layer in model.Model.DecoderLayers)
+        {
+            var a = layer.SelfAttn;
+            var f = layer.FeedForward;
+            RmsNorm(x, xb, layer.InputLayernorm, b);
+            Project(xb, b, d, bf16, (a.QProj, q), (a.KProj, k), (a.VProj, v));
+            var (keys, values) = cache.Reserve(layerIndex, total)
+                ?? throw new InvalidOperationException("the cache has no entries for this layer: prefill first");
+            Attend(a, keys, values, b, past, bf16, paddingMask is not null);
+            Project(att, b, c.NumAttentionHeads * c.HeadDim, bf16, (a.OProj, xb));
+            Add(x, xb, b * d);                                                           // x += attention
+            RmsNorm(x, xb, layer.PostAttentionLayernorm, b);
+            Project(xb, b, d, bf16, (f.GateProj, gate), (f.UpProj, up));
+            SiluTimes(gate, up, b * c.IntermediateSize);
+            Project(gate, b, c.IntermediateSize, bf16, (f.DownProj, xb));
+            Add(x, xb, b * d);                                                           // x += feed-forward
+            layerIndex++;
+        }
+        cache.Advance(1);
+        RmsNorm(x, xb, model.Model.Norm, b);
+        Multiply(xb, b, d, bf16, [(model.LmHeadProjection?.InferenceWeight ?? embed, null, logits)]);
+        var result = empty([b, c.VocabSize], ScalarType.Float32);
+        logits.AsSpan(0, b * c.VocabSize).CopyTo(MemoryMarshal.Cast<byte, float>(result.bytes));
+        return result;
+    }
+
+    void Allocate(int b, int total)
+    {
+        if (b > rows || scores.Length < total)
+        {
+            rows = Math.Max(b, rows);
+            int qDim = c.NumAttentionHeads * c.HeadDim, kvDim = c.NumKeyValueHeads * c.HeadDim;
+            x = Pinned(rows * c.HiddenSize); xb = Pinned(rows * c.HiddenSize);
+            q = Pinned(rows * qDim); att = Pinned(rows * qDim); k = Pinned(rows * kvDim); v = Pinned(rows * kvDim);
+            gate = Pinned(rows * c.IntermediateSize); up = Pinned(rows * c.IntermediateSize);
+            logits = Pinned(rows * c.VocabSize);
+            scores = Pinned(Math.Max(2 * total, 1024));
+            positions = new int[rows];
+        }
+    }
+
+    static float[] Pinned(int n) => GC.AllocateUninitializedArray<float>(n, pinned: true);
+
+    /// <summary>Each row's position id: its real tokens before the new one (left padding is not counted).</summary>
+    void Positions(Tensor? paddingMask, int b, int total)
+    {
+        if (paddingMask is null) { Array.Fill(positions, total - 1, 0, b); return; }
+        if (mask.Length < b * total) mask = new long[Math.Max(b * total, 2 * mask.Length)];
+        MemoryMarshal.Cast<byte, long>(paddingMask.to(ScalarType.Int64).contiguous().bytes).CopyTo(mask);
+        for (int r = 0; r < b; r++)
+        {
+            long count = 0;
+            var row = mask.AsSpan(r * total, total);
+            foreach (var m in row) count += m;
+            positions[r] = (int)Math.Max(0, count - 1);
+        }
+    }
+
+    static nint Row(Tensor weight, long index, int width, bool bf16) =>
+        SmallBatchLinear.Address(weight) + (nint)(index * width * (bf16 ? 2 : 4));
+
+    static void Widen(nint source, Span<float> into, bool bf16)
+    {
+        if (!bf16) { new ReadOnlySpan<float>((void*)source, into.Length).CopyTo(into); return; }
+        var raw = new ReadOnlySpan<ushort>((void*)source, into.Length);
+        for (int i = 0; i < into.Length; i++) into[i] = BitConverter.UInt32BitsToSingle((uint)raw[i] << 16);
+    }
+
+    void Project(float[] input, int b, int inFeatures, bool bf16, params (LoraLinear Projection, float[] Output)[] targets) =>
+        Multiply(input, b, inFeatures, bf16, targets.Select(t => (t.Projection.InferenceWeight!, (Tensor?)t.Projection.Bias, t.Output)).ToArray());
+
+    /// <summary>output = input W^T (+ bias) for each target, the weights streamed once through <see cref="SmallBatchLinear"/>.</summary>
+    static void Multiply(float[] input, int b, int inFeatures, bool bf16, (Tensor Weight, Tensor? Bias, float[] Output)[] targets)
+    {
+        var jobs = new SmallBatchLinear.Projection[targets.Length];
+        fixed (float* xp = input)
+        {
+            for (int i = 0; i < targets.Length; i++)
+                jobs[i] = new(SmallBatchLinear.Address(targets[i].Weight), (int)targets[i].Weight.shape[0], (nint)AddressOf(targets[i].Output));
+            SmallBatchLinear.Multiply(xp, b, inFeatures, jobs, bf16);
+        }
+        for (int i = 0; i < targets.Length; i++)
+            if (targets[i].Bias is { } bias)
+                for (int r = 0; r < b; r++)
+                    AddRow(targets[i].Output.AsSpan(r * jobs[i].Rows, jobs[i].Rows), bias, bf16);
+    }
+
+    // The activation buffers are pinned at allocation, so their address is stable.
+    static float* AddressOf(float[] pinned) => (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+
+    static void AddRow(Span<float> into, Tensor vector, bool bf16)
+    {
+        Span<float> values = stackalloc float[into.Length];
+        Widen(SmallBatchLinear.Address(vector), values, bf16);
+        for (int i = 0; i < into.Length; i++) into[i] += values[i];
+    }
+
+    /// <summary>out = x / sqrt(mean(x^2) + eps) * weight, row by row (statistics in float32, as the libtorch path).</summary>
+    static void RmsNorm(float[] input, float[] output, RmsNorm norm, int b)
+    {
+        int d = (int)norm.Weight.shape[0];
+        Span<float> weight = stackalloc float[d];
+        Widen(SmallBatchLinear.Address(norm.Weight), weight, norm.Weight.dtype == ScalarType.BFloat16);
+        for (int r = 0; r < b; r++) NormalizeRow(input.AsSpan(r * d, d), output.AsSpan(r * d, d), weight, norm.Eps);
+    }
+
+    static void NormalizeRow(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> weight, double eps)
+    {
+        double squares = 0;
+        foreach (var value in x) squares += value * value;
+        float inverse = (float)(1.0 / Math.Sqrt(squares / x.Length + eps));
+        for (int i = 0; i < x.Length; i++) y[i] = x[i] * inverse * weight[i];
+    }
+
+    /// <summary>
+    /// Per row: q/k norms (Qwen3), RoPE at the row's position, the new key and value written at position
+    /// <paramref name="past"/> of the cache, then each query head's softmax attention over the row's real positions.
+    /// </summary>
+    void Attend(Attention a, Tensor keys, Tensor values, int b, int past, bool bf16, bool masked)
+    {
+        int h = c.NumAttentionHeads, hkv = c.NumKeyValueHeads, dh = c.HeadDim, groups = h / hkv, total = past + 1;
+        long capacity = keys.shape[2];
+        int elementBytes = bf16 ? 2 : 4;
+        nint keyBase = SmallBatchLinear.Address(keys), valueBase = SmallBatchLinear.Address(values);
+        Span<float> qNorm = stackalloc float[a.QNorm is null ? 0 : dh], kNorm = stackalloc float[a.KNorm is null ? 0 : dh];
+        if (a.QNorm is { } qn) Widen(SmallBatchLinear.Address(qn.Weight), qNorm, bf16);
+        if (a.KNorm is { } kn) Widen(SmallBatchLinear.Address(kn.Weight), kNorm, bf16);
+        float scale = 1f / MathF.Sqrt(dh);
+        for (int r = 0; r < b; r++)
+        {
+            for (int head = 0; head < h; head++)
+            {
+                var qh = q.AsSpan((r * h + head) * dh, dh);
+                if (a.QNorm is { } n) NormalizeRow(qh, qh, qNorm, n.Eps);
+                Rotate(qh, r);
+            }
+            for (int g = 0; g < hkv; g++)
+            {
+                var kh = k.AsSpan((r * hkv + g) * dh, dh);
+                if (a.KNorm is { } n) NormalizeRow(kh, kh, kNorm, n.Eps);
+                Rotate(kh, r);
+                long slot = ((long)(r * hkv + g) * capacity + past) * dh * elementBytes;
+                Narrow(kh, keyBase + (nint)slot, bf16);
+                Narrow(v.AsSpan((r * hkv + g) * dh, dh), valueBase + (nint)slot, bf16);
+            }
+        }
+        // Heads are independent: split (row, head) pairs over the cores once the context makes them worth it.
+        int pairs = b * h, parts = Math.Max(1, Math.Min(SmallBatchLinear.Threads, (int)((long)pairs * total * dh / 32768)));
+        parts = Math.Min(parts, pairs);
+        if (scores.Length < parts * total) scores = Pinned(parts * total * 2);
+        void Part(int part)
+        {
+            fixed (float* sp = &scores[part * total])
+                for (int pair = pairs * part / parts; pair < pairs * (part + 1) / parts; pair++)
+                {
+                    int r = pair / h, head = pair % h, g = head / groups;
+                    long rowsAt = (long)(r * hkv + g) * capacity * dh * elementBytes;
+                    fixed (float* qp = &q[pair * dh], op = &att[pair * dh])
+                        AttendHead(qp, keyBase + (nint)rowsAt, valueBase + (nint)rowsAt, op, sp, dh, total, scale, bf16,
+                            masked ? mask.AsSpan(r * total, total) : default);
+                }
+        }
+        if (parts == 1) Part(0);
+        else KernelWorkers.For(SmallBatchLinear.Threads).Run(parts, Part);
+    }
+
+    static void AttendHead(float* query, nint keyRows, nint valueRows, float* output, float* score, int dh, int total,
+        float scale, bool bf16, ReadOnlySpan<long> rowMask)
+    {
+        int rowBytes = dh * (bf16 ? 2 : 4);
+        float max = float.NegativeInfinity;
+        for (int j = 0; j < total; j++)
+        {
+            if (!rowMask.IsEmpty && rowMask[j] == 0) { score[j] = float.NegativeInfinity; continue; }
+            score[j] = Dot(query, keyRows + j * rowBytes, dh, bf16) * scale;
+            if (score[j] > max) max = score[j];
+        }
+        float sum = 0;
+        for (int j = 0; j < total; j++)
+        {
+            score[j] = float.IsNegativeInfinity(score[j]) ? 0 : MathF.Exp(score[j] - max);
+            sum += score[j];
+        }
+        new Span<float>(output, dh).Clear();
+        for (int j = 0; j < total; j++)
+            if (score[j] != 0) Accumulate(output, valueRows + j * rowBytes, score[j] / sum, dh, bf16);
+    }
+
+    static float Dot(float* a, nint row, int n, bool bf16)
+    {
+        var acc = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Load(row, i, bf16), acc);
+        float sum = Vector256.Sum(acc);
+        for (; i < n; i++) sum += a[i] * Scalar(row, i, bf16);
+        return sum;
+    }
+
+    static void Accumulate(float* into, nint row, float weight, int n, bool bf16)
+    {
+        var w = Vector256.Create(weight);
+        int i = 0;
+        for (; i + 8 <= n; i += 8) Vector256.FusedMultiplyAdd(Load(row, i, bf16), w, Vector256.Load(into + i)).Store(into + i);
+        for (; i < n; i++) into[i] += weight * Scalar(row, i, bf16);
+    }
+
+    static Vector256<float> Load(nint row, int i, bool bf16) => bf16
+        ? Vector256.ShiftLeft(Vector256.WidenLower(Vector128.Load((ushort*)row + i).ToVector256Unsafe()), 16).AsSingle()
+        : Vector256.Load((float*)row + i);
+
+    static float Scalar(nint row, int i, bool bf16) =>
+        bf16 ? BitConverter.UInt32BitsToSingle((uint)((ushort*)row)[i] << 16) : ((float*)row)[i];
+
+    static void Narrow(ReadOnlySpan<float> values, nint into, bool bf16)
+    {
+        if (!bf16) { values.CopyTo(new Span<float>((void*)into, values.Length)); return; }
+        var raw = new Span<ushort>((void*)into, values.Length);
+        for (int i = 0; i < values.Length; i++) raw[i] = SmallBatchLinear.ToBf16(values[i]);
+    }
+
+    /// <summary>Rotate-half RoPE: (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin), with the row's cos/sin of this step.</summary>
+    void Rotate(Span<float> head, int row)
+    {
+        int half = head.Length / 2;
+        var cos = cosTable.AsSpan(row * half, half);
+        var sin = sinTable.AsSpan(row * half, half);
+        for (int i = 0; i < half; i++)
+        {
+            float x1 = head[i], x2 = head[i + half];
+            head[i] = x1 * cos[i] - x2 * sin[i];
+            head[i + half] = x2 * cos[i] + x1 * sin[i];
+        }
+    }
+
+    /// <summary>cos and sin of position x inverse frequency for each row, once a step for all layers (float32 angles, as libtorch).</summary>
+    void Angles(int b)
+    {
+        int half = invFreq.Length;
+        if (cosTable.Length < b * half) { cosTable = new float[rows * half]; sinTable = new float[rows * half]; }
+        for (int r = 0; r < b; r++)
+            for (int i = 0; i < half; i++)
+            {
+                float angle = positions[r] * invFreq[i];
+                cosTable[r * half + i] = MathF.Cos(angle);
+                sinTable[r * half + i] = MathF.Sin(angle);
+            }
+    }
+
+    static void Add(float[] into, float[] values, int n)
+    {
+        for (int i = 0; i < n; i++) into[i] += values[i];
+    }
+
+    static void SiluTimes(float[] gate, float[] up, int n)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            float g = gate[i];
+            gate[i] = g / (1f + MathF.Exp(-g)) * up[i];
+        }
+    }
+}
