@@ -31,7 +31,11 @@ public static class ModelServices
         {
             var o = sp.GetRequiredService<IOptions<ModelOptions>>().Value;
             var model = LanguageModel.Load(o.Path, Devices.Parse(o.Device), o.Dtype is { Length: > 0 } dtype ? Devices.ParseDtype(dtype) : null);
-            if (o.Threads > 0) model.Runner.Run(() => { torch.set_num_threads(o.Threads); return true; }); // where the model's ops run
+            if (o.Threads > 0)
+            {
+                model.Runner.Run(() => { torch.set_num_threads(o.Threads); return true; }); // where the model's ops run
+                Gmsa.Engine.Model.SmallBatchLinear.Threads = o.Threads;                      // and the CPU decode step's
+            }
             return model;
         });
         services.AddSingleton(sp => ModelInfo.Describe(sp.GetRequiredService<LanguageModel>()));

@@ -12,11 +12,18 @@ public sealed class ServingOptions
     [Range(1, 100_000)]
     public int MaxQueuedRequests { get; set; } = 64;
 
-    /// <summary>Rows of one left-padded batch.</summary>
+    /// <summary>Sequences decoding together; a request that arrives while they run joins at the next step when there is room.</summary>
     [Range(1, 256)]
-    public int MaxBatchSize { get; set; } = 8;
+    public int MaxBatchSize { get; set; } = 16;
 
-    /// <summary>How long the oldest queued request waits for batch mates; 0 starts at once.</summary>
+    /// <summary>Continuous (requests join and leave the running batch at every step) or Static (a batch runs to its end).</summary>
+    public BatchingPolicy Batching { get; set; } = BatchingPolicy.Continuous;
+
+    /// <summary>Prompt positions prefilled between two decode steps, so a long prompt delays the running sequences by one chunk at most.</summary>
+    [Range(1, 1_000_000)]
+    public int PrefillChunkTokens { get; set; } = 256;
+
+    /// <summary>Static batching only: how long the oldest queued request waits for batch mates; 0 starts at once.</summary>
     [Range(0, 10_000)]
     public int BatchWindowMilliseconds { get; set; } = 5;
 
@@ -44,6 +51,8 @@ public sealed class ServingOptions
     {
         Capacity = MaxQueuedRequests,
         MaxBatchSize = MaxBatchSize,
+        Policy = Batching,
+        PrefillChunkTokens = PrefillChunkTokens,
         BatchWindow = TimeSpan.FromMilliseconds(BatchWindowMilliseconds),
     };
 }

@@ -24,10 +24,10 @@ public sealed class CompletionMetrics
     {
         var meter = meterFactory.Create(GmsaTelemetry.MeterName);
         completionDuration = meter.CreateHistogram("gmsa.completion.duration", "s", "Time from admission to the last token of a completion", advice: Seconds);
-        queueWait = meter.CreateHistogram("gmsa.queue.wait", "s", "Time a completion waited for its batch to start", advice: Seconds);
-        prefill = meter.CreateHistogram("gmsa.prefill.duration", "s", "Prefill time of a batch", advice: Seconds);
-        decodeRate = meter.CreateHistogram("gmsa.decode.tokens_per_second", "{token}/s", "Tokens per second a batch produced while decoding", advice: Rates);
-        batchSize = meter.CreateHistogram("gmsa.batch.size", "{request}", "Completions run together in one batch", advice: Sizes);
+        queueWait = meter.CreateHistogram("gmsa.queue.wait", "s", "Time a completion waited for its prefill to start", advice: Seconds);
+        prefill = meter.CreateHistogram("gmsa.prefill.duration", "s", "Prefill time of one scheduler iteration (at most one chunk of prompt positions)", advice: Seconds);
+        decodeRate = meter.CreateHistogram("gmsa.decode.tokens_per_second", "{token}/s", "Tokens per second of one decode step over all its sequences", advice: Rates);
+        batchSize = meter.CreateHistogram("gmsa.batch.size", "{request}", "Sequences advanced together by one decode step", advice: Sizes);
         rejected = meter.CreateCounter<long>("gmsa.completions.rejected", "{request}", "Completions refused with 429 because every slot was taken");
         tokens = meter.CreateCounter<long>("gmsa.tokens", "{token}", "Prompt and generated tokens of finished completions");
         meter.CreateObservableGauge("gmsa.requests.in_flight", () => scheduler.InFlight, "{request}", "Completions admitted and not finished");
@@ -36,9 +36,9 @@ public sealed class CompletionMetrics
 
     void RecordBatch(BatchReport batch)
     {
-        batchSize.Record(batch.Size);
-        prefill.Record(batch.Prefill.TotalSeconds);
-        if (batch.Decode > TimeSpan.Zero) decodeRate.Record(batch.DecodeTokensPerSecond);
+        if (batch.Size > 0) batchSize.Record(batch.Size);
+        if (batch.PromptTokens > 0) prefill.Record(batch.Prefill.TotalSeconds);
+        if (batch.Decode > TimeSpan.Zero && batch.Size > 0) decodeRate.Record(batch.DecodeTokensPerSecond);
         foreach (var wait in batch.QueueWaits) queueWait.Record(wait.TotalSeconds);
     }
 

@@ -64,6 +64,84 @@ public sealed class KvCache : IDisposable
         return (keys[layer]!, values[layer]!);
     }
 
+    /// <summary>Rows in the cache (0 before the first <see cref="Update"/>).</summary>
+    public long Rows => keys[0]?.shape[0] ?? 0;
+
+    /// <summary>
+    /// Appends the rows of <paramref name="other"/> (a running batch taking in a freshly prefilled sequence). Both sides
+    /// are right-aligned, as left padding keeps them: the shorter one gets more padding in front, which the caller's
+    /// padding mask must mark. <paramref name="other"/> is left as it was.
+    /// </summary>
+    public void AppendRows(KvCache other)
+    {
+        if (other.keys.Length != keys.Length) throw new ArgumentException("caches of different layer counts");
+        if (other.keys[0] is null) return;
+        long length = Math.Max(Length, other.Length);
+        using var scope = NewDisposeScope();                 // the narrowed views below
+        using (no_grad())
+            for (int layer = 0; layer < keys.Length; layer++)
+            {
+                keys[layer] = Stack(keys[layer], Length, other.keys[layer]!, other.Length, length);
+                values[layer] = Stack(values[layer], Length, other.values[layer]!, other.Length, length);
+            }
+        capacity = keys[0]!.shape[2];
+        Length = length;
+    }
+
+    Tensor Stack(Tensor? mine, long myLength, Tensor theirs, long theirLength, long length)
+    {
+        long rows = (mine?.shape[0] ?? 0) + theirs.shape[0];
+        long newCapacity = Math.Max(capacity, length + 1);
+        var shape = theirs.shape.ToArray();
+        shape[0] = rows;
+        shape[2] = newCapacity;
+        var buffer = zeros(shape, dtype: theirs.dtype, device: theirs.device).DetachFromDisposeScope();
+        if (mine is not null)
+        {
+            long b = mine.shape[0];
+            buffer.narrow(0, 0, b).narrow(2, length - myLength, myLength).copy_(mine.narrow(2, 0, myLength));
+            mine.Dispose();
+        }
+        buffer.narrow(0, rows - theirs.shape[0], theirs.shape[0]).narrow(2, length - theirLength, theirLength)
+            .copy_(theirs.narrow(2, 0, theirLength));
+        return buffer;
+    }
+
+    /// <summary>Keeps only the rows at <paramref name="rows"/> (in that order): sequences that left a batch free their memory.</summary>
+    public void KeepRows(IReadOnlyList<long> rows)
+    {
+        using var index = tensor(rows.ToArray(), device: keys[0]?.device ?? CPU);
+        for (int layer = 0; layer < keys.Length; layer++)
+        {
+            if (keys[layer] is null) continue;
+            var k = keys[layer]!.index_select(0, index).DetachFromDisposeScope();
+            var v = values[layer]!.index_select(0, index).DetachFromDisposeScope();
+            keys[layer]!.Dispose();
+            values[layer]!.Dispose();
+            (keys[layer], values[layer]) = (k, v);
+        }
+    }
+
+    /// <summary>Drops the first <paramref name="positions"/> positions of every row: padding no remaining row needs.</summary>
+    public void DropFront(long positions)
+    {
+        if (positions <= 0) return;
+        if (positions > Length) throw new ArgumentOutOfRangeException(nameof(positions));
+        long kept = Length - positions;
+        using var scope = NewDisposeScope();
+        using (no_grad())
+            for (int layer = 0; layer < keys.Length; layer++)
+            {
+                if (keys[layer] is null) continue;
+                // Overlapping ranges: copy through a temporary rather than in place.
+                var k = keys[layer]!.narrow(2, positions, kept).clone();
+                var v = values[layer]!.narrow(2, positions, kept).clone();
+                keys[layer]!.narrow(2, 0, kept).copy_(k);
+                values[layer]!.narrow(2, 0, kept).copy_(v);
+            }
+        Length = kept;
+    }
+
     Tensor Grow(Tensor? old, Tensor like, long newCapacity)
     {
         var shape = like.shape.ToArray();

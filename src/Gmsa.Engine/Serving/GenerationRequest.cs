@@ -1,19 +1,33 @@
 using Gmsa.Engine.Generation;
+using static TorchSharp.torch;
 
 namespace Gmsa.Engine.Serving;
 
 /// <summary>
-/// A request that passed validation: its prompt already tokenized and within the model's context,
-/// its sampling settings checked. The scheduler takes nothing else.
+/// A request that passed validation: its prompt already tokenized and within the model's context, its sampling settings
+/// checked. The scheduler takes nothing else.
 /// </summary>
 public sealed record GenerationRequest(IReadOnlyList<int> PromptTokens, SamplingOptions Sampling)
 {
+    /// <summary>
+    /// Input embeddings read before the prompt, [n, D] in the decoder's dtype and device: GMSA soft tokens, for answers
+    /// over a compressed context. The caller owns the tensor and disposes it once the generation has completed.
+    /// </summary>
+    public Tensor? SoftPrefix { get; init; }
+
+    /// <summary>Whether the decoder's LoRA adapters are on for this request (answers over soft tokens); off for plain text.</summary>
+    public bool DecoderAdapters { get; init; }
+
+    /// <summary>Positions the prompt takes in the decoder: soft tokens and text tokens.</summary>
+    public int InputLength => PromptTokens.Count + (int)(SoftPrefix?.shape[0] ?? 0);
+
     /// <summary>Throws ArgumentException when the request could not run on a model with this context length.</summary>
     public void Validate(int contextLength)
     {
-        if (PromptTokens.Count == 0) throw new ArgumentException("the prompt has no tokens");
+        if (InputLength == 0) throw new ArgumentException("the prompt has no tokens");
+        if (SoftPrefix is not null && SoftPrefix.dim() != 2) throw new ArgumentException("soft tokens must be [n, hidden]");
         Sampling.Validate();
-        if (PromptTokens.Count + Sampling.MaxNewTokens > contextLength)
-            throw new ArgumentException($"prompt of {PromptTokens.Count} tokens + {Sampling.MaxNewTokens} new tokens exceeds the context of {contextLength}");
+        if (InputLength + Sampling.MaxNewTokens > contextLength)
+            throw new ArgumentException($"prompt of {InputLength} tokens + {Sampling.MaxNewTokens} new tokens exceeds the context of {contextLength}");
     }
 }

@@ -2,24 +2,26 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
 using Gmsa.Engine.Generation;
+using Gmsa.Engine.Model;
 
 namespace Gmsa.Engine.Serving;
 
 /// <summary>
-/// Admission, queue and batching in front of one <see cref="LanguageModel"/>, in the spirit of TGI's
-/// router and vLLM's scheduler, with static batches (a batch runs to its end before the next starts).
+/// Admission, queue and continuous batching in front of one <see cref="LanguageModel"/>, after TGI's router and vLLM's
+/// scheduler:
 /// <list type="bullet">
-/// <item><see cref="TryEnqueue"/> takes a slot without waiting; when all <see cref="SchedulerOptions.Capacity"/>
-/// slots are held it refuses at once, so the caller can answer "too many requests" instead of queueing forever.</item>
-/// <item>One loop owns the waiting list. It takes the oldest request and every waiting request that can share
-/// its sampling settings (<see cref="BatchKey"/>), up to <see cref="SchedulerOptions.MaxBatchSize"/>, waits at most
-/// <see cref="SchedulerOptions.BatchWindow"/> after the oldest arrived for more, and runs them as one left-padded
-/// batch through <see cref="LanguageModel.CompleteAsync(IReadOnlyList{IReadOnlyList{int}}, SamplingOptions, Action{int, string}?, CancellationToken)"/>.
-/// Requests queued while a batch runs form the next one.</item>
-/// <item>A caller that cancels is dropped from the queue and gets its slot back at once; a running batch whose
-/// callers have all gone is stopped.</item>
+/// <item><see cref="TryEnqueue"/> takes a slot without waiting; when all <see cref="SchedulerOptions.Capacity"/> slots are
+/// held it refuses at once, so the caller can answer "too many requests" instead of queueing forever.</item>
+/// <item>Each iteration, on the model's thread: sequences whose caller went away leave; waiting requests start their
+/// prefill while there is room (<see cref="SchedulerOptions.MaxBatchSize"/>; with <see cref="BatchingPolicy.Static"/> only
+/// once the batch has emptied); up to <see cref="SchedulerOptions.PrefillChunkTokens"/> prompt positions are prefilled; a
+/// finished prefill samples its first token and joins the running batch; then one decode step advances every running
+/// sequence and the finished ones leave. Requests with different lengths, limits and sampling settings share steps;
+/// each has its own sampler and generator, so its tokens do not depend on its batch mates.</item>
+/// <item>Plain completions and answers over soft tokens (<see cref="GenerationRequest.SoftPrefix"/>) are both served;
+/// those that run with the decoder's adapters on decode in a batch of their own, alternating steps with the other.</item>
 /// </list>
-/// No ASP.NET types: the HTTP service and tests drive it alike.
+/// No ASP.NET types: the HTTP service, benchmarks and tests drive it alike.
 /// </summary>
 public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
 {
@@ -27,6 +29,10 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
     readonly Channel<ScheduledGeneration> arrivals = Channel.CreateUnbounded<ScheduledGeneration>(new UnboundedChannelOptions { SingleReader = true });
     readonly CancellationTokenSource stopping = new();
     readonly Task loop;
+    // Touched by the loop and, while it awaits an iteration, by that iteration on the model thread: never at once.
+    readonly List<ScheduledGeneration> waiting = [];
+    readonly List<PrefillJob> prefilling = [];
+    readonly List<RunningBatch> batches = [];
     int disposed;
 
     public GenerationScheduler(LanguageModel model, SchedulerOptions options)
@@ -41,10 +47,10 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
     public LanguageModel Model { get; }
     public SchedulerOptions Options { get; }
 
-    /// <summary>Raised on the scheduler's loop after each batch that produced output, before its requests complete.</summary>
+    /// <summary>Raised on the scheduler's loop after each iteration that did work, before the requests it finished complete.</summary>
     public event Action<BatchReport>? BatchCompleted;
 
-    /// <summary>Requests admitted and not yet finished (queued or generating).</summary>
+    /// <summary>Requests admitted and not yet finished (queued, prefilling or decoding).</summary>
     public int InFlight => Options.Capacity - slots.CurrentCount;
 
     /// <summary>
@@ -64,118 +70,183 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
         return true;
     }
 
+    int Active => prefilling.Count + batches.Sum(b => b.Count);
+
     async Task RunAsync()
     {
-        var waiting = new List<ScheduledGeneration>(); // arrived and not yet batched, oldest first
         try
         {
-            while (waiting.Count > 0 || await arrivals.Reader.WaitToReadAsync(stopping.Token))
+            while (true)
             {
-                Drain(waiting);
-                waiting.RemoveAll(g => g.IsFinished);
-                if (waiting.Count == 0) continue;
-                var batch = await AssembleAsync(waiting);
-                if (batch.Count > 0) await RunBatchAsync(batch);
+                if (Active == 0 && waiting.Count == 0 && !await arrivals.Reader.WaitToReadAsync(stopping.Token)) break;
+                Drain();
+                if (Active == 0 && Options.Policy == BatchingPolicy.Static) await WaitForCompanyAsync();
+                var report = await Model.Runner.RunAsync(Iterate);
+                if (report is not null) Report(report);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested) { }
         finally
         {
-            Drain(waiting);
+            Drain();
             var error = new ObjectDisposedException(nameof(GenerationScheduler), "the scheduler is shutting down");
             foreach (var g in waiting) g.Fail(error);
+            waiting.Clear();
+            await Model.Runner.RunAsync(() => FailActive(error));
         }
     }
 
-    void Drain(List<ScheduledGeneration> into)
+    void Drain()
     {
-        while (arrivals.Reader.TryRead(out var g)) into.Add(g);
+        while (arrivals.Reader.TryRead(out var g)) waiting.Add(g);
     }
 
-    /// <summary>The oldest waiting request and its batch mates; while there is room, waits for more until the window closes.</summary>
-    async Task<List<ScheduledGeneration>> AssembleAsync(List<ScheduledGeneration> waiting)
+    /// <summary>Static batching: a new batch waits for more requests until it is full or the window after its oldest closes.</summary>
+    async Task WaitForCompanyAsync()
     {
-        var oldest = waiting[0];
-        var key = BatchKey.Of(oldest.Request.Sampling);
-        var batch = new List<ScheduledGeneration>(Options.MaxBatchSize);
-        TakeMatching(waiting, key, batch);
-        while (batch.Count < Options.MaxBatchSize)
+        waiting.RemoveAll(g => g.IsFinished);
+        while (waiting.Count is > 0 && waiting.Count < Options.MaxBatchSize)
         {
-            var left = Options.BatchWindow - Stopwatch.GetElapsedTime(oldest.EnqueuedAt);
-            if (left <= TimeSpan.Zero || !await WaitForArrivalAsync(left)) break;
-            Drain(waiting);
-            TakeMatching(waiting, key, batch);
-        }
-        batch.RemoveAll(g => g.IsFinished);
-        return batch;
-    }
-
-    void TakeMatching(List<ScheduledGeneration> waiting, BatchKey key, List<ScheduledGeneration> batch)
-    {
-        for (int i = 0; i < waiting.Count && batch.Count < Options.MaxBatchSize;)
-        {
-            var g = waiting[i];
-            if (g.IsFinished || BatchKey.Of(g.Request.Sampling) == key)
-            {
-                waiting.RemoveAt(i);
-                if (!g.IsFinished) batch.Add(g);
-            }
-            else i++;
+            var left = Options.BatchWindow - Stopwatch.GetElapsedTime(waiting[0].EnqueuedAt);
+            if (left <= TimeSpan.Zero) return;
+            using var timer = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
+            timer.CancelAfter(left);
+            try { if (!await arrivals.Reader.WaitToReadAsync(timer.Token)) return; }
+            catch (OperationCanceledException) when (!stopping.IsCancellationRequested) { return; }
+            Drain();
         }
     }
 
-    /// <returns>true when something arrived, false when <paramref name="timeout"/> passed or the queue closed</returns>
-    async Task<bool> WaitForArrivalAsync(TimeSpan timeout)
+    /// <summary>One iteration on the model thread; null when there was nothing to do.</summary>
+    BatchReport? Iterate()
     {
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
-        timer.CancelAfter(timeout);
-        try { return await arrivals.Reader.WaitToReadAsync(timer.Token); }
-        catch (OperationCanceledException) when (!stopping.IsCancellationRequested) { return false; }
-    }
-
-    async Task RunBatchAsync(List<ScheduledGeneration> batch)
-    {
-        long startedAt = Stopwatch.GetTimestamp();
-        var waits = batch.Select(g => Stopwatch.GetElapsedTime(g.EnqueuedAt, startedAt)).ToArray();
-        using var abandoned = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
-        int present = batch.Count;
-        var registrations = batch.Select(g => g.Cancellation.Register(() =>
-        {
-            if (Interlocked.Decrement(ref present) == 0) abandoned.Cancel(); // nobody is listening any more
-        })).ToArray();
         try
         {
-            var completion = await Model.CompleteAsync(batch.Select(g => g.Request.PromptTokens).ToArray(),
-                batch[0].Request.Sampling, (row, piece) => batch[row].Write(piece), abandoned.Token);
-            var result = completion.Result;
-            Report(new BatchReport(batch.Count, waits, result.Prefill, result.Decode, result.PromptTokens,
-                result.GeneratedTokens, result.DecodeTokensPerSecond));
-            // Every unfinished row gets one token per step, so a row's rate is the batch's step rate.
-            int steps = result.Sequences.Max(s => s.Tokens.Count);
-            double rowRate = result.Decode > TimeSpan.Zero ? steps / result.Decode.TotalSeconds : 0;
-            for (int row = 0; row < batch.Count; row++)
-            {
-                var sequence = result.Sequences[row];
-                if (sequence.Reason == FinishReason.Cancelled)
-                {
-                    batch[row].Fail(new OperationCanceledException("generation was stopped"));
-                    continue;
-                }
-                batch[row].Complete(new GenerationOutcome(completion.Texts[row], sequence.Reason, batch[row].Request.PromptTokens.Count,
-                    sequence.Tokens.Count, waits[row], result.Prefill, rowRate, batch.Count));
-            }
+            Leave(g => g.IsFinished);
+            var waits = Admit();
+            var clock = Stopwatch.StartNew();
+            var (prefilled, firstTokens) = PrefillChunk();
+            var prefill = clock.Elapsed;
+            clock.Restart();
+            int decoded = 0;
+            foreach (var batch in batches.Where(b => b.Count > 0).ToArray()) decoded += Decode(batch);
+            var decode = clock.Elapsed;
+            return waits.Count + prefilled + decoded == 0 ? null
+                : new BatchReport(decoded, waits, prefill, decode, prefilled, decoded + firstTokens);
         }
         catch (Exception error)
         {
-            foreach (var g in batch) g.Fail(error);
-        }
-        finally
-        {
-            foreach (var r in registrations) r.Dispose();
+            FailActive(error); // a failed forward fails the sequences it carried; the scheduler goes on
+            return null;
         }
     }
 
-    /// <summary>Raised before the batch's requests complete, so whoever sees an outcome also finds its batch reported.</summary>
+    void Leave(Func<ScheduledGeneration, bool> gone)
+    {
+        waiting.RemoveAll(g => gone(g));
+        foreach (var job in prefilling.Where(j => gone(j.Row.Generation)).ToArray())
+        {
+            job.Dispose();
+            prefilling.Remove(job);
+        }
+        foreach (var batch in batches) batch.RemoveWhere(r => gone(r.Generation));
+    }
+
+    /// <summary>Starts prefills for waiting requests while the batch has room; returns their queue waits.</summary>
+    List<TimeSpan> Admit()
+    {
+        var waits = new List<TimeSpan>();
+        if (Options.Policy == BatchingPolicy.Static && Active > 0) return waits;
+        while (waiting.Count > 0 && Active < Options.MaxBatchSize)
+        {
+            var g = waiting[0];
+            waiting.RemoveAt(0);
+            var row = new SequenceRow(g, Model.WithModelStops(g.Request.Sampling), Model.Tokenizer, Model.Model.Device)
+            {
+                QueueWait = Stopwatch.GetElapsedTime(g.EnqueuedAt),
+            };
+            waits.Add(row.QueueWait);
+            prefilling.Add(new PrefillJob(Model.Model, row));
+        }
+        return waits;
+    }
+
+    /// <summary>Prefills up to one chunk of prompt positions, oldest request first; finished prefills sample and join.</summary>
+    (int Positions, int FirstTokens) PrefillChunk()
+    {
+        int budget = Options.PrefillChunkTokens, positions = 0, firstTokens = 0;
+        foreach (var job in prefilling.ToArray())
+        {
+            if (budget == 0) break;
+            using (WithAdapters(job.Row.Request.DecoderAdapters))
+            {
+                int n = job.Advance(budget);
+                budget -= n;
+                positions += n;
+                if (!job.Finished) continue;
+                job.Row.Prefill = Stopwatch.GetElapsedTime(job.Row.Generation.EnqueuedAt) - job.Row.QueueWait;
+                firstTokens++;
+                if (job.Row.Accept(job.Row.Sample(job.LastLogits))) job.Row.Complete();
+                else BatchFor(job.Row.Request.DecoderAdapters).Join(job);
+            }
+            prefilling.Remove(job);
+            job.Dispose();
+        }
+        return (positions, firstTokens);
+    }
+
+    RunningBatch BatchFor(bool adapters)
+    {
+        var batch = batches.FirstOrDefault(b => b.DecoderAdapters == adapters);
+        if (batch is null) batches.Add(batch = new RunningBatch(Model.Model, adapters));
+        return batch;
+    }
+
+    /// <summary>One step of one running batch; returns the rows it advanced.</summary>
+    int Decode(RunningBatch batch)
+    {
+        int[] chosen;
+        using (WithAdapters(batch.DecoderAdapters)) chosen = batch.Step();
+        var rows = batch.Rows;
+        for (int r = 0; r < rows.Count; r++)
+        {
+            rows[r].SharedStep(rows.Count);
+            if (!rows[r].Generation.IsFinished && rows[r].Accept(chosen[r])) rows[r].Complete();
+        }
+        batch.RemoveWhere(r => r.Reason is not null || r.Generation.IsFinished);
+        return chosen.Length;
+    }
+
+    /// <summary>Switches the decoder's LoRA adapters on for the scope when asked (they are off between iterations).</summary>
+    IDisposable? WithAdapters(bool on)
+    {
+        if (!on) return null;
+        Lora.SetActive(Model.Model, true);
+        return new Restore(() => Lora.SetActive(Model.Model, false));
+    }
+
+    sealed class Restore(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
+    }
+
+    void FailActive(Exception error)
+    {
+        foreach (var job in prefilling)
+        {
+            job.Row.Generation.Fail(error);
+            job.Dispose();
+        }
+        prefilling.Clear();
+        foreach (var batch in batches)
+        {
+            foreach (var row in batch.Rows) row.Generation.Fail(error);
+            batch.Dispose();
+        }
+        batches.Clear();
+    }
+
+    /// <summary>Raised before the iteration's requests complete, so whoever sees an outcome also finds its step reported.</summary>
     void Report(BatchReport report)
     {
         try { BatchCompleted?.Invoke(report); }

@@ -1,17 +1,34 @@
 namespace Gmsa.Engine.Serving;
 
-/// <summary>How many requests the scheduler holds and how it groups them into batches.</summary>
+/// <summary>When waiting requests may join the sequences already decoding.</summary>
+public enum BatchingPolicy
+{
+    /// <summary>At every step: a new request is prefilled and decodes with the others at the next step; a finished one leaves at once.</summary>
+    Continuous,
+    /// <summary>Only when every running sequence has finished: a batch runs to its end, and requests queued meanwhile form the next one.</summary>
+    Static,
+}
+
+/// <summary>How many requests the scheduler holds and how it batches them.</summary>
 public sealed record SchedulerOptions
 {
     /// <summary>Requests admitted and not yet finished (queued or generating); one more is refused at once.</summary>
     public int Capacity { get; init; } = 64;
 
-    /// <summary>Rows of one left-padded batch.</summary>
-    public int MaxBatchSize { get; init; } = 8;
+    /// <summary>Sequences decoding together (prefilling ones included).</summary>
+    public int MaxBatchSize { get; init; } = 16;
+
+    public BatchingPolicy Policy { get; init; } = BatchingPolicy.Continuous;
 
     /// <summary>
-    /// How long a batch may wait for company after its oldest request was queued. Zero runs whatever is
-    /// queued at once; a few milliseconds let near-simultaneous requests share one forward pass.
+    /// Prompt positions prefilled between two decode steps: a long prompt is read in chunks of this size, so the
+    /// running sequences wait at most one chunk for their next token.
+    /// </summary>
+    public int PrefillChunkTokens { get; init; } = 256;
+
+    /// <summary>
+    /// Static batching only: how long a new batch may wait for company after its oldest request was queued. Zero starts
+    /// with whatever is queued; continuous batching never waits, since later arrivals join at the next step.
     /// </summary>
     public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(5);
 
@@ -19,6 +36,7 @@ public sealed record SchedulerOptions
     {
         if (Capacity < 1) throw new ArgumentException($"capacity must be >= 1, got {Capacity}");
         if (MaxBatchSize < 1) throw new ArgumentException($"max batch size must be >= 1, got {MaxBatchSize}");
+        if (PrefillChunkTokens < 1) throw new ArgumentException($"prefill chunk must be >= 1 token, got {PrefillChunkTokens}");
         if (BatchWindow < TimeSpan.Zero) throw new ArgumentException($"batch window must be >= 0, got {BatchWindow}");
     }
 }

@@ -34,7 +34,7 @@ public sealed class AdmissionTests(Stories260kFixture stories) : IClassFixture<S
     }
 
     [Fact]
-    public async Task Completion_ConcurrentRequestsWithEqualSettings_ShareABatch()
+    public async Task Completion_ConcurrentRequests_ShareDecodeSteps()
     {
         using var factory = new ApiFactory(stories.Require(), ("Gmsa:Serving:MaxBatchSize", "4"), ("Gmsa:Serving:BatchWindowMilliseconds", "50"));
         var client = factory.CreateClient();
@@ -51,10 +51,9 @@ public sealed class AdmissionTests(Stories260kFixture stories) : IClassFixture<S
         var bodies = await Task.WhenAll(responses.Select(r => r.JsonAsync()));
 
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-        Assert.Equal(prompts.Length, batchSizes.Sum());
         Assert.True(batchSizes.Max() > 1, $"batch sizes {string.Join(", ", batchSizes)}");
         Assert.Contains(bodies, b => (int)b["timings"]!["batch_size"]! > 1);
-        // A row's text does not depend on its batch mates (greedy, left-padded).
+        // A row's text does not depend on its batch mates (greedy, float32).
         var alone = await (await client.PostCompletionAsync("""{"prompt": "The cat", "max_tokens": 16}""", Token)).JsonAsync();
         Assert.Equal((string)alone["text"]!, (string)bodies[1]["text"]!);
     }

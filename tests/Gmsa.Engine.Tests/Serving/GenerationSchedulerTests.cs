@@ -1,17 +1,25 @@
 using Gmsa.Engine.Generation;
 using Gmsa.Engine.Serving;
 using Gmsa.Engine.Tests.Golden;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Gmsa.Engine.Tests.Serving;
 
-/// <summary>Admission, batching and cancellation of the scheduler over the real stories260K model.</summary>
+/// <summary>Admission, continuous batching and cancellation of the scheduler over the real stories260K model (float32).</summary>
 public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClassFixture<Stories260kFixture>
 {
-    static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+    static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
     static CancellationToken Token => TestContext.Current.CancellationToken;
 
     static GenerationRequest Greedy(LanguageModel lm, string prompt, int maxNewTokens = 12) =>
         new(lm.Encode(prompt), new SamplingOptions { MaxNewTokens = maxNewTokens });
+
+    static ScheduledGeneration Enqueue(GenerationScheduler scheduler, GenerationRequest request, CancellationToken? cancellation = null) =>
+        scheduler.TryEnqueue(request, cancellation ?? Token, out var g) ? g : throw new InvalidOperationException("refused");
+
+    static async Task<string> AloneAsync(LanguageModel lm, GenerationRequest request) =>
+        (await lm.CompleteAsync([request.PromptTokens], request.Sampling, cancellation: Token)).Texts[0];
 
     /// <summary>Occupies the model thread until disposed, so queued requests stay queued (at most 20 s).</summary>
     sealed class BusyModel : IDisposable
@@ -25,7 +33,7 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
     public async Task TryEnqueue_CapacityReached_RefusesAtOnceAndAdmitsAgainAfterwards()
     {
         using var lm = LanguageModel.Load(stories.Require());
-        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { Capacity = 1, BatchWindow = TimeSpan.Zero });
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { Capacity = 1 });
         ScheduledGeneration? first;
         using (new BusyModel(lm))
         {
@@ -41,52 +49,103 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
     }
 
     [Fact]
-    public async Task Batching_EqualSettings_ShareOneBatchAndEqualEachPromptAlone()
+    public async Task Continuous_RowsJoiningAndLeavingWithOwnSettings_EqualEachRequestAlone()
     {
         using var lm = LanguageModel.Load(stories.Require());
-        string[] prompts = ["Once upon a time", "The cat", "Tom and his dog went to the"];
-        // A long window: the batch starts when it is full, not when the window closes.
-        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { MaxBatchSize = 3, BatchWindow = TimeSpan.FromSeconds(10) });
-        var reports = new List<BatchReport>();
-        scheduler.BatchCompleted += reports.Add;
-        var generations = prompts.Select(p => scheduler.TryEnqueue(Greedy(lm, p, 20), Token, out var g) ? g : throw new InvalidOperationException("refused")).ToArray();
-        var outcomes = await Task.WhenAll(generations.Select(g => g.Completion)).WaitAsync(Bound, Token);
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { MaxBatchSize = 8 });
+        GenerationRequest[] requests =
+        [
+            Greedy(lm, "Once upon a time", 60),
+            new(lm.Encode("The cat"), new SamplingOptions { MaxNewTokens = 25, Temperature = 0.9, TopP = 0.9, Seed = 3 }),
+            Greedy(lm, "Tom and his dog went to the", 5),
+            new(lm.Encode("Lily saw a big"), new SamplingOptions { MaxNewTokens = 40, Temperature = 0.7, TopK = 20, Seed = 8 }),
+            new(lm.Encode("One day"), new SamplingOptions { MaxNewTokens = 30, RepetitionPenalty = 1.3 }),
+        ];
+        var first = Enqueue(scheduler, requests[0]);
+        Assert.True(await first.Text.WaitToReadAsync(Token).AsTask().WaitAsync(Bound, Token)); // decoding when the others arrive
+        var later = requests.Skip(1).Select(r => Enqueue(scheduler, r)).ToArray();
+        var outcomes = await Task.WhenAll(later.Prepend(first).Select(g => g.Completion)).WaitAsync(Bound, Token);
 
-        Assert.All(outcomes, o => Assert.Equal(3, o.BatchSize));
-        Assert.Equal(3, Assert.Single(reports).Size);
-        for (int i = 0; i < prompts.Length; i++)
+        Assert.Contains(outcomes, o => o.BatchSize > 1);
+        for (int i = 0; i < requests.Length; i++)
         {
-            var alone = await lm.CompleteAsync([prompts[i]], new SamplingOptions { MaxNewTokens = 20 }, cancellation: Token);
-            Assert.Equal(alone.Texts[0], outcomes[i].Text);
-            Assert.Equal(alone.Result.Sequences[0].Tokens.Count, outcomes[i].CompletionTokens);
-            Assert.Equal(lm.Encode(prompts[i]).Count, outcomes[i].PromptTokens);
+            Assert.Equal(await AloneAsync(lm, requests[i]), outcomes[i].Text);
+            Assert.Equal(requests[i].PromptTokens.Count, outcomes[i].PromptTokens);
         }
     }
 
     [Fact]
-    public async Task Batching_DifferentSettings_RunInSeparateBatchesOldestFirst()
+    public async Task Continuous_ShortRequestBehindLongOne_FinishesWhileTheLongOneRuns()
     {
         using var lm = LanguageModel.Load(stories.Require());
-        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { MaxBatchSize = 4, BatchWindow = TimeSpan.FromMilliseconds(300) });
-        var sizes = new List<int>();
-        scheduler.BatchCompleted += r => sizes.Add(r.Size);
-        var sampled = new GenerationRequest(lm.Encode("The cat"), new SamplingOptions { MaxNewTokens = 10, Temperature = 0.8, Seed = 3 });
-        Assert.True(scheduler.TryEnqueue(Greedy(lm, "Once", 10), Token, out var a));
-        Assert.True(scheduler.TryEnqueue(sampled, Token, out var b));
-        Assert.True(scheduler.TryEnqueue(Greedy(lm, "Lily", 10), Token, out var c));
-        var outcomes = await Task.WhenAll(a.Completion, b.Completion, c.Completion).WaitAsync(Bound, Token);
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions());
+        var longOne = Enqueue(scheduler, Greedy(lm, "Once upon a time", 400));
+        Assert.True(await longOne.Text.WaitToReadAsync(Token).AsTask().WaitAsync(Bound, Token));
+        var shortOne = Enqueue(scheduler, Greedy(lm, "The cat", 4));
+        var outcome = await shortOne.Completion.WaitAsync(Bound, Token);
+        Assert.False(longOne.Completion.IsCompleted, "the short request waited for the long one");
+        Assert.Equal(2, outcome.BatchSize);
+        await longOne.Completion.WaitAsync(Bound, Token);
+    }
 
-        Assert.Equal([2, 1, 2], outcomes.Select(o => o.BatchSize));
-        Assert.Equal([2, 1], sizes);
+    [Fact]
+    public async Task Static_RequestArrivingWhileBatchRuns_WaitsForTheBatchToEnd()
+    {
+        using var lm = LanguageModel.Load(stories.Require());
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { Policy = BatchingPolicy.Static, BatchWindow = TimeSpan.Zero });
+        var running = Enqueue(scheduler, Greedy(lm, "Once upon a time", 100));
+        Assert.True(await running.Text.WaitToReadAsync(Token).AsTask().WaitAsync(Bound, Token));
+        var late = Enqueue(scheduler, Greedy(lm, "The cat", 4));
+        var lateOutcome = await late.Completion.WaitAsync(Bound, Token);
+        Assert.True(running.Completion.IsCompleted, "a late request joined a running static batch");
+        Assert.Equal(1, lateOutcome.BatchSize);
+        Assert.Equal(await AloneAsync(lm, Greedy(lm, "The cat", 4)), lateOutcome.Text);
+    }
+
+    [Fact]
+    public async Task ChunkedPrefill_PromptLongerThanChunk_EqualsWholePrefill()
+    {
+        using var lm = LanguageModel.Load(stories.Require());
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { PrefillChunkTokens = 7 });
+        var request = Greedy(lm, "Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her", 30);
+        Assert.True(request.PromptTokens.Count > 3 * 7);
+        var outcome = await Enqueue(scheduler, request).Completion.WaitAsync(Bound, Token);
+        Assert.Equal(await AloneAsync(lm, request), outcome.Text);
+    }
+
+    [Fact]
+    public async Task SoftPrefix_EmbeddingsBeforeThePrompt_EqualGenerateFromEmbeddings()
+    {
+        using var lm = LanguageModel.Load(stories.Require());
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions());
+        var prompt = lm.Tokenizer.Encode(" Tom", addBos: false);
+        var sampling = new SamplingOptions { MaxNewTokens = 20 };
+        var (soft, expected) = await lm.Runner.RunAsync(() =>
+        {
+            using var inference = inference_mode();
+            // Three "soft tokens": embeddings of a real prefix, so the continuation is a sensible one.
+            var prefix = lm.Model.Embed(tensor(new long[] { 1, 400, 300 }, [1, 3])).squeeze(0).DetachFromDisposeScope(); // [3, D]
+            using var scope = NewDisposeScope();
+            var embeds = cat([prefix.unsqueeze(0), lm.Model.Embed(tensor(prompt.Select(t => (long)t).ToArray(), [1, prompt.Count]))], 1);
+            var mask = ones(1, embeds.shape[1], dtype: ScalarType.Int64);
+            var text = lm.DecodeText([prompt], null, onToken =>
+                TokenGenerator.GenerateFromEmbeddings(lm.Model, embeds, mask, lm.WithModelStops(sampling), lm.PadId, onToken)).Texts[0];
+            return (prefix, text);
+        });
+        try
+        {
+            var outcome = await Enqueue(scheduler, new GenerationRequest(prompt, sampling) { SoftPrefix = soft }).Completion.WaitAsync(Bound, Token);
+            Assert.Equal(expected, outcome.Text);
+            Assert.Equal(3 + prompt.Count, outcome.PromptTokens);
+        }
+        finally { await lm.Runner.RunAsync(soft.Dispose); }
     }
 
     [Fact]
     public async Task Cancellation_QueuedRequest_FreesItsSlotAtOnceAndNeverRuns()
     {
         using var lm = LanguageModel.Load(stories.Require());
-        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { Capacity = 2, MaxBatchSize = 1, BatchWindow = TimeSpan.Zero });
-        var sizes = new List<int>();
-        scheduler.BatchCompleted += r => sizes.Add(r.Size);
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { Capacity = 2, MaxBatchSize = 1 });
         using var leaving = new CancellationTokenSource();
         ScheduledGeneration? first, queued, next;
         using (new BusyModel(lm))
@@ -100,31 +159,28 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
             Assert.True(scheduler.TryEnqueue(Greedy(lm, "Tom"), Token, out next));
         }
         await Task.WhenAll(first.Completion, next.Completion).WaitAsync(Bound, Token);
-        Assert.Equal([1, 1], sizes); // two batches ran: the cancelled request was skipped
         Assert.Equal(0, scheduler.InFlight);
     }
 
     [Fact]
-    public async Task Cancellation_EveryRowOfRunningBatchGone_StopsTheBatch()
+    public async Task Cancellation_RowMidBatch_LeavesAtOnceAndTheOthersGoOn()
     {
         using var lm = LanguageModel.Load(stories.Require());
-        var whole = await lm.CompleteAsync(["Once upon a time"], new SamplingOptions { MaxNewTokens = 450 }, cancellation: Token);
-        int wholeTokens = whole.Result.GeneratedTokens;
-        Assert.True(wholeTokens > 100, $"the uninterrupted run made only {wholeTokens} tokens");
-        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { Capacity = 1, BatchWindow = TimeSpan.Zero });
-        var reports = new List<BatchReport>();
-        scheduler.BatchCompleted += reports.Add;
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions());
+        var steps = 0;
+        scheduler.BatchCompleted += r => Interlocked.Add(ref steps, r.Size);
         using var leaving = new CancellationTokenSource();
-        Assert.True(scheduler.TryEnqueue(Greedy(lm, "Once upon a time", 450), leaving.Token, out var running));
-
-        Assert.True(await running.Text.WaitToReadAsync(Token).AsTask().WaitAsync(Bound, Token)); // it is generating
+        var staying = Greedy(lm, "Lily saw", 80);
+        var cancelled = Enqueue(scheduler, Greedy(lm, "Once upon a time", 400), leaving.Token);
+        var other = Enqueue(scheduler, staying);
+        Assert.True(await cancelled.Text.WaitToReadAsync(Token).AsTask().WaitAsync(Bound, Token));
         leaving.Cancel();
-        Assert.Equal(0, scheduler.InFlight);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running.Completion.WaitAsync(Bound, Token));
+        Assert.Equal(1, scheduler.InFlight);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.Completion.WaitAsync(Bound, Token));
 
-        Assert.True(scheduler.TryEnqueue(Greedy(lm, "Lily"), Token, out var next));
-        await next.Completion.WaitAsync(Bound, Token);
-        Assert.True(reports[0].GeneratedTokens < wholeTokens, $"the abandoned batch ran on to {reports[0].GeneratedTokens} tokens");
+        var outcome = await other.Completion.WaitAsync(Bound, Token);
+        Assert.Equal(await AloneAsync(lm, staying), outcome.Text);
+        Assert.True(steps < 400, $"the cancelled row kept decoding ({steps} row-steps)");
     }
 
     [Fact]
@@ -133,7 +189,7 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
         using var lm = LanguageModel.Load(stories.Require());
         await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions());
         var request = new GenerationRequest(lm.Encode("Lily saw"), new SamplingOptions { MaxNewTokens = 40, Temperature = 0.8, TopP = 0.9, Seed = 11 });
-        Assert.True(scheduler.TryEnqueue(request, Token, out var generation));
+        var generation = Enqueue(scheduler, request);
         var pieces = new List<string>();
         await foreach (var piece in generation.Text.ReadAllAsync(Token)) pieces.Add(piece);
         var outcome = await generation.Completion.WaitAsync(Bound, Token);
@@ -151,5 +207,23 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
         var e = Assert.Throws<ArgumentException>(() => scheduler.TryEnqueue(request, Token, out _));
         Assert.Contains("context of 512", e.Message);
         Assert.Equal(0, scheduler.InFlight);
+    }
+
+    [Fact]
+    public async Task ManyJoinsAndLeaves_LiveTensorCountOnModelThreadStaysFlat()
+    {
+        using var lm = LanguageModel.Load(stories.Require());
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { MaxBatchSize = 6, PrefillChunkTokens = 5 });
+        async Task Round(int seed)
+        {
+            var requests = Enumerable.Range(0, 12).Select(i => new GenerationRequest(lm.Encode(i % 2 == 0 ? "Once upon a time" : "The dog"),
+                new SamplingOptions { MaxNewTokens = 3 + (i * 7 + seed) % 20, Temperature = i % 3 == 0 ? 0 : 0.8, Seed = i, RepetitionPenalty = i % 4 == 0 ? 1.2 : 1 }));
+            await Task.WhenAll(requests.Select(r => Enqueue(scheduler, r).Completion)).WaitAsync(Bound, Token);
+        }
+        long Live() => lm.Runner.Run(() => DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        await Round(0);
+        long before = Live();
+        for (int seed = 1; seed <= 4; seed++) await Round(seed);
+        Assert.Equal(before, Live());
     }
 }

@@ -1,0 +1,79 @@
+using Gmsa.Engine.Generation;
+using Gmsa.Engine.Model;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Serving;
+
+// Legend: P prompt positions (soft tokens and text tokens), D hidden, V vocab.
+
+/// <summary>
+/// One sequence's prompt read into its own one-row KV cache, a chunk at a time, so that a long prompt shares the model
+/// with the running batch's decode steps instead of stalling them (chunked prefill). Runs on the model thread.
+/// </summary>
+internal sealed class PrefillJob : IDisposable
+{
+    readonly CausalLM model;
+    Tensor? inputs;        // [1, P, D] embeddings when the prompt starts with soft tokens, else null
+    readonly Tensor? ids;  // [1, P] token ids otherwise
+    Tensor? lastLogits;    // [1, V] at the prompt's last position, once done
+
+    public PrefillJob(CausalLM model, SequenceRow row)
+    {
+        this.model = model;
+        Row = row;
+        var request = row.Request;
+        Cache = new KvCache(model.Config.NumHiddenLayers, request.InputLength + request.Sampling.MaxNewTokens);
+        using var scope = NewDisposeScope();
+        var promptIds = tensor(request.PromptTokens.Select(t => (long)t).ToArray(), [1, request.PromptTokens.Count], device: model.Device);
+        if (request.SoftPrefix is { } soft)
+        {
+            var parts = new List<Tensor> { soft.to(model.DType, model.Device).unsqueeze(0) };              // [1, n, D]
+            if (request.PromptTokens.Count > 0) parts.Add(model.Embed(promptIds));                         // [1, T, D]
+            inputs = cat(parts, 1).MoveToOuterDisposeScope();
+        }
+        else ids = promptIds.MoveToOuterDisposeScope();
+        Length = request.InputLength;
+    }
+
+    public SequenceRow Row { get; }
+    public KvCache Cache { get; }
+    public int Length { get; }
+    public int Done { get; private set; }
+    public bool Finished => Done == Length;
+
+    /// <summary>Reads up to <paramref name="budget"/> more positions; returns how many it read.</summary>
+    public int Advance(int budget)
+    {
+        int n = Math.Min(budget, Length - Done);
+        if (n <= 0) return 0;
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+        var output = inputs is not null
+            ? model.forward(inputsEmbeds: inputs.narrow(1, Done, n), cache: Cache, lastTokenOnly: true)
+            : model.forward(ids!.narrow(1, Done, n), cache: Cache, lastTokenOnly: true);
+        Done += n;
+        if (Finished)
+        {
+            lastLogits = output.Logits.squeeze(1).MoveToOuterDisposeScope();                              // [1, V]
+            ReleaseInputs();
+        }
+        return n;
+    }
+
+    /// <summary>Logits of the prompt's last position, for the first sampled token.</summary>
+    public Tensor LastLogits => lastLogits ?? throw new InvalidOperationException("the prefill has not finished");
+
+    void ReleaseInputs()
+    {
+        inputs?.Dispose();
+        inputs = null;
+        ids?.Dispose();
+    }
+
+    public void Dispose()
+    {
+        ReleaseInputs();
+        lastLogits?.Dispose();
+        Cache.Dispose();
+    }
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Text;
+using Gmsa.Engine.Generation;
+using Gmsa.Engine.Text;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Serving;
+
+/// <summary>
+/// One sequence in the scheduler: its own sampler and seeded generator (so its tokens never depend on its batch mates),
+/// stop ids, repetition history, streaming text decoder, and the timings its outcome reports.
+/// </summary>
+internal sealed class SequenceRow
+{
+    readonly Sampler sampler;
+    readonly HashSet<int> stops;
+    readonly List<int> history;           // what the repetition penalty looks at: prompt text tokens, then generated ones
+    readonly TokenStreamDecoder decoder;
+    readonly StringBuilder text = new();
+    readonly bool penalize;
+    long decodeStartedAt;
+    double batchRowsSum;
+    int steps;
+
+    public SequenceRow(ScheduledGeneration generation, SamplingOptions sampling, TextTokenizer tokenizer, Device device)
+    {
+        Generation = generation;
+        Sampling = sampling;
+        sampler = new Sampler(sampling, device);
+        stops = sampling.StopTokenIds.ToHashSet();
+        penalize = sampling.RepetitionPenalty != 1.0;
+        // As TokenGenerator: a plain prompt's tokens count as seen; soft tokens have no ids, so only generated ones do.
+        history = penalize && generation.Request.SoftPrefix is null ? [.. generation.Request.PromptTokens] : [];
+        decoder = tokenizer.CreateStreamDecoder();
+        foreach (var id in generation.Request.PromptTokens) decoder.Push(id); // so the first piece keeps its leading space
+    }
+
+    public ScheduledGeneration Generation { get; }
+    public GenerationRequest Request => Generation.Request;
+    public SamplingOptions Sampling { get; }
+    public List<int> Tokens { get; } = [];
+    public FinishReason? Reason { get; private set; }
+    public int LastToken => Tokens[^1];
+    public TimeSpan QueueWait { get; set; }
+    public TimeSpan Prefill { get; set; }
+
+    /// <summary>Picks this row's next token from its logits [1, V] with its own settings and generator.</summary>
+    public int Sample(Tensor logits)
+    {
+        using var scope = NewDisposeScope();
+        var seen = penalize && history.Count > 0 ? tensor(history.Select(i => (long)i).ToArray(), [1, history.Count], device: logits.device) : null;
+        return (int)sampler.Next(logits, seen).item<long>();
+    }
+
+    /// <summary>Takes a sampled token: stop, append and stream, or end at the length limit. True once the row is done.</summary>
+    public bool Accept(int token)
+    {
+        if (Tokens.Count == 0) decodeStartedAt = Stopwatch.GetTimestamp();
+        if (stops.Contains(token)) { Reason = FinishReason.Stop; return true; }
+        Tokens.Add(token);
+        if (penalize) history.Add(token);
+        var piece = decoder.Push(token);
+        if (piece.Length > 0) Emit(piece);
+        if (Tokens.Count >= Sampling.MaxNewTokens) { Reason = FinishReason.Length; return true; }
+        return false;
+    }
+
+    /// <summary>Counts a decode step this row took part in, with how many rows shared it.</summary>
+    public void SharedStep(int rows)
+    {
+        batchRowsSum += rows;
+        steps++;
+    }
+
+    void Emit(string piece)
+    {
+        text.Append(piece);
+        Generation.Write(piece);
+    }
+
+    /// <summary>Flushes the text decoder and completes the request with its outcome.</summary>
+    public void Complete()
+    {
+        var tail = decoder.Flush();
+        if (tail.Length > 0) Emit(tail);
+        var decode = Tokens.Count > 1 ? Stopwatch.GetElapsedTime(decodeStartedAt) : TimeSpan.Zero;
+        double rate = decode > TimeSpan.Zero ? (Tokens.Count - 1) / decode.TotalSeconds : 0;
+        int batch = steps > 0 ? (int)Math.Round(batchRowsSum / steps) : 1;
+        Generation.Complete(new GenerationOutcome(text.ToString(), Reason ?? FinishReason.Length, Request.InputLength, Tokens.Count,
+            QueueWait, Prefill, rate, batch));
+    }
+}
