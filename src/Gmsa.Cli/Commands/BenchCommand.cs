@@ -4,6 +4,7 @@ using Gmsa.Engine.Checkpoints;
 using Gmsa.Engine.Compression;
 using Gmsa.Engine.Model;
 using Gmsa.Engine.Text;
+using Gmsa.Engine.Serving;
 using Gmsa.Engine.Training;
 using TorchSharp;
 
@@ -44,7 +45,7 @@ internal static class BenchCommand
                                   string.Join(" | ", f.Decode.Select(d => d.TokensPerSecond.ToString("F1"))) + " |");
             return 0;
         }));
-        return new Command("bench", "Benchmarks") { engine, CreateTrain(), CreateCompress(), CreateDecode() };
+        return new Command("bench", "Benchmarks") { engine, CreateTrain(), CreateCompress(), CreateDecode(), CreateServe() };
     }
 
     /// <summary>`gmsa bench train`: the training loop's tokens/s and achieved FLOP/s next to a same-run bf16 matmul.</summary>
@@ -180,6 +181,66 @@ internal static class BenchCommand
                 }
                 finally { work.Delete(recursive: true); }
             }
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>`gmsa bench serve`: a mixed workload through the scheduler with continuous batching, static batching and one request at a time.</summary>
+    static Command CreateServe()
+    {
+        var model = new Option<string>("--model") { Description = "model folder", DefaultValueFactory = _ => "models/gmsa-tiny" };
+        var clients = new Option<int>("--clients") { Description = "concurrent clients, each sending its next request when the last is answered", DefaultValueFactory = _ => 16 };
+        var requests = new Option<int>("--requests") { Description = "requests in the workload", DefaultValueFactory = _ => 64 };
+        var maxBatch = new Option<int>("--max-batch") { Description = "sequences decoding together (continuous and static)", DefaultValueFactory = _ => 16 };
+        var chunk = new Option<int>("--prefill-chunk") { Description = "prompt positions prefilled between decode steps", DefaultValueFactory = _ => 256 };
+        var seed = new Option<long>("--seed") { Description = "workload seed", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "cores for libtorch and the decode kernel (0 = all)", DefaultValueFactory = _ => 0 };
+        var device = new DeviceOptions();
+        var command = new Command("serve", "Requests/s, tokens/s and latency percentiles of one mixed workload: continuous vs static batching vs one by one")
+        {
+            model, clients, requests, maxBatch, chunk, seed, threads,
+        };
+        device.AddTo(command);
+        command.SetAction(parse => CommandGuard.Run(() =>
+        {
+            int cores = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : Environment.ProcessorCount;
+            using var lm = Gmsa.Engine.Generation.LanguageModel.Load(parse.GetValue(model)!, device.ParseDevice(parse), device.ParseDtype(parse));
+            lm.Runner.Run(() => { torch.set_num_threads(cores); return true; });
+            SmallBatchLinear.Threads = cores;
+            var o = new ServeBenchmarkOptions { Clients = parse.GetValue(clients), Requests = parse.GetValue(requests), Seed = parse.GetValue(seed) };
+            var workload = ServeBenchmark.Workload(o, lm.Tokenizer.VocabSize, lm.Tokenizer.BosId ?? 1);
+            Console.WriteLine($"{parse.GetValue(model)}: {Devices.DtypeName(lm.Model.DType)}, {cores} cores; {o.Requests} requests from {o.Clients} clients, " +
+                              $"prompts {o.MinPromptTokens}-{o.MaxPromptTokens} and max_tokens {o.MinNewTokens}-{o.MaxNewTokens} tokens (log-uniform), " +
+                              $"{o.SampledShare:P0} sampled, seed {o.Seed}");
+            var policies = new (string Name, SchedulerOptions Options)[]
+            {
+                ("continuous batching", new() { MaxBatchSize = parse.GetValue(maxBatch), PrefillChunkTokens = parse.GetValue(chunk) }),
+                ("static batching", new() { MaxBatchSize = parse.GetValue(maxBatch), Policy = BatchingPolicy.Static, PrefillChunkTokens = parse.GetValue(chunk) }),
+                ("one by one", new() { MaxBatchSize = 1, Policy = BatchingPolicy.Static, PrefillChunkTokens = parse.GetValue(chunk) }),
+            };
+            // Warm-up: JIT and libtorch's first calls, outside every measured run.
+            ServeBenchmark.RunAsync(lm, "warm-up", policies[0].Options, workload.Take(4).ToArray(), 4).GetAwaiter().GetResult();
+            var figures = policies.Select(p =>
+            {
+                var f = ServeBenchmark.RunAsync(lm, p.Name, p.Options, workload, o.Clients).GetAwaiter().GetResult();
+                Console.Error.WriteLine($"{p.Name}: {f.Wall.TotalSeconds:F1} s, {f.RequestsPerSecond:F2} requests/s");
+                return f;
+            }).ToList();
+            Console.WriteLine();
+            Console.WriteLine("| policy | wall s | requests/s | tokens/s | TTFT p50 ms | TTFT p99 ms | per-token p50 ms | per-token p99 ms |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|");
+            foreach (var f in figures)
+                Console.WriteLine($"| {f.Name} | {f.Wall.TotalSeconds:F1} | {f.RequestsPerSecond:F2} | {f.TokensPerSecond:F0} | {f.TimeToFirstTokenP50.TotalMilliseconds:F0} | " +
+                                  $"{f.TimeToFirstTokenP99.TotalMilliseconds:F0} | {f.PerTokenP50.TotalMilliseconds:F1} | {f.PerTokenP99.TotalMilliseconds:F1} |");
+            var (continuous, stat) = (figures[0], figures[1]);
+            Console.WriteLine($"continuous / static: {continuous.RequestsPerSecond / stat.RequestsPerSecond:F2}x requests/s, " +
+                              $"p99 TTFT {continuous.TimeToFirstTokenP99.TotalMilliseconds:F0} ms vs {stat.TimeToFirstTokenP99.TotalMilliseconds:F0} ms; " +
+                              $"continuous / one by one: {continuous.RequestsPerSecond / figures[2].RequestsPerSecond:F2}x");
+            var decode = lm.Runner.Run(() => DecodeBenchmark.Run(lm.Model, new DecodeBenchmarkOptions { Batches = [1, 16], Tokens = 128, Repeats = 1 }, lm.Tokenizer.BosId ?? 1));
+            double single = Math.Max(decode[0].KernelTokensPerSecond, decode[0].LibtorchTokensPerSecond);
+            double sixteen = Math.Max(decode[1].KernelTokensPerSecond, decode[1].LibtorchTokensPerSecond);
+            Console.WriteLine($"decode, same process: batch 1 {single:F0} tokens/s, batch 16 {sixteen:F0} tokens/s ({sixteen / single:F2}x)");
             return 0;
         }));
         return command;
