@@ -35,13 +35,10 @@ public sealed class CompletionRequestValidator(LanguageModel model, IOptions<Ser
             errors["max_tokens"] = [$"prompt ({prompt.Count} tokens) + max_tokens ({asked}) exceeds the model's context of {context} tokens"];
         if (errors.Count > 0) return false;
 
-        var sampling = new SamplingOptions
+        // Fields left out take the model folder's generation_config.json values, as Hugging Face does.
+        var sampling = model.Generation.Resolve(request.Temperature, request.TopP, request.TopK, request.RepetitionPenalty) with
         {
             MaxNewTokens = request.MaxTokens ?? Math.Min(limits.DefaultMaxTokens, context - prompt.Count),
-            Temperature = request.Temperature ?? 0,
-            TopP = request.TopP ?? 1,
-            TopK = request.TopK ?? 0,
-            RepetitionPenalty = request.RepetitionPenalty ?? 1,
             Seed = request.Seed ?? 0,
         };
         valid = new GenerationRequest(prompt, sampling);

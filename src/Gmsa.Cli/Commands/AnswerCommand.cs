@@ -23,7 +23,7 @@ internal static class AnswerCommand
             try
             {
                 var prompt = gmsa.EncodePrompt(parse.GetValue(question)!);
-                var completion = gmsa.GenerateAsync(contexts, [prompt], options.Sampling(parse), (_, piece) => Console.Write(piece)).GetAwaiter().GetResult();
+                var completion = gmsa.GenerateAsync(contexts, [prompt], options.Sampling(parse, gmsa), (_, piece) => Console.Write(piece)).GetAwaiter().GetResult();
                 Console.WriteLine();
                 var r = completion.Result;
                 Console.Error.WriteLine($"{contexts[0].ContextTokens} context tokens read as {contexts[0].Count} soft tokens; {r.GeneratedTokens} tokens, prefill {r.Prefill.TotalMilliseconds:F0} ms, decode {r.DecodeTokensPerSecond:F1} tokens/s");

@@ -13,7 +13,7 @@ internal sealed class CompressorOptions
     public Option<string?> Text { get; } = new("--text") { Description = "the context as text" };
     public Option<string?> File { get; } = new("--file") { Description = "the context from a UTF-8 text file" };
     public Option<int> MaxNewTokens { get; } = new("--max-new-tokens") { Description = "tokens to generate at most", DefaultValueFactory = _ => 100 };
-    public Option<double> RepetitionPenalty { get; } = new("--repetition-penalty") { Description = "1 = off (GMSA's decoding uses 1.3)", DefaultValueFactory = _ => 1.0 };
+    public Option<double?> RepetitionPenalty { get; } = new("--repetition-penalty") { Description = "1 = off (default: the model's generation_config.json, else 1; GMSA's decoding uses 1.3)" };
     public DeviceOptions Device { get; } = new();
 
     public void AddTo(Command command, bool context = true, bool decoding = true)
@@ -40,9 +40,10 @@ internal sealed class CompressorOptions
         return context;
     }
 
-    public SamplingOptions Sampling(ParseResult parse) => new()
-    {
-        MaxNewTokens = parse.GetValue(MaxNewTokens),
-        RepetitionPenalty = parse.GetValue(RepetitionPenalty),
-    };
+    /// <summary>Greedy decoding with the model's generation_config.json defaults for what the command line leaves out.</summary>
+    public SamplingOptions Sampling(ParseResult parse, GmsaModel gmsa) =>
+        gmsa.Language.Generation.Resolve(temperature: 0, repetitionPenalty: parse.GetValue(RepetitionPenalty)) with
+        {
+            MaxNewTokens = parse.GetValue(MaxNewTokens),
+        };
 }

@@ -12,10 +12,11 @@ internal static class GenerateCommand
         var model = new Option<string>("--model") { Description = "Hugging Face model folder", Required = true };
         var prompt = new Option<string>("--prompt") { Description = "prompt text", Required = true };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate at most", DefaultValueFactory = _ => 128 };
-        var temperature = new Option<double>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0.0 };
-        var topP = new Option<double>("--top-p") { Description = "nucleus sampling mass", DefaultValueFactory = _ => 1.0 };
-        var topK = new Option<int>("--top-k") { Description = "keep the k most likely tokens (0 = all)", DefaultValueFactory = _ => 0 };
-        var penalty = new Option<double>("--repetition-penalty") { Description = "1 = off", DefaultValueFactory = _ => 1.0 };
+        // Left out, these take the model folder's generation_config.json values (then greedy, 1, all, off).
+        var temperature = new Option<double?>("--temperature") { Description = "0 = greedy (default: the model's generation_config.json, else 0)" };
+        var topP = new Option<double?>("--top-p") { Description = "nucleus sampling mass (default: generation_config.json, else 1)" };
+        var topK = new Option<int?>("--top-k") { Description = "keep the k most likely tokens, 0 = all (default: generation_config.json, else 0)" };
+        var penalty = new Option<double?>("--repetition-penalty") { Description = "1 = off (default: generation_config.json, else 1)" };
         var seed = new Option<long>("--seed") { Description = "sampling seed", DefaultValueFactory = _ => 0 };
         var chat = new Option<bool>("--chat") { Description = "wrap the prompt in the model's chat template as a user turn" };
         var device = new DeviceOptions();
@@ -23,17 +24,13 @@ internal static class GenerateCommand
         device.AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
-            var sampling = new SamplingOptions
+            using var lm = LanguageModel.Load(parse.GetValue(model)!, device.ParseDevice(parse), device.ParseDtype(parse));
+            var sampling = lm.Generation.Resolve(parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK), parse.GetValue(penalty)) with
             {
                 MaxNewTokens = parse.GetValue(maxNew),
-                Temperature = parse.GetValue(temperature),
-                TopP = parse.GetValue(topP),
-                TopK = parse.GetValue(topK),
-                RepetitionPenalty = parse.GetValue(penalty),
                 Seed = parse.GetValue(seed),
             };
             sampling.Validate();
-            using var lm = LanguageModel.Load(parse.GetValue(model)!, device.ParseDevice(parse), device.ParseDtype(parse));
             var text = parse.GetValue(prompt)!;
             var ids = parse.GetValue(chat) ? lm.EncodeChat([new ChatMessage("user", text)]) : lm.Encode(text);
             if (!parse.GetValue(chat)) Console.Write(text);

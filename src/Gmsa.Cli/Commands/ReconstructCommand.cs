@@ -17,7 +17,7 @@ internal static class ReconstructCommand
             var contexts = gmsa.CompressAsync([ids], parse.GetValue(options.Rate)).GetAwaiter().GetResult();
             try
             {
-                var sampling = options.Sampling(parse);
+                var sampling = options.Sampling(parse, gmsa);
                 if (parse.GetResult(options.MaxNewTokens) is null) sampling = sampling with { MaxNewTokens = ids.Count + 16 };
                 var completion = gmsa.ReconstructAsync(contexts, sampling).GetAwaiter().GetResult();
                 Console.WriteLine(completion.Texts[0].TrimStart());

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Gmsa.Engine.Generation;
 using Gmsa.Engine.Model;
 
 namespace Gmsa.Engine.Checkpoints;
@@ -15,6 +16,20 @@ public sealed record GenerationConfig
     public int? TopK { get; init; }
     public double? RepetitionPenalty { get; init; }
     public bool DoSample { get; init; }
+
+    /// <summary>
+    /// Sampling settings for a request, as Hugging Face's generate fills them: what the caller set wins; what it left
+    /// out (null) comes from this file; what neither says is Gmsa's default (greedy, top-p 1, all tokens, no penalty).
+    /// A temperature left out samples at the file's temperature (1 when it has none) only when the file says
+    /// do_sample; otherwise decoding is greedy.
+    /// </summary>
+    public SamplingOptions Resolve(double? temperature = null, double? topP = null, int? topK = null, double? repetitionPenalty = null) => new()
+    {
+        Temperature = temperature ?? (DoSample ? Temperature ?? 1.0 : 0.0),
+        TopP = topP ?? TopP ?? 1.0,
+        TopK = topK ?? TopK ?? 0,
+        RepetitionPenalty = repetitionPenalty ?? RepetitionPenalty ?? 1.0,
+    };
 
     public static GenerationConfig FromModel(ModelConfig config) =>
         new() { BosTokenId = config.BosTokenId, EosTokenIds = config.EosTokenIds, PadTokenId = config.PadTokenId };
@@ -48,6 +63,11 @@ public sealed record GenerationConfig
         if (EosTokenIds.Count == 1) o["eos_token_id"] = EosTokenIds[0];
         else if (EosTokenIds.Count > 1) o["eos_token_id"] = new JsonArray(EosTokenIds.Select(e => (JsonNode)e).ToArray());
         if (PadTokenId is { } pad) o["pad_token_id"] = pad;
+        if (DoSample) o["do_sample"] = true;
+        if (Temperature is { } t) o["temperature"] = t;
+        if (TopP is { } p) o["top_p"] = p;
+        if (TopK is { } k) o["top_k"] = k;
+        if (RepetitionPenalty is { } r) o["repetition_penalty"] = r;
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 }

@@ -41,5 +41,17 @@ public sealed class DefaultModelTests : IDisposable
         Assert.True((int)body["usage"]!["completion_tokens"]! > 0);
     }
 
+    [Fact]
+    public async Task Completion_RepetitionPenaltyLeftOut_TakesTheFoldersGenerationConfig()
+    {
+        var client = factory.CreateClient();
+        async Task<string> Text(string body) => (string)(await (await client.PostCompletionAsync(body, Token)).JsonAsync())["text"]!;
+
+        // models/gmsa-tiny/generation_config.json says repetition_penalty 1.3, as its card recommends.
+        string leftOut = await Text("""{"prompt": "The ship sailed", "max_tokens": 40}""");
+        Assert.Equal(await Text("""{"prompt": "The ship sailed", "max_tokens": 40, "repetition_penalty": 1.3}"""), leftOut);
+        Assert.NotEqual(await Text("""{"prompt": "The ship sailed", "max_tokens": 40, "repetition_penalty": 1}"""), leftOut);
+    }
+
     public void Dispose() => factory.Dispose();
 }

@@ -94,4 +94,31 @@ public sealed class PretrainedModelTests
         Assert.True(g.DoSample);
         Assert.Equal([2], GenerationConfig.Load(Path.Combine(dir.Path, "absent"), TinyModels.Llama()).EosTokenIds);
     }
+
+    [Fact]
+    public void GenerationConfig_Resolve_CallerWinsThenFileThenGreedyDefaults()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("generation_config.json"), """{"do_sample": true, "temperature": 0.6, "top_p": 0.9, "top_k": 40, "repetition_penalty": 1.3}""");
+        var sampling = GenerationConfig.Load(dir.Path, TinyModels.Llama());
+
+        var fromFile = sampling.Resolve();
+        Assert.Equal((0.6, 0.9, 40, 1.3), (fromFile.Temperature, fromFile.TopP, fromFile.TopK, fromFile.RepetitionPenalty));
+        var caller = sampling.Resolve(temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1);
+        Assert.Equal((0.0, 1.0, 0, 1.0), (caller.Temperature, caller.TopP, caller.TopK, caller.RepetitionPenalty));
+
+        File.WriteAllText(dir.File("generation_config.json"), """{"temperature": 0.6}""");   // no do_sample: greedy, as transformers
+        var greedy = GenerationConfig.Load(dir.Path, TinyModels.Llama()).Resolve();
+        Assert.Equal((0.0, 1.0, 0, 1.0), (greedy.Temperature, greedy.TopP, greedy.TopK, greedy.RepetitionPenalty));
+    }
+
+    [Fact]
+    public void GenerationConfig_GmsaTinyFolder_RecommendsRepetitionPenalty()
+    {
+        var config = ModelConfig.Load(RepoFiles.Path("models/gmsa-tiny/config.json"));
+        var defaults = GenerationConfig.Load(RepoFiles.Path("models/gmsa-tiny"), config).Resolve();
+        Assert.Equal(1.3, defaults.RepetitionPenalty);
+        Assert.True(defaults.Greedy);
+        Assert.Equal([2], GenerationConfig.Load(RepoFiles.Path("models/gmsa-tiny"), config).EosTokenIds);
+    }
 }
