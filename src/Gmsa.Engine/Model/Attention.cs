@@ -19,6 +19,7 @@ public sealed class Attention : nn.Module
     readonly RmsNorm? q_norm; // [Dh], Qwen3 only
     readonly RmsNorm? k_norm; // [Dh], Qwen3 only
     readonly int layerIndex, numHeads, numKvHeads, headDim;
+    readonly FusedProjections qkv; // q/k/v weights as row blocks of one buffer: one matmul at inference
 
     public Attention(ModelConfig config, int layerIndex, ScalarType dtype, Device? device) : base(nameof(Attention))
     {
@@ -26,9 +27,9 @@ public sealed class Attention : nn.Module
         numHeads = config.NumAttentionHeads;
         numKvHeads = config.NumKeyValueHeads;
         headDim = config.HeadDim;
-        q_proj = Layers.Linear(config.HiddenSize, numHeads * headDim, config.AttentionBias, dtype, device);
-        k_proj = Layers.Linear(config.HiddenSize, numKvHeads * headDim, config.AttentionBias, dtype, device);
-        v_proj = Layers.Linear(config.HiddenSize, numKvHeads * headDim, config.AttentionBias, dtype, device);
+        qkv = new FusedProjections(config.HiddenSize, [numHeads * headDim, numKvHeads * headDim, numKvHeads * headDim],
+            config.AttentionBias, dtype, device);
+        (q_proj, k_proj, v_proj) = (qkv.Projections[0], qkv.Projections[1], qkv.Projections[2]);
         o_proj = Layers.Linear(numHeads * headDim, config.HiddenSize, false, dtype, device);
         if (config.QkNorm)
         {
@@ -38,6 +39,13 @@ public sealed class Attention : nn.Module
         RegisterComponents();
     }
 
+    internal FusedProjections Qkv => qkv;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) qkv.Dispose();
+        base.Dispose(disposing);
+    }
     internal LoraLinear QProj => q_proj;
     internal LoraLinear KProj => k_proj;
     internal LoraLinear VProj => v_proj;
@@ -53,9 +61,10 @@ public sealed class Attention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = q_proj.forward(x).view(b, t, numHeads, headDim);   // [B, T, H, Dh]
-        var k = k_proj.forward(x).view(b, t, numKvHeads, headDim); // [B, T, Hkv, Dh]
-        var v = v_proj.forward(x).view(b, t, numKvHeads, headDim); // [B, T, Hkv, Dh]
+        var projected = is_grad_enabled() ? [q_proj.forward(x), k_proj.forward(x), v_proj.forward(x)] : qkv.Forward(x);
+        var q = projected[0].reshape(b, t, numHeads, headDim);     // [B, T, H, Dh]
+        var k = projected[1].reshape(b, t, numKvHeads, headDim);   // [B, T, Hkv, Dh]
+        var v = projected[2].reshape(b, t, numKvHeads, headDim);   // [B, T, Hkv, Dh]
         if (q_norm is not null && k_norm is not null)
         {
             q = q_norm.forward(q);

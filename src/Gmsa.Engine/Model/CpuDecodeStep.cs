@@ -11,11 +11,11 @@ namespace Gmsa.Engine.Model;
 /// <summary>
 /// One new token per row through the whole model on CPU, written the way llama2.c writes its forward: float32 activations
 /// in buffers reused from step to step, plain loops for the norms, RoPE and attention, and the projections through
-/// <see cref="SmallBatchLinear"/>. Keys and values are read and appended in place in the <see cref="KvCache"/> that the
-/// libtorch prefill filled, so the two paths share one cache. Why: a decode step of a small model is ~60 tiny libtorch ops
-/// a layer, and their dispatch, allocation and dispose-scope costs (not the arithmetic) set the token rate; here a step
-/// allocates one tensor, the logits. The math is the libtorch path's (<see cref="DecoderLayer.forward"/>) exactly;
-/// tests hold the two to the same logits and greedy tokens.
+/// <see cref="SmallBatchLinear"/> (or, for more than <see cref="KernelRows"/> rows, libtorch's GEMM). Keys and values are
+/// read and appended in place in the <see cref="KvCache"/> that the libtorch prefill filled, so the two paths share one
+/// cache. Why: a decode step of a small model is ~60 tiny libtorch ops a layer, and their dispatch, allocation and
+/// dispose-scope costs (not the arithmetic) set the token rate. The math is the libtorch path's
+/// (<see cref="DecoderLayer.forward"/>) exactly; tests hold the two to the same logits and greedy tokens.
 /// </summary>
 public sealed unsafe class CpuDecodeStep
 {
@@ -39,11 +39,11 @@ public sealed unsafe class CpuDecodeStep
     public static bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// Rows above which a step goes to libtorch: once enough rows share each weight, oneDNN's bf16 GEMM (native bf16 dot
-    /// products, which .NET cannot issue) out-computes this kernel. `gmsa bench decode` measures both paths at 1-16 rows;
-    /// on the 2-core development machine the step wins at 1 and 4 rows, the two tie at 8 and libtorch wins at 16.
+    /// Rows above which a step goes to libtorch's forward instead. Up to <see cref="KernelRows"/> rows the projections
+    /// stream through the kernel, above it through libtorch's GEMM; `gmsa bench decode` measures this step against the
+    /// libtorch forward at 1-16 rows (on the 2-core development machine the step was ahead at every size).
     /// </summary>
-    public static int MaxRows { get; set; } = 4;
+    public static int MaxRows { get; set; } = 64;
 
     /// <summary>
     /// True when this step can run the model as it is now: CPU, float32 or bf16, token embeddings present, and every
@@ -93,16 +93,16 @@ public sealed unsafe class CpuDecodeStep
             var a = layer.SelfAttn;
             var f = layer.FeedForward;
             RmsNorm(x, xb, layer.InputLayernorm, b);
-            Project(xb, b, d, bf16, (a.QProj, q), (a.KProj, k), (a.VProj, v));
+            Project(xb, b, d, bf16, a.Qkv, (a.QProj, q), (a.KProj, k), (a.VProj, v));
             var (keys, values) = cache.Reserve(layerIndex, total)
                 ?? throw new InvalidOperationException("the cache has no entries for this layer: prefill first");
             Attend(a, keys, values, b, past, bf16, paddingMask is not null);
-            Project(att, b, c.NumAttentionHeads * c.HeadDim, bf16, (a.OProj, xb));
+            Project(att, b, c.NumAttentionHeads * c.HeadDim, bf16, null, (a.OProj, xb));
             Add(x, xb, b * d);                                                           // x += attention
             RmsNorm(x, xb, layer.PostAttentionLayernorm, b);
-            Project(xb, b, d, bf16, (f.GateProj, gate), (f.UpProj, up));
+            Project(xb, b, d, bf16, f.GateUp, (f.GateProj, gate), (f.UpProj, up));
             SiluTimes(gate, up, b * c.IntermediateSize);
-            Project(gate, b, c.IntermediateSize, bf16, (f.DownProj, xb));
+            Project(gate, b, c.IntermediateSize, bf16, null, (f.DownProj, xb));
             Add(x, xb, b * d);                                                           // x += feed-forward
             layerIndex++;
         }
@@ -156,12 +156,43 @@ public sealed unsafe class CpuDecodeStep
         for (int i = 0; i < into.Length; i++) into[i] = BitConverter.UInt32BitsToSingle((uint)raw[i] << 16);
     }
 
-    void Project(float[] input, int b, int inFeatures, bool bf16, params (LoraLinear Projection, float[] Output)[] targets) =>
-        Multiply(input, b, inFeatures, bf16, targets.Select(t => (t.Projection.InferenceWeight!, (Tensor?)t.Projection.Bias, t.Output)).ToArray());
+    /// <summary>
+    /// output = input W^T (+ bias) for each projection. Up to <see cref="KernelRows"/> rows the weights stream through
+    /// <see cref="SmallBatchLinear"/>. With more rows sharing each weight, libtorch's GEMM (oneDNN's, with native bf16 dot
+    /// products that .NET cannot issue) does more FLOP/s: the rows make a round trip through a tensor in the model's
+    /// dtype, and projections of one <paramref name="fused"/> buffer go as one matmul.
+    /// </summary>
+    void Project(float[] input, int b, int inFeatures, bool bf16, FusedProjections? fused, params (LoraLinear Projection, float[] Output)[] targets)
+    {
+        if (b <= KernelRows)
+        {
+            Multiply(input, b, inFeatures, bf16, targets.Select(t => (t.Projection.InferenceWeight!, (Tensor?)t.Projection.Bias, t.Output)).ToArray());
+            return;
+        }
+        using var scope = NewDisposeScope();
+        var x = empty([b, inFeatures], model.DType);
+        SmallBatchLinear.FromFloat(input.AsSpan(0, b * inFeatures), x);
+        var outputs = fused is { Usable: true } ? fused.Forward(x)
+            : targets.Select(t => nn.functional.linear(x, t.Projection.InferenceWeight!, t.Projection.Bias)).ToArray();
+        for (int i = 0; i < targets.Length; i++)
+            MemoryMarshal.Cast<byte, float>(outputs[i].to(ScalarType.Float32).contiguous().bytes).CopyTo(targets[i].Output);   // [B, O_i]
+    }
+
+    /// <summary>Rows up to which projections stream through the kernel (above it libtorch's GEMM; `gmsa bench decode` shows the crossover).</summary>
+    public const int KernelRows = 4;
 
     /// <summary>output = input W^T (+ bias) for each target, the weights streamed once through <see cref="SmallBatchLinear"/>.</summary>
-    static void Multiply(float[] input, int b, int inFeatures, bool bf16, (Tensor Weight, Tensor? Bias, float[] Output)[] targets)
+    void Multiply(float[] input, int b, int inFeatures, bool bf16, (Tensor Weight, Tensor? Bias, float[] Output)[] targets)
     {
+        if (b > KernelRows)
+        {
+            using var scope = NewDisposeScope();
+            var x = empty([b, inFeatures], model.DType);
+            SmallBatchLinear.FromFloat(input.AsSpan(0, b * inFeatures), x);
+            foreach (var (weight, bias, output) in targets)
+                MemoryMarshal.Cast<byte, float>(nn.functional.linear(x, weight, bias).to(ScalarType.Float32).contiguous().bytes).CopyTo(output);
+            return;
+        }
         var jobs = new SmallBatchLinear.Projection[targets.Length];
         fixed (float* xp = input)
         {
@@ -236,7 +267,9 @@ public sealed unsafe class CpuDecodeStep
         }
         // Heads are independent: split (row, head) pairs over the cores once the context makes them worth it.
         int pairs = b * h, parts = Math.Max(1, Math.Min(SmallBatchLinear.Threads, (int)((long)pairs * total * dh / 32768)));
-        parts = Math.Min(parts, pairs);
+        // Not beside libtorch's GEMMs (more than KernelRows rows): its OpenMP threads spin after each one, and a second
+        // spinning team on the same cores would fight them.
+        parts = b > KernelRows ? 1 : Math.Min(parts, pairs);
         if (scores.Length < parts * total) scores = Pinned(parts * total * 2);
         void Part(int part)
         {

@@ -63,13 +63,7 @@ public sealed record ModelCard
         md.AppendLine();
         md.AppendLine("## Samples");
         md.AppendLine();
-        foreach (var s in Samples)
-        {
-            md.AppendLine($"**{s.Prompt}** ({s.Settings})");
-            md.AppendLine();
-            md.AppendLine("> " + (s.Prompt + s.Continuation).Trim().ReplaceLineEndings("\n> "));
-            md.AppendLine();
-        }
+        md.Append(SamplesMarkdown(Samples));
         md.AppendLine("## How it was made");
         md.AppendLine();
         md.AppendLine("From a clone of the Gmsa repository, on Debian 12 with the .NET 10 SDK (npm and apt reach their registries):");
@@ -109,4 +103,18 @@ public sealed record ModelCard
     /// <summary>Pushes the data card's headings one level down so they nest under this card's sections.</summary>
     static string DemoteHeadings(string markdown) => string.Join('\n', markdown.Split('\n')
         .Select(line => line.StartsWith('#') ? "##" + line : line));
+
+    /// <summary>Each sample as "**prompt** (settings)" and the quoted text, the layout the golden tests read back.</summary>
+    public static string SamplesMarkdown(IEnumerable<CardSample> samples)
+    {
+        var md = new System.Text.StringBuilder();
+        foreach (var s in samples)
+        {
+            md.AppendLine($"**{s.Prompt}** ({s.Settings})");
+            md.AppendLine();
+            md.AppendLine("> " + (s.Prompt + s.Continuation).Trim().ReplaceLineEndings("\n> "));
+            md.AppendLine();
+        }
+        return md.ToString();
+    }
 }

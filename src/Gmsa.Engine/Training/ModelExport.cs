@@ -66,7 +66,7 @@ public static class ModelExport
     }
 
     /// <summary>Each prompt greedily (repetition penalty 1.3, as GMSA's official decoding) and sampled (T 0.8, top-p 0.95, seed 1).</summary>
-    static List<CardSample> Samples(LanguageModel lm, int tokens)
+    public static List<CardSample> Samples(LanguageModel lm, int tokens)
     {
         var greedy = new SamplingOptions { MaxNewTokens = tokens, RepetitionPenalty = 1.3 };
         var sampled = new SamplingOptions { MaxNewTokens = tokens, Temperature = 0.8, TopP = 0.95, Seed = 1 };

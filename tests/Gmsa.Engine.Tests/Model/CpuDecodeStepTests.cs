@@ -59,6 +59,14 @@ public sealed class CpuDecodeStepTests
     }
 
     [Fact]
+    public void Forward_MoreRowsThanTheKernelTakes_MatchesLibtorchDecodeThroughItsGemm()
+    {
+        using var model = TinyModels.Create(TinyModels.Qwen2());            // biases: the fused q/k/v buffer carries them too
+        var rows = Enumerable.Range(0, CpuDecodeStep.KernelRows + 2).Select(r => Enumerable.Range(1, 2 + r).Select(t => (long)(t * 7 % 90 + 3)).ToArray()).ToArray();
+        AssertSameLogits(model, rows, steps: 5, Tolerance);
+    }
+
+    [Fact]
     public void Forward_CacheGrowsPastItsCapacity_MatchesLibtorchDecode()
     {
         using var model = TinyModels.Create(TinyModels.Qwen3());
