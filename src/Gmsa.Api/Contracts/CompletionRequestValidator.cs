@@ -13,6 +13,9 @@ namespace Gmsa.Api.Contracts;
 /// </summary>
 public sealed class CompletionRequestValidator(LanguageModel model, IOptions<ServingOptions> serving)
 {
+    /// <summary>Characters per allowed prompt token above which a prompt is refused without tokenizing it.</summary>
+    public const int MaxCharactersPerToken = 32;
+
     public bool TryValidate(CompletionRequest request, [NotNullWhen(true)] out GenerationRequest? valid, out Dictionary<string, string[]> errors)
     {
         var limits = serving.Value;
@@ -22,6 +25,15 @@ public sealed class CompletionRequestValidator(LanguageModel model, IOptions<Ser
         if (string.IsNullOrEmpty(request.Prompt))
         {
             errors["prompt"] = ["prompt is required and must not be empty"];
+            return false;
+        }
+        // Refused by length before tokenizing: tokenizing costs time in proportion to the text, and a prompt this long
+        // cannot fit the token limit whatever its tokens (no vocabulary here has pieces of MaxCharactersPerToken chars).
+        long characterLimit = (long)limits.MaxPromptTokens * MaxCharactersPerToken;
+        if (request.Prompt.Length > characterLimit)
+        {
+            errors["prompt"] = [$"prompt is {request.Prompt.Length} characters; this service accepts at most {characterLimit} " +
+                                $"({MaxCharactersPerToken} per token of {ServingOptions.Section}:MaxPromptTokens)"];
             return false;
         }
         var prompt = model.Encode(request.Prompt);

@@ -16,6 +16,8 @@ public static class HttpApiServices
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+            // The web defaults read "12" as 12; a string where a number belongs is a client error, answered 400.
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         });
         services.AddValidation();
 
@@ -47,6 +49,7 @@ public static class HttpApiServices
             o.SupportNonNullableReferenceTypes();
             o.NonNullableReferenceTypesAsRequired();
             o.OperationFilter<AllResponseTypesFilter>();
+            o.SchemaFilter<CompletionLimitsSchemaFilter>();
         });
         return builder;
     }

@@ -26,11 +26,14 @@ public sealed class Sampler
         if (options.VocabLimit is { } limit && limit < scores.shape[^1])
             scores = scores.index_fill(-1, arange(limit, scores.shape[^1], device: scores.device), double.NegativeInfinity);
         if (options.RepetitionPenalty != 1.0 && history is not null)
-            scores = Penalize(scores, history, options.RepetitionPenalty);
+            // An extreme but finite penalty (1e-40) overflows to ±inf; keep every score finite so nothing below gives NaN.
+            scores = Penalize(scores, history, options.RepetitionPenalty).clamp(float.MinValue, float.MaxValue);
         if (options.Greedy)
             return scores.argmax(-1).MoveToOuterDisposeScope();
 
-        scores = scores / options.Temperature;
+        // Shifted so the best token scores 0 before dividing: a tiny temperature (1e-38) then sends the others to -inf
+        // (greedy, its limit) instead of every score to inf and the softmax to NaN. Softmax does not see the shift.
+        scores = (scores - scores.max(-1, keepdim: true).values) / options.Temperature;
         if (options.TopK > 0 && options.TopK < scores.shape[^1])
         {
             var kth = scores.topk(options.TopK, dim: -1).values.narrow(-1, options.TopK - 1, 1); // [B, 1]
@@ -55,7 +58,8 @@ public sealed class Sampler
         var (sorted, order) = scores.sort(dim: -1, descending: true);                  // [B, V]
         var cumulative = sorted.softmax(-1).cumsum(-1);
         var before = cumulative - sorted.softmax(-1);                                 // mass strictly above each token
-        var dropSorted = before.ge(p);                                                // the top token is never dropped
+        // The top token is never dropped, even when p underflows float32 (1e-50 becomes 0, and 0 >= 0).
+        var dropSorted = before.ge(p).logical_and(before.gt(0));
         var drop = zeros_like(dropSorted).scatter(-1, order, dropSorted);
         return scores.masked_fill(drop, double.NegativeInfinity);
     }

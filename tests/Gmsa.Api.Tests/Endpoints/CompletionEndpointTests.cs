@@ -78,6 +78,9 @@ public sealed class CompletionEndpointTests(ServiceFixture service) : IClassFixt
         { """{"prompt": "Hi", "max_tokens": 0}""", "max_tokens" },
         { """{"prompt": "Hi", "max_tokens": 401}""", "max_tokens" },
         { """{"prompt": "Hi", "max_tokens": "ten"}""", "max_tokens" },
+        { """{"prompt": "Hi", "max_tokens": "12"}""", "max_tokens" },          // a number in a string is not a number
+        { """{"prompt": "Hi", "temperature": "0.5"}""", "temperature" },
+        { $$"""{"prompt": "{{new string('a', 300 * 32 + 1)}}"}""", "prompt" },  // too long to tokenize at all
         { """{"prompt": "Hi", "temperature": -0.5}""", "temperature" },
         { """{"prompt": "Hi", "top_p": 0}""", "top_p" },
         { """{"prompt": "Hi", "top_p": 1.01}""", "top_p" },
@@ -128,5 +131,33 @@ public sealed class CompletionEndpointTests(ServiceFixture service) : IClassFixt
         Assert.Equal(expected, response.StatusCode);
         Assert.Equal(Http.ProblemJson, response.ContentType()?.MediaType);
         Assert.Equal((int)expected, (int)(await response.JsonAsync())["status"]!);
+    }
+
+    [Theory]
+    [InlineData("""{"temperature": 1e-38}""")]
+    [InlineData("""{"temperature": 0.8, "top_p": 1e-50}""")]
+    [InlineData("""{"temperature": 0.8, "repetition_penalty": 1e-40}""")]
+    [InlineData("""{"repetition_penalty": 1e-40}""")]
+    [InlineData("""{"temperature": 1e-38, "top_p": 1e-50, "repetition_penalty": 1e-40}""")]
+    public async Task Completion_ExtremeButFiniteSampling_Answers200(string settings)
+    {
+        var json = settings.Replace("{", """{"prompt": "Once upon a time", "max_tokens": 8, """);
+        var response = await service.Factory.CreateClient().PostCompletionAsync(json, Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(8, (int)(await response.JsonAsync())["usage"]!["completion_tokens"]!);
+    }
+
+    [Fact]
+    public async Task Swagger_CompletionRequest_OnlyPromptRequiredAndMaxTokensBoundedByTheService()
+    {
+        var document = System.Text.Json.Nodes.JsonNode.Parse(await service.Factory.CreateClient().GetStringAsync("/swagger/v1/swagger.json", Token))!;
+        var schema = document["components"]!["schemas"]!["CompletionRequest"]!;
+
+        Assert.Equal(["prompt"], schema["required"]!.AsArray().Select(r => (string)r!));
+        Assert.Equal(400, (int)schema["properties"]!["max_tokens"]!["maximum"]!);          // Gmsa:Serving:MaxNewTokens of this fixture
+        Assert.NotEqual(false, (bool?)schema["additionalProperties"]);                      // unknown fields are ignored, not refused
+        var accepted = await service.Factory.CreateClient().PostCompletionAsync("""{"prompt": "Hi", "max_tokens": 2, "unknown": 1}""", Token);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
     }
 }

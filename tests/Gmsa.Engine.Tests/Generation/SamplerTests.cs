@@ -16,6 +16,8 @@ public sealed class SamplerTests
         Assert.Equal([true, true, false], kept);
         var top = Sampler.TopP(logits, 0.5).isfinite()[0].data<bool>().ToArray();
         Assert.Equal([false, true, false], top);
+        var tiny = Sampler.TopP(logits, 1e-50).isfinite()[0].data<bool>().ToArray();    // 1e-50 is 0 in float32
+        Assert.Equal([false, true, false], tiny);
     }
 
     [Fact]
@@ -66,5 +68,25 @@ public sealed class SamplerTests
     {
         var options = new SamplingOptions { MaxNewTokens = maxNew, Temperature = temperature, TopK = topK, TopP = topP, RepetitionPenalty = penalty };
         Assert.Throws<ArgumentException>(options.Validate);
+    }
+
+    [Theory]
+    [InlineData(1e-38, 1.0, 1.0)]    // temperature so small that logits / T overflow
+    [InlineData(0.8, 1e-50, 1.0)]    // a nucleus smaller than any probability: the top token alone
+    [InlineData(0.8, 1.0, 1e-40)]    // a penalty that turns seen logits into ±inf
+    [InlineData(1e-38, 1e-50, 1e-40)]
+    public void Next_ExtremeButFiniteSettings_SampleAValidToken(double temperature, double topP, double penalty)
+    {
+        using var scope = NewDisposeScope();
+        var sampler = new Sampler(new SamplingOptions { Temperature = temperature, TopP = topP, RepetitionPenalty = penalty, Seed = 3 }, CPU);
+        var logits = tensor(new[] { 0.5f, 3f, -1f, 2.5f, 0f, 1f }, [1, 6]);
+        var seen = tensor(new long[] { 2, 3 }, [1, 2]);
+        for (int i = 0; i < 20; i++)
+        {
+            long token = sampler.Next(logits, seen).item<long>();
+            Assert.InRange(token, 0, 5);
+            if (temperature < 1e-30 && penalty == 1.0) Assert.Equal(1, token);   // the limit of T -> 0 is greedy
+            if (topP < 1e-30 && penalty == 1.0) Assert.Equal(1, token);          // only the most likely token is left
+        }
     }
 }

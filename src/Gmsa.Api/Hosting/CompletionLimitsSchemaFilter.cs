@@ -1,0 +1,27 @@
+using Gmsa.Api.Contracts;
+using Gmsa.Api.Options;
+using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace Gmsa.Api.Hosting;
+
+/// <summary>
+/// The completion request's schema as the service enforces it: only `prompt` is required (a bool property is otherwise
+/// listed as required), unknown fields are allowed (they are ignored), and `max_tokens` stops at this service's
+/// MaxNewTokens rather than int.MaxValue.
+/// </summary>
+public sealed class CompletionLimitsSchemaFilter(IOptions<ServingOptions> serving) : ISchemaFilter
+{
+    public void Apply(IOpenApiSchema schema, SchemaFilterContext context)
+    {
+        if (context.Type != typeof(CompletionRequest) || schema is not OpenApiSchema s) return;
+        s.Required = new HashSet<string> { "prompt" };
+        s.AdditionalPropertiesAllowed = true;           // unknown fields are ignored, as OpenAI's API does
+        s.AdditionalProperties = null;
+        if (s.Properties?.TryGetValue("max_tokens", out var maxTokens) == true && maxTokens is OpenApiSchema m)
+            m.Maximum = serving.Value.MaxNewTokens.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (s.Properties?.TryGetValue("stream", out var stream) == true && stream is OpenApiSchema st)
+            st.Default = System.Text.Json.Nodes.JsonValue.Create(false);
+    }
+}
