@@ -84,6 +84,27 @@ public sealed class GmsaModel : IDisposable
     }
 
     /// <summary>
+    /// Compresses contexts, each at its own rate, in one batched encoder call (segments length-sorted), and returns the
+    /// soft tokens as bytes: what a service batches requests through and caches.
+    /// </summary>
+    public Task<IReadOnlyList<SoftTokenData>> CompressToDataAsync(IReadOnlyList<IReadOnlyList<int>> contexts, IReadOnlyList<int> rates,
+        CancellationToken cancellation = default)
+    {
+        if (contexts.Count == 0 || contexts.Count != rates.Count) throw new ArgumentException("need one rate per context, and at least one context");
+        foreach (var rate in rates) CheckRate(rate);
+        if (contexts.Any(c => c.Count == 0)) throw new ArgumentException("a context is empty");
+        return Language.Runner.RunAsync(() =>
+        {
+            using var scope = NewDisposeScope();
+            var soft = SegmentedCompression.Compress(Compressor, contexts, rates);
+            return (IReadOnlyList<SoftTokenData>)soft.Select((s, i) => SoftTokenData.From(s, contexts[i].Count, rates[i])).ToArray();
+        }, cancellation);
+    }
+
+    /// <summary>Whether the decoder reads soft tokens with adapters of its own (then they are on for answers only).</summary>
+    public bool HasDecoderAdapters => Lora.AdapterParameters(Decoder).Any();
+
+    /// <summary>
     /// Generates after each row's [soft tokens ; prompt] (left-padded batch). Soft tokens can come from earlier
     /// calls (compress once, ask many).
     /// </summary>
