@@ -18,6 +18,7 @@ app.UseSwagger();
 app.UseSwaggerUI();
 
 app.MapCompletionEndpoints();
+app.MapCompressionEndpoints();
 app.MapModelEndpoints();
 app.MapHealthEndpoints();
 app.MapPrometheusScrapingEndpoint();

@@ -1,5 +1,6 @@
 using Gmsa.Api.Contracts;
 using Gmsa.Api.Options;
+using Gmsa.Engine.Compression;
 using Gmsa.Engine.Generation;
 using Gmsa.Engine.Model;
 using Gmsa.Engine.Serving;
@@ -27,17 +28,30 @@ public static class ModelServices
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ServingOptions>, ServingOptionsValidator>();
 
+        services.AddOptions<CompressionOptions>()
+            .BindConfiguration(CompressionOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<ModelOptions>>().Value;
-            var model = LanguageModel.Load(o.Path, Devices.Parse(o.Device), o.Dtype is { Length: > 0 } dtype ? Devices.ParseDtype(dtype) : null);
+            var loaded = LoadedModel.Load(o, sp.GetRequiredService<IOptions<CompressionOptions>>().Value,
+                sp.GetRequiredService<IHostEnvironment>().ContentRootPath);
             if (o.Threads > 0)
             {
-                model.Runner.Run(() => { torch.set_num_threads(o.Threads); return true; }); // where the model's ops run
-                Gmsa.Engine.Model.SmallBatchLinear.Threads = o.Threads;                      // and the CPU decode step's
+                loaded.Language.Runner.Run(() => { torch.set_num_threads(o.Threads); return true; }); // where the model's ops run
+                Gmsa.Engine.Model.SmallBatchLinear.Threads = o.Threads;                              // and the CPU decode step's
             }
-            return model;
+            return loaded;
         });
+        services.AddSingleton(sp => sp.GetRequiredService<LoadedModel>().Language);
+        services.AddHybridCache(o => o.MaximumPayloadBytes = builder.Configuration.GetValue($"{CompressionOptions.Section}:{nameof(CompressionOptions.MaxCachedBytes)}", new CompressionOptions().MaxCachedBytes));
+        services.AddSingleton(sp => new CompressionHost(sp.GetRequiredService<LoadedModel>().Gmsa is { } gmsa
+            ? new CompressionService(gmsa, new CompressionBatcher(gmsa, sp.GetRequiredService<IOptions<CompressionOptions>>().Value.ToBatcher()),
+                sp.GetRequiredService<Microsoft.Extensions.Caching.Hybrid.HybridCache>(), sp.GetRequiredService<ModelInfo>(),
+                sp.GetRequiredService<IOptions<CompressionOptions>>())
+            : null));
         services.AddSingleton(sp => ModelInfo.Describe(sp.GetRequiredService<LanguageModel>()));
         services.AddSingleton(sp => new GenerationScheduler(
             sp.GetRequiredService<LanguageModel>(), sp.GetRequiredService<IOptions<ServingOptions>>().Value.ToScheduler()));

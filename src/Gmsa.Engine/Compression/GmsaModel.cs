@@ -166,7 +166,9 @@ public sealed class GmsaModel : IDisposable
 
     public void Dispose()
     {
-        Language.Runner.Run(() => { Compressor.Dispose(); return true; });
+        // The language model may have gone first (a host that registered it apart); its thread is gone then.
+        if (Language.IsDisposed) Compressor.Dispose();
+        else Language.Runner.Run(() => { Compressor.Dispose(); return true; });
         Language.Dispose();
     }
 }

@@ -134,8 +134,13 @@ public sealed class LanguageModel : IDisposable
         await generation;
     }
 
+    /// <summary>True once disposed (a host may hold the model through two registrations and dispose both).</summary>
+    public bool IsDisposed => Volatile.Read(ref disposed) != 0;
+    int disposed;
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref disposed, 1) != 0) return;
         Runner.Run(() => { Model.Dispose(); return true; });
         Runner.Dispose();
     }

@@ -279,7 +279,7 @@ public static unsafe class SmallBatchLinear
     }
 
     /// <summary>float32 -> bf16 with round-to-nearest-even, as libtorch rounds; NaN stays NaN.</summary>
-    internal static ushort ToBf16(float value)
+    public static ushort ToBf16(float value)
     {
         uint bits = BitConverter.SingleToUInt32Bits(value);
         if (float.IsNaN(value)) return (ushort)((bits >> 16) | 0x40);

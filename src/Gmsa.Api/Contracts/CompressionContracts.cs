@@ -1,0 +1,104 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+
+namespace Gmsa.Api.Contracts;
+
+/// <summary>POST /v1/compress: contexts in, one soft-token tensor per context out.</summary>
+public sealed record CompressRequest
+{
+    [Required, MinLength(1, ErrorMessage = "contexts must hold at least one context")]
+    [Description("Texts to compress, each on its own (a retrieved document, a chapter...).")]
+    public string[]? Contexts { get; init; }
+
+    [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
+    [Description("Compression rate r: about one soft token per r context tokens. Default: the compressor's first training rate.")]
+    public int? Rate { get; init; }
+
+    [Description("json (floats, the default), base64-float32, base64-bfloat16 (little-endian, row after row), safetensors or npy (a binary body; npy for one context, float32).")]
+    public string? Format { get; init; }
+}
+
+/// <summary>One compressed context. <c>embedding</c> (json) or <c>data</c> (base64) holds the [n, hidden] values.</summary>
+public sealed record CompressedContext(
+    string CompressedId,
+    int[] Shape,
+    string Dtype,
+    int TokensIn,
+    int TokensOut,
+    double Ratio,
+    bool Cached,
+    float[][]? Embedding = null,
+    string? Data = null);
+
+public sealed record CompressResponse(string Model, int Rate, IReadOnlyList<CompressedContext> Data);
+
+/// <summary>POST /v1/answer: a question over contexts (compressed here, or cached by an earlier /v1/compress).</summary>
+public sealed record AnswerRequest
+{
+    [Required(AllowEmptyStrings = false, ErrorMessage = "question is required and must not be empty")]
+    [Description("What to ask; read by the decoder after the soft tokens, e.g. \" Question: What is the capital of Chad? Answer:\".")]
+    public string? Question { get; init; }
+
+    [Description("Contexts as text; their soft tokens are read in this order. Give contexts or compressed_ids.")]
+    public string[]? Contexts { get; init; }
+
+    [Description("Ids from /v1/compress, instead of the contexts' text.")]
+    public string[]? CompressedIds { get; init; }
+
+    [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
+    [Description("Rate for contexts given as text. Default: the compressor's first training rate.")]
+    public int? Rate { get; init; }
+
+    [Range(1, int.MaxValue, ErrorMessage = "max_tokens must be at least 1")]
+    [Description("Tokens to generate at most; default Gmsa:Serving:DefaultMaxTokens.")]
+    public int? MaxTokens { get; init; }
+
+    [Range(0.0, double.MaxValue, ErrorMessage = "temperature must be >= 0")]
+    public double? Temperature { get; init; }
+
+    [Range(0.0, 1.0, MinimumIsExclusive = true, ErrorMessage = "top_p must be in (0, 1]")]
+    public double? TopP { get; init; }
+
+    [Range(0, int.MaxValue, ErrorMessage = "top_k must be >= 0")]
+    public int? TopK { get; init; }
+
+    [Range(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "repetition_penalty must be > 0")]
+    public double? RepetitionPenalty { get; init; }
+
+    public long? Seed { get; init; }
+
+    [Description("Answer with server-sent events, as /v1/completions does.")]
+    public bool Stream { get; init; }
+}
+
+/// <summary>POST /v1/reconstruct: what the decoder restates from a compressed context.</summary>
+public sealed record ReconstructRequest
+{
+    [Description("An id from /v1/compress; or give context.")]
+    public string? CompressedId { get; init; }
+
+    [Description("The context as text (compressed at rate).")]
+    public string? Context { get; init; }
+
+    [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
+    public int? Rate { get; init; }
+
+    [Range(1, int.MaxValue, ErrorMessage = "max_tokens must be at least 1")]
+    public int? MaxTokens { get; init; }
+}
+
+/// <summary>An answer or reconstruction: the completion's fields plus what the compression did.</summary>
+public sealed record AnswerResponse(
+    string Id,
+    string Model,
+    string Text,
+    string FinishReason,
+    CompletionUsage Usage,
+    CompletionTimings Timings,
+    AnswerCompression Compression);
+
+/// <param name="SoftTokens">soft tokens the decoder read in place of the contexts</param>
+/// <param name="ContextTokens">tokens the contexts had</param>
+/// <param name="CacheHits">contexts whose soft tokens came from the cache</param>
+/// <param name="CompressionMs">time spent compressing (0 when every context was cached)</param>
+public sealed record AnswerCompression(int SoftTokens, int ContextTokens, int CacheHits, double CompressionMs);

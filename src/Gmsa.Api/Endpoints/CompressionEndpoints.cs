@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Gmsa.Api.Contracts;
+using Gmsa.Api.Hosting;
+using Gmsa.Api.Options;
+using Gmsa.Engine.Compression;
+using Gmsa.Engine.Generation;
+using Gmsa.Engine.Serving;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Gmsa.Api.Endpoints;
+
+/// <summary>
+/// POST /v1/compress, /v1/answer and /v1/reconstruct: contexts become soft tokens (batched through the encoder, cached
+/// by id), and the decoder answers from them through the same continuous-batching scheduler as completions.
+/// </summary>
+public static class CompressionEndpoints
+{
+    public static IEndpointRouteBuilder MapCompressionEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1").WithTags("Compression");
+        group.MapPost("/compress", Compress).WithName("Compress").WithSummary("Compress contexts into soft tokens")
+            .WithDescription("Each context becomes [n, hidden] soft tokens in the decoder's input-embedding space, about one per `rate` tokens, " +
+                "with a compressed_id that /v1/answer and /v1/reconstruct accept while it is cached. format: json, base64-float32, base64-bfloat16, " +
+                "safetensors or npy.")
+            .Produces(StatusCodes.Status200OK, contentType: SoftTokenFormats.SafetensorsMediaType)
+            .Produces(StatusCodes.Status200OK, contentType: SoftTokenFormats.NpyMediaType)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
+        group.MapPost("/answer", Answer).WithName("Answer").WithSummary("Answer a question over compressed contexts")
+            .WithDescription("The decoder reads the contexts' soft tokens, then the question, and answers; stream: true answers with server-sent events.")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
+        group.MapPost("/reconstruct", Reconstruct).WithName("Reconstruct").WithSummary("What the compression kept")
+            .WithDescription("The decoder's restatement of one compressed context (the autoencoder's instruction as prompt).")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
+        return app;
+    }
+
+    public static async Task<Results<Ok<CompressResponse>, FileContentHttpResult, ValidationProblem, ProblemHttpResult>> Compress(
+        CompressRequest request, [AsParameters] CompressionServices services, CancellationToken cancellation)
+    {
+        if (services.Host.Service is not { } compression) return NoCompressor();
+        var errors = new Dictionary<string, string[]>();
+        string format = request.Format ?? SoftTokenFormats.Json;
+        if (!SoftTokenFormats.All.Contains(format)) errors["format"] = [$"format must be one of {string.Join(", ", SoftTokenFormats.All)}"];
+        if (format == SoftTokenFormats.Npy && request.Contexts!.Length != 1) errors["format"] = ["npy holds one tensor: send one context, or ask for safetensors"];
+        CheckContexts(request.Contexts!, compression, errors);
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The compression request is not valid");
+
+        int rate = request.Rate ?? compression.DefaultRate;
+        (string Id, SoftTokenData Soft, bool Cached)[] results;
+        try { results = await Task.WhenAll(request.Contexts!.Select(c => compression.CompressAsync(c, rate, cancellation))); }
+        catch (CompressionQueueFullException) { return Busy(services); }
+
+        if (format == SoftTokenFormats.Safetensors)
+            return TypedResults.File(SoftTokenFormats.SafetensorsFile(results.Select(r => (r.Id, r.Soft)).ToArray(), rate), SoftTokenFormats.SafetensorsMediaType, "soft_tokens.safetensors");
+        if (format == SoftTokenFormats.Npy)
+            return TypedResults.File(SoftTokenFormats.NpyFile(results[0].Soft), SoftTokenFormats.NpyMediaType, "soft_tokens.npy");
+        var data = results.Select(r => new CompressedContext(r.Id, [r.Soft.Count, r.Soft.Dimension],
+            format == SoftTokenFormats.Base64Bfloat16 ? "bfloat16" : "float32", r.Soft.ContextTokens, r.Soft.Count, Math.Round(r.Soft.Ratio, 3), r.Cached,
+            Embedding: format == SoftTokenFormats.Json ? SoftTokenFormats.Rows(r.Soft) : null,
+            Data: format.StartsWith("base64", StringComparison.Ordinal) ? SoftTokenFormats.Base64(r.Soft, format == SoftTokenFormats.Base64Bfloat16) : null)).ToArray();
+        return TypedResults.Ok(new CompressResponse(services.Model.Id, rate, data));
+    }
+
+    public static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<CompletionChunk>, ValidationProblem, ProblemHttpResult>> Answer(
+        AnswerRequest request, [AsParameters] CompressionServices services, CancellationToken cancellation)
+    {
+        if (services.Host.Service is not { } compression) return NoCompressor();
+        var errors = new Dictionary<string, string[]>();
+        bool byText = request.Contexts is { Length: > 0 }, byId = request.CompressedIds is { Length: > 0 };
+        if (byText == byId) errors["contexts"] = ["give exactly one of contexts and compressed_ids, with at least one entry"];
+        if (byText) CheckContexts(request.Contexts!, compression, errors);
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The answer request is not valid");
+        var sampling = services.Language.Generation.Resolve(request.Temperature, request.TopP, request.TopK, request.RepetitionPenalty) with
+        {
+            MaxNewTokens = request.MaxTokens ?? services.Serving.Value.DefaultMaxTokens,
+            Seed = request.Seed ?? 0,
+        };
+        return await RunAsync(compression, services, request.Contexts, request.CompressedIds, request.Rate, request.Question!, sampling, request.Stream, cancellation);
+    }
+
+    public static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<CompletionChunk>, ValidationProblem, ProblemHttpResult>> Reconstruct(
+        ReconstructRequest request, [AsParameters] CompressionServices services, CancellationToken cancellation)
+    {
+        if (services.Host.Service is not { } compression) return NoCompressor();
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrEmpty(request.Context) == string.IsNullOrEmpty(request.CompressedId))
+            errors["context"] = ["give exactly one of context and compressed_id"];
+        else if (request.Context is { Length: > 0 } c) CheckContexts([c], compression, errors);
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The reconstruction request is not valid");
+        var sampling = services.Language.Generation.Resolve(temperature: 0) with { MaxNewTokens = request.MaxTokens ?? services.Serving.Value.DefaultMaxTokens };
+        return await RunAsync(compression, services, request.Context is { Length: > 0 } ctx ? [ctx] : null,
+            request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, compression.Gmsa.Config.AutoencoderPrompt, sampling, false, cancellation);
+    }
+
+    /// <summary>Soft tokens for the contexts (cache, else the batcher) or ids (cache only), then the scheduler.</summary>
+    static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<CompletionChunk>, ValidationProblem, ProblemHttpResult>> RunAsync(
+        CompressionService compression, CompressionServices services, string[]? contexts, string[]? ids, int? rate, string question,
+        SamplingOptions sampling, bool stream, CancellationToken cancellation)
+    {
+        var clock = Stopwatch.StartNew();
+        var parts = new List<SoftTokenData>();
+        int hits = 0;
+        if (contexts is not null)
+        {
+            try
+            {
+                foreach (var r in await Task.WhenAll(contexts.Select(c => compression.CompressAsync(c, rate ?? compression.DefaultRate, cancellation))))
+                {
+                    parts.Add(r.Soft);
+                    if (r.Cached) hits++;
+                }
+            }
+            catch (CompressionQueueFullException) { return Busy(services); }
+        }
+        else
+            foreach (var id in ids!)
+            {
+                var soft = await compression.FindAsync(id, cancellation);
+                if (soft is null)
+                    return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown compressed_id",
+                        detail: $"'{id}' is not cached (never made, or expired after {compression.Options.CacheSeconds} s): compress the context again");
+                parts.Add(soft);
+                hits++;
+            }
+        double compressionMs = hits == parts.Count ? 0 : clock.Elapsed.TotalMilliseconds;
+        var prefix = SoftTokenData.Concatenate(parts);
+
+        var prompt = compression.Gmsa.EncodePrompt(question);
+        var softTensor = prefix.ToTensor(services.Language.Model.Device);
+        var request = new GenerationRequest(prompt, sampling) { SoftPrefix = softTensor, DecoderAdapters = compression.Gmsa.HasDecoderAdapters };
+        ScheduledGeneration? generation;
+        try
+        {
+            if (!services.Scheduler.TryEnqueue(request, cancellation, out generation))
+            {
+                softTensor.Dispose();
+                return Busy(services);
+            }
+        }
+        catch (ArgumentException e)
+        {
+            softTensor.Dispose();
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["max_tokens"] = [e.Message + "; compress at a higher rate or ask for fewer tokens"] },
+                title: "The soft tokens, the question and max_tokens do not fit the decoder's context");
+        }
+        _ = generation.Completion.ContinueWith(_ => softTensor.Dispose(), TaskScheduler.Default);
+        var info = new AnswerCompression(prefix.Count, prefix.ContextTokens, hits, Math.Round(compressionMs, 3));
+        var responseId = $"ans-{Guid.NewGuid():N}";
+        if (stream) return TypedResults.ServerSentEvents(StreamAsync(responseId, generation, cancellation));
+        var outcome = await generation.Completion;
+        return TypedResults.Ok(new AnswerResponse(responseId, services.Model.Id, outcome.Text, CompletionResponse.FinishReasonName(outcome.Reason),
+            CompletionUsage.From(outcome), CompletionTimings.From(outcome), info));
+    }
+
+    static async IAsyncEnumerable<CompletionChunk> StreamAsync(string id, ScheduledGeneration generation, [EnumeratorCancellation] CancellationToken cancellation)
+    {
+        await foreach (var piece in generation.Text.ReadAllAsync(cancellation))
+            yield return CompletionChunk.Piece(id, piece);
+        yield return CompletionChunk.Final(id, await generation.Completion);
+    }
+
+    static void CheckContexts(string[] contexts, CompressionService compression, Dictionary<string, string[]> errors)
+    {
+        int limit = compression.Options.MaxContextTokens;
+        for (int i = 0; i < contexts.Length; i++)
+        {
+            if (string.IsNullOrEmpty(contexts[i])) { errors["contexts"] = [$"context {i} is empty"]; return; }
+            // Refused by length before tokenizing, as prompts are; then by tokens.
+            if ((long)contexts[i].Length > (long)limit * CompletionRequestValidator.MaxCharactersPerToken
+                || compression.Gmsa.EncodeContext(contexts[i]).Count > limit)
+            {
+                errors["contexts"] = [$"context {i} is longer than {limit} tokens ({CompressionOptions.Section}:MaxContextTokens)"];
+                return;
+            }
+        }
+    }
+
+    static ProblemHttpResult NoCompressor() => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No compressor",
+        detail: $"the loaded model has no GMSA compressor: serve a model folder with a compressor/ folder, or set {CompressionOptions.Section}:Compressor");
+
+    static ProblemHttpResult Busy(CompressionServices services)
+    {
+        services.Context.Response.Headers.RetryAfter = services.Serving.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests in progress",
+            detail: $"every compression or generation slot is taken; retry after {services.Serving.Value.RetryAfterSeconds} s");
+    }
+}
+
+/// <summary>What the compression handlers need besides the request body.</summary>
+public sealed record CompressionServices(
+    [FromServices] CompressionHost Host,
+    [FromServices] LanguageModel Language,
+    [FromServices] GenerationScheduler Scheduler,
+    [FromServices] ModelInfo Model,
+    [FromServices] IOptions<ServingOptions> Serving,
+    HttpContext Context);

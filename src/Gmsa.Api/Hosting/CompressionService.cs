@@ -1,0 +1,60 @@
+using System.Security.Cryptography;
+using System.Text;
+using Gmsa.Api.Contracts;
+using Gmsa.Api.Options;
+using Gmsa.Engine.Compression;
+using Gmsa.Engine.Serving;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Options;
+
+namespace Gmsa.Api.Hosting;
+
+/// <summary>The batcher refused a context: every compression slot is taken.</summary>
+public sealed class CompressionQueueFullException() : Exception("every compression slot is taken");
+
+/// <summary>
+/// Compress once, ask many: a context's soft tokens are cached under an id derived from the model, the compressor, the
+/// rate and the context's text, so the same context is compressed once and later requests (or other replicas, through
+/// the distributed layer) read it back by id. Misses go through the <see cref="CompressionBatcher"/>.
+/// </summary>
+public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batcher, HybridCache cache, ModelInfo model, IOptions<CompressionOptions> options)
+{
+    public GmsaModel Gmsa => gmsa;
+    public CompressionBatcher Batcher => batcher;
+    public int DefaultRate => gmsa.Config.Rates[0];
+    public CompressionOptions Options => options.Value;
+
+    /// <summary>"cmp-" and 32 hex digits of SHA-256 over model, compressor, rate and text: equal inputs, equal ids, on every replica.</summary>
+    public string IdFor(string context, int rate)
+    {
+        var key = $"{model.Id}\n{Path.GetFileName(Path.GetFullPath(gmsa.CompressorDirectory).TrimEnd('/'))}\n{rate}\n{context}";
+        return "cmp-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32];
+    }
+
+    /// <summary>The context's soft tokens, from the cache or compressed now; Cached says which.</summary>
+    /// <exception cref="CompressionQueueFullException">the batcher's queue is full</exception>
+    public async Task<(string Id, SoftTokenData Soft, bool Cached)> CompressAsync(string context, int rate, CancellationToken cancellation)
+    {
+        var id = IdFor(context, rate);
+        bool compressed = false;
+        var soft = await cache.GetOrCreateAsync(id, async token =>
+        {
+            compressed = true;
+            var ids = gmsa.EncodeContext(context);
+            if (!batcher.TryEnqueue(ids, rate, token, out var result)) throw new CompressionQueueFullException();
+            return await result;
+        }, Entry(), cancellationToken: cancellation);
+        return (id, soft, !compressed);
+    }
+
+    /// <summary>Soft tokens cached under <paramref name="id"/>, or null when unknown or expired.</summary>
+    public async Task<SoftTokenData?> FindAsync(string id, CancellationToken cancellation) =>
+        await cache.GetOrCreateAsync<SoftTokenData?>(id, _ => ValueTask.FromResult<SoftTokenData?>(null),
+            new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableUnderlyingData }, cancellationToken: cancellation);
+
+    HybridCacheEntryOptions Entry() => new()
+    {
+        Expiration = TimeSpan.FromSeconds(options.Value.CacheSeconds),
+        LocalCacheExpiration = TimeSpan.FromSeconds(options.Value.CacheSeconds),
+    };
+}

@@ -1,0 +1,49 @@
+using System.ComponentModel.DataAnnotations;
+using Gmsa.Engine.Serving;
+
+namespace Gmsa.Api.Options;
+
+/// <summary>The compressor the service loads and how compression is batched and cached (section <c>Gmsa:Compression</c>).</summary>
+public sealed class CompressionOptions
+{
+    public const string Section = "Gmsa:Compression";
+
+    /// <summary>Compressor folder; empty: the model folder's <c>compressor/</c> when it has one; <c>none</c>: compression off.</summary>
+    public string? Compressor { get; set; }
+
+    /// <summary>Longest context accepted, in tokens (contexts are cut into segments, so this bounds work, not the window).</summary>
+    [Range(1, 10_000_000)]
+    public int MaxContextTokens { get; set; } = 65_536;
+
+    /// <summary>Contexts admitted for compression and not yet compressed; one more is answered 429.</summary>
+    [Range(1, 100_000)]
+    public int MaxQueuedContexts { get; set; } = 256;
+
+    /// <summary>Contexts in one encoder call.</summary>
+    [Range(1, 4096)]
+    public int MaxBatchContexts { get; set; } = 32;
+
+    /// <summary>Context tokens in one encoder call.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxBatchTokens { get; set; } = 16_384;
+
+    /// <summary>How long the first queued context waits for company before its encoder call starts.</summary>
+    [Range(0, 10_000)]
+    public int MaxWaitMilliseconds { get; set; } = 5;
+
+    /// <summary>How long compressed contexts stay cached (their compressed_id answers) after they were made.</summary>
+    [Range(1, 10_000_000)]
+    public int CacheSeconds { get; set; } = 3600;
+
+    /// <summary>Largest soft-token payload the cache keeps, in bytes; a larger one is compressed and returned but not cached.</summary>
+    [Range(1024, int.MaxValue)]
+    public int MaxCachedBytes { get; set; } = 16 << 20;
+
+    public CompressionBatcherOptions ToBatcher() => new()
+    {
+        Capacity = MaxQueuedContexts,
+        MaxBatchContexts = MaxBatchContexts,
+        MaxBatchTokens = MaxBatchTokens,
+        MaxWait = TimeSpan.FromMilliseconds(MaxWaitMilliseconds),
+    };
+}

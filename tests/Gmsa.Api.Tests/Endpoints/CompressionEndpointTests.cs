@@ -1,0 +1,151 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Gmsa.Api.Hosting;
+using Gmsa.Api.Tests.Infrastructure;
+using Gmsa.Engine.Checkpoints;
+using Gmsa.Engine.Compression;
+using Gmsa.Engine.Generation;
+using Microsoft.Extensions.DependencyInjection;
+using static TorchSharp.torch;
+
+namespace Gmsa.Api.Tests.Endpoints;
+
+/// <summary>/v1/compress, /v1/answer and /v1/reconstruct on the embedded gmsa-tiny and its shipped compressor.</summary>
+public sealed class CompressionEndpointTests : IDisposable
+{
+    readonly ApiFactory factory = new(modelDir: null);
+    static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    const string Chad = "The capital of Chad is N'Djamena. The population of Chad is 11,631,456 (July 2015 est.). The currency of Chad is the Central African CFA franc.";
+    const string Ship = "It was a cold morning in the village, and the ship sailed before the sun was up.";
+
+    GmsaModel Gmsa => factory.Services.GetRequiredService<CompressionHost>().Service!.Gmsa;
+
+    Task<HttpResponseMessage> Post(string route, string json) =>
+        factory.CreateClient().PostAsync(route, new StringContent(json, Encoding.UTF8, "application/json"), Token);
+
+    static float[] Floats(JsonNode embedding) => embedding.AsArray().SelectMany(row => row!.AsArray().Select(v => (float)v!)).ToArray();
+
+    async Task<SoftTokenData[]> EngineAsync(params string[] contexts) =>
+        (await Gmsa.CompressToDataAsync(contexts.Select(Gmsa.EncodeContext).ToArray(), contexts.Select(_ => 4).ToArray(), Token)).ToArray();
+
+    [Fact]
+    public async Task Compress_Json_ShapesCountsAndValuesOfTheEngine()
+    {
+        var response = await Post("/v1/compress", $$"""{"contexts": ["{{Chad}}", "{{Ship}}"], "rate": 4}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.JsonAsync();
+        var engine = await EngineAsync(Chad, Ship);   // the same two contexts in one encoder call, as the batcher made them
+
+        Assert.Equal(4, (int)body["rate"]!);
+        var data = body["data"]!.AsArray();
+        for (int i = 0; i < 2; i++)
+        {
+            var item = data[i]!;
+            Assert.StartsWith("cmp-", (string)item["compressed_id"]!);
+            Assert.Equal([engine[i].Count, 384], item["shape"]!.AsArray().Select(v => (int)v!));
+            Assert.Equal(engine[i].ContextTokens, (int)item["tokens_in"]!);
+            Assert.Equal(engine[i].Count, (int)item["tokens_out"]!);
+            Assert.Equal(engine[i].ToFloat32(), Floats(item["embedding"]!));
+        }
+        Assert.NotEqual((string)data[0]!["compressed_id"]!, (string)data[1]!["compressed_id"]!);
+    }
+
+    [Fact]
+    public async Task Compress_EveryFormat_ReadsBackToTheSameValues()
+    {
+        var expected = (await EngineAsync(Chad))[0];
+        async Task<byte[]> Bytes(string format) =>
+            await (await Post("/v1/compress", $$"""{"contexts": ["{{Chad}}"], "rate": 4, "format": "{{format}}"}""")).Content.ReadAsByteArrayAsync(Token);
+        string Data(byte[] json) => (string)JsonNode.Parse(json)!["data"]![0]!["data"]!;
+
+        var f32 = Convert.FromBase64String(Data(await Bytes("base64-float32")));
+        Assert.Equal(expected.ToFloat32(), Enumerable.Range(0, f32.Length / 4).Select(i => BinaryPrimitives.ReadSingleLittleEndian(f32.AsSpan(4 * i))));
+        Assert.Equal(expected.Raw, Convert.FromBase64String(Data(await Bytes("base64-bfloat16"))));   // the decoder's own bf16 bits
+
+        var npy = await Bytes("npy");
+        int header = BinaryPrimitives.ReadUInt16LittleEndian(npy.AsSpan(8));
+        Assert.Contains($"'shape': ({expected.Count}, 384)", Encoding.ASCII.GetString(npy, 10, header));
+        Assert.Equal(0, (10 + header) % 64);
+        Assert.Equal(expected.ToFloat32(), Enumerable.Range(0, expected.Count * 384).Select(i => BinaryPrimitives.ReadSingleLittleEndian(npy.AsSpan(10 + header + 4 * i))));
+
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllBytesAsync(file, await Bytes("safetensors"), Token);
+            using var scope = NewDisposeScope();
+            var tensors = SafeTensors.Load(file);
+            Assert.Equal(expected.Raw, tensors["soft_tokens.0"].bytes.ToArray());
+            Assert.Equal("4", SafeTensors.ReadMetadata(file)["rate"]);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public async Task Compress_SameContextTwice_SecondIsACacheHitThatSkipsTheEncoder()
+    {
+        var batcher = factory.Services.GetRequiredService<CompressionHost>().Service!.Batcher;
+        int encoderContexts = 0;
+        batcher.BatchCompressed += (n, _) => Interlocked.Add(ref encoderContexts, n);
+        var first = (await (await Post("/v1/compress", $$"""{"contexts": ["{{Ship}}"]}""")).JsonAsync())["data"]![0]!;
+        var second = (await (await Post("/v1/compress", $$"""{"contexts": ["{{Ship}}"]}""")).JsonAsync())["data"]![0]!;
+
+        Assert.False((bool)first["cached"]!);
+        Assert.True((bool)second["cached"]!);
+        Assert.Equal((string)first["compressed_id"]!, (string)second["compressed_id"]!);
+        Assert.Equal(1, encoderContexts);
+    }
+
+    [Fact]
+    public async Task Answer_ByCompressedId_EqualsByTextAndTheEnginesAnswer()
+    {
+        const string question = " Question: What is the capital of Chad? Answer:";
+        var id = (string)(await (await Post("/v1/compress", $$"""{"contexts": ["{{Chad}}"], "rate": 4}""")).JsonAsync())["data"]![0]!["compressed_id"]!;
+        var byId = await (await Post("/v1/answer", $$"""{"compressed_ids": ["{{id}}"], "question": "{{question}}", "max_tokens": 12}""")).JsonAsync();
+        var byText = await (await Post("/v1/answer", $$"""{"contexts": ["{{Chad}}"], "rate": 4, "question": "{{question}}", "max_tokens": 12}""")).JsonAsync();
+
+        Assert.Equal((string)byText["text"]!, (string)byId["text"]!);
+        Assert.Equal(1, (int)byId["compression"]!["cache_hits"]!);
+        Assert.Equal(0.0, (double)byId["compression"]!["compression_ms"]!);
+        var soft = await Gmsa.CompressAsync([Gmsa.EncodeContext(Chad)], 4, Token);
+        var sampling = Gmsa.Language.Generation.Resolve(temperature: 0) with { MaxNewTokens = 12 };
+        var engine = await Gmsa.GenerateAsync(soft, [Gmsa.EncodePrompt(question)], sampling, cancellation: Token);
+        Assert.Equal(engine.Texts[0], (string)byId["text"]!);
+        Assert.Equal(soft[0].Count + Gmsa.EncodePrompt(question).Count, (int)byId["usage"]!["prompt_tokens"]!);
+    }
+
+    [Fact]
+    public async Task Reconstruct_CompressedId_RestatesWithTheAutoencoderPrompt()
+    {
+        var id = (string)(await (await Post("/v1/compress", $$"""{"contexts": ["{{Ship}}"], "rate": 2}""")).JsonAsync())["data"]![0]!["compressed_id"]!;
+        var response = await Post("/v1/reconstruct", $$"""{"compressed_id": "{{id}}", "max_tokens": 24}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.JsonAsync();
+        Assert.False(string.IsNullOrWhiteSpace((string)body["text"]!));
+        Assert.True((int)body["usage"]!["completion_tokens"]! > 0);
+    }
+
+    [Theory]
+    [InlineData("/v1/answer", """{"compressed_ids": ["cmp-0123456789abcdef0123456789abcdef"], "question": "Q"}""", HttpStatusCode.NotFound)]
+    [InlineData("/v1/answer", """{"question": "Q"}""", HttpStatusCode.BadRequest)]
+    [InlineData("/v1/answer", """{"contexts": ["a"], "compressed_ids": ["b"], "question": "Q"}""", HttpStatusCode.BadRequest)]
+    [InlineData("/v1/answer", """{"contexts": ["a"]}""", HttpStatusCode.BadRequest)]
+    [InlineData("/v1/compress", """{"contexts": []}""", HttpStatusCode.BadRequest)]
+    [InlineData("/v1/compress", """{"contexts": [""]}""", HttpStatusCode.BadRequest)]
+    [InlineData("/v1/compress", """{"contexts": ["a"], "rate": 0}""", HttpStatusCode.BadRequest)]
+    [InlineData("/v1/compress", """{"contexts": ["a"], "format": "pickle"}""", HttpStatusCode.BadRequest)]
+    [InlineData("/v1/compress", """{"contexts": ["a", "b"], "format": "npy"}""", HttpStatusCode.BadRequest)]
+    [InlineData("/v1/compress", """{"contexts": "a"}""", HttpStatusCode.BadRequest)]
+    [InlineData("/v1/reconstruct", """{}""", HttpStatusCode.BadRequest)]
+    [InlineData("/v1/reconstruct", """{"compressed_id": "cmp-nope"}""", HttpStatusCode.NotFound)]
+    public async Task BadRequests_AnswerProblemsNot500(string route, string json, HttpStatusCode expected)
+    {
+        var response = await Post(route, json);
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal(Http.ProblemJson, response.ContentType()?.MediaType);
+    }
+
+    public void Dispose() => factory.Dispose();
+}
