@@ -46,6 +46,9 @@ public static class ModelServices
             return loaded;
         });
         services.AddSingleton(sp => sp.GetRequiredService<LoadedModel>().Language);
+        // Redis as HybridCache's distributed level when configured: one compression serves every replica.
+        if (builder.Configuration[$"{CompressionOptions.Section}:{nameof(CompressionOptions.Redis)}"] is { Length: > 0 } redis)
+            services.AddStackExchangeRedisCache(o => { o.Configuration = redis; o.InstanceName = "gmsa:"; });
         services.AddHybridCache(o => o.MaximumPayloadBytes = builder.Configuration.GetValue($"{CompressionOptions.Section}:{nameof(CompressionOptions.MaxCachedBytes)}", new CompressionOptions().MaxCachedBytes));
         services.AddSingleton(sp => new CompressionHost(sp.GetRequiredService<LoadedModel>().Gmsa is { } gmsa
             ? new CompressionService(gmsa, new CompressionBatcher(gmsa, sp.GetRequiredService<IOptions<CompressionOptions>>().Value.ToBatcher()),

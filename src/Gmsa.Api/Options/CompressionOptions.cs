@@ -31,6 +31,12 @@ public sealed class CompressionOptions
     [Range(0, 10_000)]
     public int MaxWaitMilliseconds { get; set; } = 5;
 
+    /// <summary>
+    /// A Redis connection string (StackExchange.Redis syntax, e.g. "localhost:6379"): when set, the cache's second level
+    /// lives there, so replicas share compressed contexts; empty keeps the cache in process.
+    /// </summary>
+    public string? Redis { get; set; }
+
     /// <summary>How long compressed contexts stay cached (their compressed_id answers) after they were made.</summary>
     [Range(1, 10_000_000)]
     public int CacheSeconds { get; set; } = 3600;

@@ -147,5 +147,27 @@ public sealed class CompressionEndpointTests : IDisposable
         Assert.Equal(Http.ProblemJson, response.ContentType()?.MediaType);
     }
 
+    [Fact]
+    public async Task Redis_TwoReplicas_SecondAnswersTheFirstsIdAndNeverRunsItsEncoder()
+    {
+        using var redis = RedisServer.Start();
+        using var first = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString));
+        using var second = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString));
+        int secondEncoder = 0;
+        second.Services.GetRequiredService<CompressionHost>().Service!.Batcher.BatchCompressed += (n, _) => Interlocked.Add(ref secondEncoder, n);
+        async Task<JsonObject> PostTo(ApiFactory replica, string route, string json) =>
+            await (await replica.CreateClient().PostAsync(route, new StringContent(json, Encoding.UTF8, "application/json"), Token)).JsonAsync();
+
+        var made = (await PostTo(first, "/v1/compress", $$"""{"contexts": ["{{Chad}}"]}"""))["data"]![0]!;
+        var again = (await PostTo(second, "/v1/compress", $$"""{"contexts": ["{{Chad}}"]}"""))["data"]![0]!;
+        var answer = await PostTo(second, "/v1/answer", $$"""{"compressed_ids": ["{{(string)made["compressed_id"]!}}"], "question": " Question: What is the capital of Chad? Answer:", "max_tokens": 4}""");
+
+        Assert.False((bool)made["cached"]!);
+        Assert.True((bool)again["cached"]!);                     // found in Redis, not in the second replica's memory
+        Assert.Equal(Floats(made["embedding"]!), Floats(again["embedding"]!));
+        Assert.Equal(1, (int)answer["compression"]!["cache_hits"]!);
+        Assert.Equal(0, secondEncoder);
+    }
+
     public void Dispose() => factory.Dispose();
 }
