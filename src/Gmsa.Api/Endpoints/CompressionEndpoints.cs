@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using Gmsa.Api.Contracts;
 using Gmsa.Api.Hosting;
 using Gmsa.Api.Options;
+using Gmsa.Api.Telemetry;
 using Gmsa.Engine.Compression;
 using Gmsa.Engine.Generation;
 using Gmsa.Engine.Serving;
@@ -53,6 +54,7 @@ public static class CompressionEndpoints
         (string Id, SoftTokenData Soft, bool Cached)[] results;
         try { results = await Task.WhenAll(request.Contexts!.Select(c => compression.CompressAsync(c, rate, cancellation))); }
         catch (CompressionQueueFullException) { return Busy(services); }
+        foreach (var r in results) services.CompressionMetrics.Served(r.Soft, r.Cached);
 
         if (format == SoftTokenFormats.Safetensors)
             return TypedResults.File(SoftTokenFormats.SafetensorsFile(results.Select(r => (r.Id, r.Soft)).ToArray(), rate), SoftTokenFormats.SafetensorsMediaType, "soft_tokens.safetensors");
@@ -93,13 +95,13 @@ public static class CompressionEndpoints
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The reconstruction request is not valid");
         var sampling = services.Language.Generation.Resolve(temperature: 0) with { MaxNewTokens = request.MaxTokens ?? services.Serving.Value.DefaultMaxTokens };
         return await RunAsync(compression, services, request.Context is { Length: > 0 } ctx ? [ctx] : null,
-            request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, compression.Gmsa.Config.AutoencoderPrompt, sampling, false, cancellation);
+            request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, compression.Gmsa.Config.AutoencoderPrompt, sampling, false, cancellation, "reconstruct");
     }
 
     /// <summary>Soft tokens for the contexts (cache, else the batcher) or ids (cache only), then the scheduler.</summary>
     static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<CompletionChunk>, ValidationProblem, ProblemHttpResult>> RunAsync(
         CompressionService compression, CompressionServices services, string[]? contexts, string[]? ids, int? rate, string question,
-        SamplingOptions sampling, bool stream, CancellationToken cancellation)
+        SamplingOptions sampling, bool stream, CancellationToken cancellation, string operation = "answer")
     {
         var clock = Stopwatch.StartNew();
         var parts = new List<SoftTokenData>();
@@ -112,6 +114,7 @@ public static class CompressionEndpoints
                 {
                     parts.Add(r.Soft);
                     if (r.Cached) hits++;
+                    services.CompressionMetrics.Served(r.Soft, r.Cached);
                 }
             }
             catch (CompressionQueueFullException) { return Busy(services); }
@@ -125,6 +128,7 @@ public static class CompressionEndpoints
                         detail: $"'{id}' is not cached (never made, or expired after {compression.Options.CacheSeconds} s): compress the context again");
                 parts.Add(soft);
                 hits++;
+                services.CompressionMetrics.Served(soft, cached: true);
             }
         double compressionMs = hits == parts.Count ? 0 : clock.Elapsed.TotalMilliseconds;
         var prefix = SoftTokenData.Concatenate(parts);
@@ -150,17 +154,21 @@ public static class CompressionEndpoints
         _ = generation.Completion.ContinueWith(_ => softTensor.Dispose(), TaskScheduler.Default);
         var info = new AnswerCompression(prefix.Count, prefix.ContextTokens, hits, Math.Round(compressionMs, 3));
         var responseId = $"ans-{Guid.NewGuid():N}";
-        if (stream) return TypedResults.ServerSentEvents(StreamAsync(responseId, generation, cancellation));
+        if (stream) return TypedResults.ServerSentEvents(StreamAsync(responseId, generation, services.CompletionMetrics, operation, clock, cancellation));
         var outcome = await generation.Completion;
+        services.CompletionMetrics.Completed(outcome, clock.Elapsed, stream: false, operation);
         return TypedResults.Ok(new AnswerResponse(responseId, services.Model.Id, outcome.Text, CompletionResponse.FinishReasonName(outcome.Reason),
             CompletionUsage.From(outcome), CompletionTimings.From(outcome), info));
     }
 
-    static async IAsyncEnumerable<CompletionChunk> StreamAsync(string id, ScheduledGeneration generation, [EnumeratorCancellation] CancellationToken cancellation)
+    static async IAsyncEnumerable<CompletionChunk> StreamAsync(string id, ScheduledGeneration generation, CompletionMetrics metrics, string operation,
+        Stopwatch clock, [EnumeratorCancellation] CancellationToken cancellation)
     {
         await foreach (var piece in generation.Text.ReadAllAsync(cancellation))
             yield return CompletionChunk.Piece(id, piece);
-        yield return CompletionChunk.Final(id, await generation.Completion);
+        var outcome = await generation.Completion;
+        metrics.Completed(outcome, clock.Elapsed, stream: true, operation);
+        yield return CompletionChunk.Final(id, outcome);
     }
 
     static void CheckContexts(string[] contexts, CompressionService compression, Dictionary<string, string[]> errors)
@@ -197,4 +205,6 @@ public sealed record CompressionServices(
     [FromServices] GenerationScheduler Scheduler,
     [FromServices] ModelInfo Model,
     [FromServices] IOptions<ServingOptions> Serving,
+    [FromServices] CompressionMetrics CompressionMetrics,
+    [FromServices] CompletionMetrics CompletionMetrics,
     HttpContext Context);

@@ -21,6 +21,7 @@ public sealed class ModelHost(IServiceProvider services, ILogger<ModelHost> logg
         var model = services.GetRequiredService<LanguageModel>();
         services.GetRequiredService<GenerationScheduler>();
         services.GetRequiredService<CompressionHost>();   // the compression batcher, when the model has a compressor
+        services.GetRequiredService<CompressionMetrics>(); // subscribes to its encoder calls
         services.GetRequiredService<CompletionMetrics>(); // subscribes to the scheduler's batches
         var info = services.GetRequiredService<ModelInfo>();
         logger.LogInformation("Model {Model} loaded from {Path} in {Elapsed:F0} ms: {Family}, {Parameters:N0} parameters, {Dtype} on {Device}, context {Context}, {Tokenizer}",

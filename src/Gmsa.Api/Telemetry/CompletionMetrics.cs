@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Gmsa.Api.Contracts;
+using System.Diagnostics;
 using Gmsa.Engine.Serving;
 
 namespace Gmsa.Api.Telemetry;
@@ -17,12 +18,23 @@ public sealed class CompletionMetrics
     static readonly InstrumentAdvice<int> Sizes = new() { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] };
 
     readonly Histogram<double> completionDuration, queueWait, prefill, decodeRate;
+    readonly Histogram<double> requestDuration, timeToFirstToken, timePerOutputToken;   // OpenTelemetry gen_ai semantic conventions
+    readonly Histogram<int> tokenUsage;
+    readonly string model;
     readonly Histogram<int> batchSize;
     readonly Counter<long> rejected, tokens;
 
-    public CompletionMetrics(IMeterFactory meterFactory, GenerationScheduler scheduler)
+    public CompletionMetrics(IMeterFactory meterFactory, GenerationScheduler scheduler, ModelInfo modelInfo)
     {
+        model = modelInfo.Id;
         var meter = meterFactory.Create(GmsaTelemetry.MeterName);
+        requestDuration = meter.CreateHistogram("gen_ai.server.request.duration", "s", "Generative AI server request duration (admission to last token)", advice: Seconds);
+        timeToFirstToken = meter.CreateHistogram("gen_ai.server.time_to_first_token", "s", "Time to generate the first token, queue wait included", advice: Seconds);
+        timePerOutputToken = meter.CreateHistogram("gen_ai.server.time_per_output_token", "s", "Time per output token after the first", advice: Seconds);
+        tokenUsage = meter.CreateHistogram("gen_ai.client.token.usage", "{token}", "Input and output tokens of a request", advice: new InstrumentAdvice<int>
+        {
+            HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144],
+        });
         completionDuration = meter.CreateHistogram("gmsa.completion.duration", "s", "Time from admission to the last token of a completion", advice: Seconds);
         queueWait = meter.CreateHistogram("gmsa.queue.wait", "s", "Time a completion waited for its prefill to start", advice: Seconds);
         prefill = meter.CreateHistogram("gmsa.prefill.duration", "s", "Prefill time of one scheduler iteration (at most one chunk of prompt positions)", advice: Seconds);
@@ -44,8 +56,25 @@ public sealed class CompletionMetrics
 
     public void Rejected() => rejected.Add(1);
 
-    public void Completed(GenerationOutcome outcome, TimeSpan elapsed, bool stream)
+    /// <param name="operation">gen_ai.operation.name: "text_completion" for /v1/completions, "answer" and "reconstruct" over soft tokens</param>
+    public void Completed(GenerationOutcome outcome, TimeSpan elapsed, bool stream, string operation = "text_completion")
     {
+        var tags = new TagList
+        {
+            { "gen_ai.operation.name", operation },
+            { "gen_ai.provider.name", "gmsa" },
+            { "gen_ai.request.model", model },
+            { "gen_ai.response.model", model },
+        };
+        requestDuration.Record(elapsed.TotalSeconds, tags);
+        timeToFirstToken.Record((outcome.QueueWait + outcome.Prefill).TotalSeconds, tags);
+        if (outcome.DecodeTokensPerSecond > 0) timePerOutputToken.Record(1 / outcome.DecodeTokensPerSecond, tags);
+        var input = tags;
+        input.Add("gen_ai.token.type", "input");
+        tokenUsage.Record(outcome.PromptTokens, input);
+        var output = tags;
+        output.Add("gen_ai.token.type", "output");
+        tokenUsage.Record(outcome.CompletionTokens, output);
         var reason = new KeyValuePair<string, object?>("finish_reason", CompletionResponse.FinishReasonName(outcome.Reason));
         completionDuration.Record(elapsed.TotalSeconds, reason, new("stream", stream));
         tokens.Add(outcome.PromptTokens, new KeyValuePair<string, object?>("kind", "prompt"));

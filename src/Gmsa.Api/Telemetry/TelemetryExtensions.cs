@@ -39,6 +39,7 @@ public static class TelemetryExtensions
                 .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsProbe(context.Request.Path)));
         if (otlp) telemetry.UseOtlpExporter();
         builder.Services.AddSingleton<CompletionMetrics>();
+        builder.Services.AddSingleton<CompressionMetrics>();
         return builder;
     }
 

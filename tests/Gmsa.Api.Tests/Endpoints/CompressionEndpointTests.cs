@@ -169,5 +169,24 @@ public sealed class CompressionEndpointTests : IDisposable
         Assert.Equal(0, secondEncoder);
     }
 
+    [Fact]
+    public async Task Metrics_AfterCompressAndAnswer_ExposeGenAiAndCompressionFigures()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await Post("/v1/compress", $$"""{"contexts": ["{{Ship}}"]}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Post("/v1/answer", $$"""{"contexts": ["{{Ship}}"], "question": " Who sailed?", "max_tokens": 4}""")).StatusCode);
+        var text = await factory.CreateClient().GetStringAsync("/metrics", Token);
+
+        foreach (var name in new[]
+                 {
+                     "gen_ai_server_request_duration_seconds_bucket", "gen_ai_server_time_to_first_token_seconds_bucket",
+                     "gen_ai_server_time_per_output_token_seconds_bucket", "gen_ai_client_token_usage",
+                     "gmsa_compression_duration_seconds_bucket", "gmsa_compression_batch_size_bucket", "gmsa_compression_ratio_bucket",
+                     "gmsa_compression_soft_tokens_bucket", "gmsa_compression_cache_requests_total", "gmsa_compression_queued",
+                 })
+            Assert.Contains(name, text);
+        Assert.Contains("gen_ai_operation_name=\"answer\"", text);
+        Assert.Contains("result=\"hit\"", text);   // the answer found the context compressed by the first call
+    }
+
     public void Dispose() => factory.Dispose();
 }
