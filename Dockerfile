@@ -32,5 +32,5 @@ EXPOSE 8080
 # The aspnet images define an unprivileged user "app" (uid APP_UID).
 USER $APP_UID
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
-    CMD curl --fail --silent --show-error http://127.0.0.1:8080/health || exit 1
+    CMD curl --fail --silent --show-error http://127.0.0.1:8080/health/ready || exit 1
 ENTRYPOINT ["dotnet", "Gmsa.Api.dll"]

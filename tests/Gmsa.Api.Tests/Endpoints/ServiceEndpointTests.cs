@@ -38,6 +38,8 @@ public sealed class ServiceEndpointTests(ServiceFixture service) : IClassFixture
 
     [Theory]
     [InlineData("/health")]
+    [InlineData("/health/ready")]
+    [InlineData("/health/live")]
     [InlineData("/alive")]
     public async Task Probe_ModelLoaded_AnswersHealthy(string path)
     {
