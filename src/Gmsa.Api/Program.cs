@@ -19,6 +19,7 @@ app.UseSwaggerUI();
 
 app.MapCompletionEndpoints();
 app.MapCompressionEndpoints();
+app.MapChatEndpoints();
 app.MapModelEndpoints();
 app.MapHealthEndpoints();
 app.MapPrometheusScrapingEndpoint();

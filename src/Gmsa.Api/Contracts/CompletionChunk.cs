@@ -8,6 +8,12 @@ namespace Gmsa.Api.Contracts;
 /// </summary>
 public sealed record CompletionChunk(string Id, string Text, string? FinishReason = null, CompletionUsage? Usage = null, CompletionTimings? Timings = null)
 {
+    // OpenAI's completion chunk fields, so its clients stream unchanged.
+    public string Object => "text_completion";
+    public long Created { get; init; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    public string? Model { get; init; }
+    public IReadOnlyList<CompletionChoice> Choices => [new(0, Text, FinishReason)];
+
     public static CompletionChunk Piece(string id, string text) => new(id, text);
 
     public static CompletionChunk Final(string id, GenerationOutcome outcome) =>

@@ -3,9 +3,16 @@ using Gmsa.Engine.Serving;
 
 namespace Gmsa.Api.Contracts;
 
-/// <summary>A finished completion: the continuation (prompt excluded), why it ended, its size and its timings.</summary>
+/// <summary>
+/// A finished completion in OpenAI's shape (<c>object</c>, <c>created</c>, <c>choices[]</c>, <c>usage.total_tokens</c>), so the
+/// official clients read it unchanged, plus Gmsa's own <c>text</c>, <c>finish_reason</c> (the first choice's) and <c>timings</c>.
+/// </summary>
 public sealed record CompletionResponse(string Id, string Model, string Text, string FinishReason, CompletionUsage Usage, CompletionTimings Timings)
 {
+    public string Object => "text_completion";
+    public long Created { get; init; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    public IReadOnlyList<CompletionChoice> Choices => [new(0, Text, FinishReason)];
+
     public static CompletionResponse From(string id, string model, GenerationOutcome outcome) =>
         new(id, model, outcome.Text, FinishReasonName(outcome.Reason), CompletionUsage.From(outcome), CompletionTimings.From(outcome));
 
@@ -18,8 +25,16 @@ public sealed record CompletionResponse(string Id, string Model, string Text, st
     };
 }
 
+/// <summary>One choice of an OpenAI completion (Gmsa makes one per request).</summary>
+public sealed record CompletionChoice(int Index, string Text, string? FinishReason)
+{
+    public object? Logprobs => null;
+}
+
 public sealed record CompletionUsage(int PromptTokens, int CompletionTokens)
 {
+    public int TotalTokens => PromptTokens + CompletionTokens;
+
     public static CompletionUsage From(GenerationOutcome o) => new(o.PromptTokens, o.CompletionTokens);
 }
 

@@ -22,12 +22,13 @@ public static class CompletionEndpoints
             .WithSummary("Continue a prompt")
             .WithDescription("Greedy unless temperature > 0. With stream: true the answer is text/event-stream: one event per text piece, " +
                 "then a last event with finish_reason, usage and timings. 429 with Retry-After when every slot is taken.")
+            .Produces<CompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return app;
     }
 
-    public static async Task<Results<Ok<CompletionResponse>, ServerSentEventsResult<CompletionChunk>, ValidationProblem, ProblemHttpResult>> CreateCompletion(
+    public static async Task<Results<Ok<CompletionResponse>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> CreateCompletion(
         CompletionRequest request, [AsParameters] CompletionServices services, CancellationToken cancellation)
     {
         if (!services.Validator.TryValidate(request, out var valid, out var errors))
@@ -38,7 +39,8 @@ public static class CompletionEndpoints
 
         var id = $"cmpl-{Guid.NewGuid():N}";
         if (request.Stream)
-            return TypedResults.ServerSentEvents(StreamAsync(id, generation, services.Metrics, clock, cancellation));
+            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, services.Model.Id, generation, services.Metrics, clock, cancellation),
+                services.Json.Value.SerializerOptions, cancellation));
         using var activity = GmsaTelemetry.StartGeneration(valid, stream: false);
         var outcome = await generation.Completion;
         activity.Finish(outcome);
@@ -57,16 +59,16 @@ public static class CompletionEndpoints
             detail: $"all {serving.MaxQueuedRequests} slots ({ServingOptions.Section}:MaxQueuedRequests) are taken; retry after {serving.RetryAfterSeconds} s");
     }
 
-    static async IAsyncEnumerable<CompletionChunk> StreamAsync(string id, ScheduledGeneration generation, CompletionMetrics metrics, Stopwatch clock,
+    static async IAsyncEnumerable<CompletionChunk> StreamAsync(string id, string model, ScheduledGeneration generation, CompletionMetrics metrics, Stopwatch clock,
         [EnumeratorCancellation] CancellationToken cancellation)
     {
         using var activity = GmsaTelemetry.StartGeneration(generation.Request, stream: true);
         await foreach (var piece in generation.Text.ReadAllAsync(cancellation))
-            yield return CompletionChunk.Piece(id, piece);
+            yield return CompletionChunk.Piece(id, piece) with { Model = model };
         var outcome = await generation.Completion;
         activity.Finish(outcome);
         metrics.Completed(outcome, clock.Elapsed, stream: true);
-        yield return CompletionChunk.Final(id, outcome);
+        yield return CompletionChunk.Final(id, outcome) with { Model = model };
     }
 }
 
@@ -77,4 +79,5 @@ public sealed record CompletionServices(
     [FromServices] CompletionMetrics Metrics,
     [FromServices] ModelInfo Model,
     [FromServices] IOptions<ServingOptions> Serving,
+    [FromServices] IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> Json,
     HttpContext Context);

@@ -67,7 +67,7 @@ public static class CompressionEndpoints
         return TypedResults.Ok(new CompressResponse(services.Model.Id, rate, data));
     }
 
-    public static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<CompletionChunk>, ValidationProblem, ProblemHttpResult>> Answer(
+    public static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> Answer(
         AnswerRequest request, [AsParameters] CompressionServices services, CancellationToken cancellation)
     {
         if (services.Host.Service is not { } compression) return NoCompressor();
@@ -84,7 +84,7 @@ public static class CompressionEndpoints
         return await RunAsync(compression, services, request.Contexts, request.CompressedIds, request.Rate, request.Question!, sampling, request.Stream, cancellation);
     }
 
-    public static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<CompletionChunk>, ValidationProblem, ProblemHttpResult>> Reconstruct(
+    public static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> Reconstruct(
         ReconstructRequest request, [AsParameters] CompressionServices services, CancellationToken cancellation)
     {
         if (services.Host.Service is not { } compression) return NoCompressor();
@@ -99,7 +99,7 @@ public static class CompressionEndpoints
     }
 
     /// <summary>Soft tokens for the contexts (cache, else the batcher) or ids (cache only), then the scheduler.</summary>
-    static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<CompletionChunk>, ValidationProblem, ProblemHttpResult>> RunAsync(
+    static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> RunAsync(
         CompressionService compression, CompressionServices services, string[]? contexts, string[]? ids, int? rate, string question,
         SamplingOptions sampling, bool stream, CancellationToken cancellation, string operation = "answer")
     {
@@ -154,7 +154,9 @@ public static class CompressionEndpoints
         _ = generation.Completion.ContinueWith(_ => softTensor.Dispose(), TaskScheduler.Default);
         var info = new AnswerCompression(prefix.Count, prefix.ContextTokens, hits, Math.Round(compressionMs, 3));
         var responseId = $"ans-{Guid.NewGuid():N}";
-        if (stream) return TypedResults.ServerSentEvents(StreamAsync(responseId, generation, services.CompletionMetrics, operation, clock, cancellation));
+        if (stream)
+            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(responseId, generation, services.CompletionMetrics, operation, clock, cancellation),
+                services.Json.Value.SerializerOptions, cancellation));
         var outcome = await generation.Completion;
         services.CompletionMetrics.Completed(outcome, clock.Elapsed, stream: false, operation);
         return TypedResults.Ok(new AnswerResponse(responseId, services.Model.Id, outcome.Text, CompletionResponse.FinishReasonName(outcome.Reason),
@@ -207,4 +209,5 @@ public sealed record CompressionServices(
     [FromServices] IOptions<ServingOptions> Serving,
     [FromServices] CompressionMetrics CompressionMetrics,
     [FromServices] CompletionMetrics CompletionMetrics,
+    [FromServices] IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> Json,
     HttpContext Context);

@@ -25,6 +25,7 @@ public static class HttpApiServices
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
             if (context.ProblemDetails is HttpValidationProblemDetails validation) SnakeCaseKeys(validation.Errors);
+            context.ProblemDetails.Extensions["error"] = OpenAiError.From(context.ProblemDetails);
         });
         // Malformed bodies throw instead of ending as a bare 400, so BadRequestExceptionHandler can explain them.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

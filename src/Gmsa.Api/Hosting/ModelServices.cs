@@ -55,7 +55,10 @@ public static class ModelServices
                 sp.GetRequiredService<Microsoft.Extensions.Caching.Hybrid.HybridCache>(), sp.GetRequiredService<ModelInfo>(),
                 sp.GetRequiredService<IOptions<CompressionOptions>>())
             : null));
-        services.AddSingleton(sp => ModelInfo.Describe(sp.GetRequiredService<LanguageModel>()));
+        services.AddSingleton(sp => ModelInfo.Describe(sp.GetRequiredService<LanguageModel>()) with
+        {
+            CompressionRates = sp.GetRequiredService<LoadedModel>().Gmsa?.Config.Rates,
+        });
         services.AddSingleton(sp => new GenerationScheduler(
             sp.GetRequiredService<LanguageModel>(), sp.GetRequiredService<IOptions<ServingOptions>>().Value.ToScheduler()));
         services.AddSingleton<CompletionRequestValidator>();

@@ -188,5 +188,21 @@ public sealed class CompressionEndpointTests : IDisposable
         Assert.Contains("result=\"hit\"", text);   // the answer found the context compressed by the first call
     }
 
+    [Fact]
+    public async Task Chat_Documents_ReadAsSoftTokensBeforeTheConversation()
+    {
+        var response = await Post("/v1/chat/completions",
+            $$"""{"messages": [{"role": "user", "content": "Question: What is the capital of Chad? Answer:"}], "documents": ["{{Chad}}"], "rate": 4, "max_tokens": 8}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.JsonAsync();
+        var soft = (await EngineAsync(Chad))[0];
+        int question = Gmsa.Language.Tokenizer.Encode("Question: What is the capital of Chad? Answer:", addBos: false).Count;
+
+        Assert.Equal(soft.Count + question, (int)body["usage"]!["prompt_tokens"]!);   // the document's soft tokens, not its 57 tokens
+        Assert.Equal(8, (int)body["usage"]!["completion_tokens"]!);
+        var models = await (await factory.CreateClient().GetAsync("/v1/models", Token)).JsonAsync();
+        Assert.Equal([4, 8], models["data"]![0]!["compression_rates"]!.AsArray().Select(r => (int)r!));
+    }
+
     public void Dispose() => factory.Dispose();
 }

@@ -21,13 +21,19 @@ public static class Http
     public static async Task<JsonObject> JsonAsync(this HttpResponseMessage response) =>
         JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
 
-    /// <summary>Every server-sent event's data, parsed as JSON.</summary>
+    /// <summary>Every server-sent event's data, parsed as JSON; the stream must end with OpenAI's "data: [DONE]".</summary>
     public static async Task<List<JsonObject>> EventsAsync(this HttpResponseMessage response, CancellationToken cancellation = default)
     {
         var events = new List<JsonObject>();
+        bool done = false;
         await using var body = await response.Content.ReadAsStreamAsync(cancellation);
         await foreach (var item in SseParser.Create(body).EnumerateAsync(cancellation))
+        {
+            Assert.False(done, "an event came after [DONE]");
+            if (item.Data == "[DONE]") { done = true; continue; }
             events.Add(JsonNode.Parse(item.Data)!.AsObject());
+        }
+        Assert.True(done, "the stream did not end with data: [DONE]");
         return events;
     }
 

@@ -1,0 +1,201 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Gmsa.Api.Contracts;
+using Gmsa.Api.Hosting;
+using Gmsa.Api.Options;
+using Gmsa.Api.Telemetry;
+using Gmsa.Engine.Compression;
+using Gmsa.Engine.Generation;
+using Gmsa.Engine.Serving;
+using Gmsa.Engine.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using static TorchSharp.torch;
+
+namespace Gmsa.Api.Endpoints;
+
+/// <summary>
+/// POST /v1/chat/completions in OpenAI's request and response shapes (SSE chunks ending with data: [DONE], stop, n,
+/// errors with OpenAI's error object), so the official clients work unchanged. Long documents reach the model through
+/// the <c>documents</c> extension: they are compressed (and cached) and read as soft tokens before the conversation.
+/// </summary>
+public static class ChatEndpoints
+{
+    static readonly string[] Roles = ["system", "user", "assistant"];
+
+    public static IEndpointRouteBuilder MapChatEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGroup("/v1/chat/completions").WithTags("Chat").MapPost("/", Create).WithName("CreateChatCompletion")
+            .WithSummary("OpenAI-compatible chat completion")
+            .WithDescription("The conversation is rendered with the model's chat template. Extensions: documents (compressed with GMSA and read " +
+                "as soft tokens before the conversation) and rate, top_k, repetition_penalty.")
+            .Produces<ChatChunk>(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
+        return app;
+    }
+
+    public static async Task<Results<Ok<ChatCompletion>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> Create(
+        ChatRequest request, [AsParameters] ChatServices services, CancellationToken cancellation)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var errors = new Dictionary<string, string[]>();
+        var stops = Stops(request.Stop, errors);
+        if (request.Messages!.FirstOrDefault(m => !Roles.Contains(m.Role) || m.Content is null) is { } bad)
+            errors["messages"] = [$"each message needs a role ({string.Join(", ", Roles)}) and a content; got role '{bad.Role}'"];
+        int n = request.N ?? 1;
+        if (n > 1 && request.Stream) errors["n"] = ["n > 1 is supported without stream only"];
+        var compression = services.Compression.Service;
+        if (request.Documents is { Length: > 0 } && compression is null) errors["documents"] = ["documents need a model with a GMSA compressor"];
+        if (request.Documents?.Any(string.IsNullOrEmpty) == true) errors["documents"] = ["a document is empty"];
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The chat request is not valid");
+
+        var lm = services.Language;
+        var messages = request.Messages!.Select(m => new ChatMessage(m.Role, m.Content!)).ToArray();
+        SoftTokenData? prefix = null;
+        IReadOnlyList<int> prompt;
+        if (request.Documents is { Length: > 0 } documents)
+        {
+            try
+            {
+                var compressed = await Task.WhenAll(documents.Select(d => compression!.CompressAsync(d, request.Rate ?? compression.DefaultRate, cancellation)));
+                foreach (var c in compressed) services.CompressionMetrics.Served(c.Soft, c.Cached);
+                prefix = SoftTokenData.Concatenate(compressed.Select(c => c.Soft).ToArray());
+            }
+            catch (CompressionQueueFullException) { return Busy(services); }
+            prompt = lm.Tokenizer.Encode(lm.Chat.Render(messages).Text, addBos: false);   // soft tokens first, so no BOS
+        }
+        else prompt = lm.EncodeChat(messages);
+
+        int context = lm.Model.Config.ContextLength, used = prompt.Count + (prefix?.Count ?? 0);
+        var sampling = lm.Generation.Resolve(request.Temperature, request.TopP, request.TopK, request.RepetitionPenalty) with
+        {
+            MaxNewTokens = request.MaxCompletionTokens ?? request.MaxTokens ?? Math.Max(1, Math.Min(services.Serving.Value.DefaultMaxTokens, context - used)),
+            Seed = request.Seed ?? 0,
+        };
+        // Ends generations that hit a stop string; outlives this handler when streaming (the stream disposes it).
+        var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        var generations = new List<ScheduledGeneration>();
+        var tensors = new List<Tensor>();
+        try
+        {
+            for (int i = 0; i < n; i++)
+            {
+                var soft = prefix?.ToTensor(lm.Model.Device);
+                if (soft is not null) tensors.Add(soft);
+                var one = new GenerationRequest(prompt, sampling with { Seed = sampling.Seed + i })
+                {
+                    SoftPrefix = soft,
+                    DecoderAdapters = soft is not null && compression!.Gmsa.HasDecoderAdapters,
+                };
+                if (!services.Scheduler.TryEnqueue(one, stopping.Token, out var g))
+                {
+                    stopping.Cancel();
+                    stopping.Dispose();
+                    return Busy(services);
+                }
+                generations.Add(g);
+            }
+        }
+        catch (ArgumentException e)
+        {
+            stopping.Cancel();
+            stopping.Dispose();
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["max_tokens"] = [e.Message] }, title: "The chat request does not fit the model's context");
+        }
+        finally
+        {
+            var all = generations.Select(g => (Task)g.Completion).ToArray();
+            _ = Task.WhenAll(all).ContinueWith(_ => { foreach (var t in tensors) t.Dispose(); }, TaskScheduler.Default);
+        }
+
+        string id = $"chatcmpl-{Guid.NewGuid():N}";
+        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        if (request.Stream)
+            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, created, services.Model.Id, generations[0], stops, stopping, cancellation),
+                services.Json.Value.SerializerOptions, cancellation));
+
+        GenerationOutcome[] outcomes;
+        try { outcomes = await Task.WhenAll(generations.Select(g => g.Completion)); }
+        finally { stopping.Dispose(); }
+        var choices = outcomes.Select((o, i) =>
+        {
+            var (text, stopped) = CutAtStop(o.Text, stops);
+            return new ChatChoice(i, new ChatMessageDto("assistant", text), stopped ? "stop" : CompletionResponse.FinishReasonName(o.Reason));
+        }).ToArray();
+        foreach (var o in outcomes) services.CompletionMetrics.Completed(o, clock.Elapsed, stream: false, "chat");
+        return TypedResults.Ok(new ChatCompletion(id, created, services.Model.Id, choices,
+            new CompletionUsage(outcomes[0].PromptTokens, outcomes.Sum(o => o.CompletionTokens))));
+    }
+
+    /// <summary>A role chunk, content chunks (text before a stop string; a possible stop prefix held back), a finish chunk.</summary>
+    static async IAsyncEnumerable<ChatChunk> StreamAsync(string id, long created, string model, ScheduledGeneration generation, string[] stops,
+        CancellationTokenSource stopping, [EnumeratorCancellation] CancellationToken cancellation)
+    {
+        using var owned = stopping;
+        ChatChunk Chunk(ChatDelta delta, string? finish = null) => new(id, created, model, [new ChatChunkChoice(0, delta, finish)]);
+        yield return Chunk(new ChatDelta(Role: "assistant", Content: ""));
+        int holdBack = stops.Length == 0 ? 0 : stops.Max(s => s.Length) - 1;
+        var pending = "";
+        await foreach (var piece in generation.Text.ReadAllAsync(cancellation))
+        {
+            pending += piece;
+            var (text, stopped) = CutAtStop(pending, stops);
+            if (stopped)
+            {
+                if (text.Length > 0) yield return Chunk(new ChatDelta(Content: text));
+                stopping.Cancel();                                           // the scheduler drops the row at its next step
+                yield return Chunk(new ChatDelta(), "stop");
+                yield break;
+            }
+            int ready = Math.Max(0, pending.Length - holdBack);
+            if (ready > 0) yield return Chunk(new ChatDelta(Content: pending[..ready]));
+            pending = pending[ready..];
+        }
+        if (pending.Length > 0) yield return Chunk(new ChatDelta(Content: pending));
+        var outcome = await generation.Completion;
+        yield return Chunk(new ChatDelta(), CompletionResponse.FinishReasonName(outcome.Reason));
+    }
+
+    static (string Text, bool Stopped) CutAtStop(string text, string[] stops)
+    {
+        int cut = stops.Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
+        return cut >= 0 ? (text[..cut], true) : (text, false);
+    }
+
+    static string[] Stops(JsonElement? stop, Dictionary<string, string[]> errors)
+    {
+        if (stop is not { } s || s.ValueKind == JsonValueKind.Null) return [];
+        string[]? values = s.ValueKind switch
+        {
+            JsonValueKind.String => [s.GetString()!],
+            JsonValueKind.Array when s.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) => s.EnumerateArray().Select(e => e.GetString()!).ToArray(),
+            _ => null,
+        };
+        if (values is null || values.Length > 4 || values.Any(v => v.Length == 0))
+        {
+            errors["stop"] = ["stop must be a non-empty string or an array of at most 4 non-empty strings"];
+            return [];
+        }
+        return values;
+    }
+
+    static ProblemHttpResult Busy(ChatServices services)
+    {
+        services.Context.Response.Headers.RetryAfter = services.Serving.Value.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests in progress",
+            detail: $"every slot is taken; retry after {services.Serving.Value.RetryAfterSeconds} s");
+    }
+}
+
+/// <summary>What the chat handler needs besides the request body.</summary>
+public sealed record ChatServices(
+    [FromServices] LanguageModel Language,
+    [FromServices] GenerationScheduler Scheduler,
+    [FromServices] CompressionHost Compression,
+    [FromServices] ModelInfo Model,
+    [FromServices] IOptions<ServingOptions> Serving,
+    [FromServices] IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> Json,
+    [FromServices] CompletionMetrics CompletionMetrics,
+    [FromServices] CompressionMetrics CompressionMetrics,
+    HttpContext Context);
