@@ -1,0 +1,61 @@
+using Gmsa.Api.Tests.Infrastructure;
+using Gmsa.Client;
+using Microsoft.Extensions.AI;
+
+namespace Gmsa.Api.Tests.Client;
+
+/// <summary>Gmsa.Client against the real service on a loopback Kestrel, embedded gmsa-tiny with its compressor.</summary>
+public sealed class GmsaClientTests : IDisposable
+{
+    readonly ApiFactory factory = new ApiFactory(modelDir: null).StartOnLoopback();
+    static CancellationToken Token => TestContext.Current.CancellationToken;
+    const string Chad = "The capital of Chad is N'Djamena. The currency of Chad is the Central African CFA franc.";
+    const string Question = " Question: What is the capital of Chad? Answer:";
+
+    GmsaClient Client() => new(factory.CreateClient());
+
+    [Fact]
+    public async Task CompressThenAnswerAndReconstruct_ByIdEqualsByText()
+    {
+        var client = Client();
+        var compressed = Assert.Single(await client.CompressAsync([Chad], rate: 4, Token));
+        Assert.Equal(compressed.TokensOut, compressed.Embedding!.Length);
+        Assert.Equal(384, compressed.Embedding[0].Length);
+
+        var byId = await client.AnswerAsync(Question, compressedIds: [compressed.CompressedId], maxTokens: 10, cancellation: Token);
+        var byText = await client.AnswerAsync(Question, contexts: [Chad], rate: 4, maxTokens: 10, cancellation: Token);
+        Assert.Equal(byText.Text, byId.Text);
+        Assert.Equal(1, byId.Compression.CacheHits);
+        Assert.Equal(compressed.TokensOut, byId.Compression.SoftTokens);
+
+        var restated = await client.ReconstructAsync(compressed.CompressedId, maxTokens: 20, Token);
+        Assert.True(restated.Usage.CompletionTokens > 0);
+    }
+
+    [Fact]
+    public async Task ChatClient_ResponseAndStreamingUpdates_AgreeAndCarryUsage()
+    {
+        IChatClient chat = Client();
+        var options = new ChatOptions { MaxOutputTokens = 16, AdditionalProperties = new() { [GmsaClient.DocumentsKey] = new[] { Chad }, [GmsaClient.RateKey] = 4 } };
+        ChatMessage[] messages = [new(ChatRole.User, "Question: What is the capital of Chad? Answer:")];
+
+        var response = await chat.GetResponseAsync(messages, options, Token);
+        var streamed = string.Concat(await chat.GetStreamingResponseAsync(messages, options, Token).Select(u => u.Text).ToListAsync(Token));
+
+        Assert.Equal(response.Text, streamed);
+        Assert.Equal(ChatFinishReason.Length, response.FinishReason);
+        Assert.Equal(16, response.Usage!.OutputTokenCount);
+        Assert.Equal(response.Usage.InputTokenCount + 16, response.Usage.TotalTokenCount);
+        Assert.Equal("gmsa-tiny", response.ModelId);
+    }
+
+    [Fact]
+    public async Task AnswerAsync_UnknownId_ThrowsWithTheServicesMessage()
+    {
+        var error = await Assert.ThrowsAsync<GmsaApiException>(() => Client().AnswerAsync(Question, compressedIds: ["cmp-unknown"], cancellation: Token));
+        Assert.Equal(404, error.Status);
+        Assert.Contains("not cached", error.Message);
+    }
+
+    public void Dispose() => factory.Dispose();
+}
