@@ -9,11 +9,13 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddGmsaTelemetry();     // Serilog, OpenTelemetry metrics and traces, OTLP when configured
 builder.AddGmsaModel();         // options checked at start-up, the model, its scheduler, readiness
 builder.AddGmsaHttpApi();       // snake_case JSON, validation, ProblemDetails, body size limit, Swagger
+builder.AddGmsaAccessControl(); // API keys, per-key rate limit, deadlines, draining on SIGTERM
 
 var app = builder.Build();
 app.UseGmsaRequestLogging();    // outermost, so it logs the status the client got
 app.UseExceptionHandler();      // unhandled errors and unreadable bodies as ProblemDetails
 app.UseStatusCodePages();       // bare status codes (404, 405, ...) as ProblemDetails
+app.UseGmsaAccessControl();     // before the endpoints: a refused request costs no model time
 app.UseSwagger();
 app.UseSwaggerUI();
 

@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.RateLimiting;
+using Gmsa.Api.Options;
+using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace Gmsa.Api.Hosting;
+
+/// <summary>
+/// API keys (Bearer, compared in constant time), a per-key rate limit that answers 429 with Retry-After (ASP.NET's
+/// limiter says 503 unless told), per-request deadlines, and draining on SIGTERM: requests in flight finish, new
+/// ones get 503. Everything but /v1/* (health, metrics, Swagger) stays open.
+/// </summary>
+public static class AccessControl
+{
+    public const string Policy = "gmsa-keys";
+    static bool IsApi(HttpContext context) => context.Request.Path.StartsWithSegments("/v1");
+
+    public static WebApplicationBuilder AddGmsaAccessControl(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<AccessOptions>().BindConfiguration(AccessOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // Configured lazily from the bound options: settings a host adds after Program starts (tests, hosting layers) count.
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<AccessOptions>>((o, options) =>
+        {
+            var access = options.Value;
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.OnRejected = async (context, cancellation) =>
+            {
+                var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) ? Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)) : 60;
+                context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                await WriteProblemAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "Rate limit reached",
+                    $"at most {access.RequestsPerMinute} requests a minute per key ({AccessOptions.Section}:RequestsPerMinute); retry after {seconds} s");
+            };
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                access.RequestsPerMinute <= 0 || !IsApi(context)
+                    ? RateLimitPartition.GetNoLimiter("open")
+                    : RateLimitPartition.GetFixedWindowLimiter(Caller(context), _ => new FixedWindowRateLimiterOptions
+                    {
+                        PermitLimit = access.RequestsPerMinute,
+                        Window = TimeSpan.FromMinutes(1),
+                        QueueLimit = 0,
+                    }));
+        });
+        services.AddRequestTimeouts(_ => { });
+        services.AddOptions<RequestTimeoutOptions>().Configure<IOptions<AccessOptions>>((o, options) =>
+        {
+            var access = options.Value;
+            if (access.RequestTimeoutSeconds <= 0) return;
+            o.DefaultPolicy = new RequestTimeoutPolicy
+            {
+                Timeout = TimeSpan.FromSeconds(access.RequestTimeoutSeconds),
+                WriteTimeoutResponse = context => WriteProblemAsync(context, StatusCodes.Status504GatewayTimeout, "The request took too long",
+                    $"it ran past {access.RequestTimeoutSeconds} s ({AccessOptions.Section}:RequestTimeoutSeconds) and was stopped; its slot is free"),
+            };
+        });
+        services.AddSingleton<Draining>();
+        return builder;
+    }
+
+    /// <summary>Draining, then keys, then the rate limit, then deadlines: a refused request costs no model time.</summary>
+    public static WebApplication UseGmsaAccessControl(this WebApplication app)
+    {
+        var draining = app.Services.GetRequiredService<Draining>();
+        app.Lifetime.ApplicationStopping.Register(draining.Start);
+        var keys = app.Services.GetRequiredService<IOptions<AccessOptions>>().Value.ApiKeys
+            .Where(k => k.Length > 0).Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k))).ToArray();
+        app.Use(async (context, next) =>
+        {
+            if (IsApi(context) && draining.Active)
+            {
+                context.Response.Headers.Connection = "close";
+                await WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable, "Shutting down",
+                    "this instance is stopping: requests in flight finish, new ones go elsewhere");
+                return;
+            }
+            if (IsApi(context) && keys.Length > 0 && !Authorized(context, keys))
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await WriteProblemAsync(context, StatusCodes.Status401Unauthorized, "A valid API key is required",
+                    "send it as 'Authorization: Bearer <key>'");
+                return;
+            }
+            await next(context);
+        });
+        app.UseRateLimiter();
+        app.UseRequestTimeouts();
+        return app;
+    }
+
+    /// <summary>Hashes make the comparison constant-time whatever the lengths; every key is compared, match or not.</summary>
+    static bool Authorized(HttpContext context, byte[][] keys)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return false;
+        var offered = SHA256.HashData(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()));
+        bool found = false;
+        foreach (var key in keys) found |= CryptographicOperations.FixedTimeEquals(offered, key);
+        return found;
+    }
+
+    /// <summary>The rate-limit partition: the key's hash when one is sent, else the client address.</summary>
+    static string Caller(HttpContext context) =>
+        context.Request.Headers.Authorization.ToString() is { Length: > 7 } auth
+            ? "key:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(auth)))[..16]
+            : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+
+    static Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
+    {
+        context.Response.StatusCode = status;
+        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        return problems.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail } }).AsTask();
+    }
+}
+
+/// <summary>Set when the host begins to stop (SIGTERM): the API then refuses new requests with 503.</summary>
+public sealed class Draining
+{
+    volatile bool active;
+    public bool Active => active;
+    public void Start() => active = true;
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Gmsa.Api.Hosting;
+using Gmsa.Api.Tests.Infrastructure;
+using Gmsa.Engine.Tests.Golden;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gmsa.Api.Tests.Hosting;
+
+/// <summary>API keys, per-key rate limits, deadlines and draining, over stories260K on the in-memory server.</summary>
+public sealed class AccessControlTests(Stories260kFixture stories) : IClassFixture<Stories260kFixture>
+{
+    static CancellationToken Token => TestContext.Current.CancellationToken;
+    const string Body = """{"prompt": "Once", "max_tokens": 2}""";
+
+    static HttpClient WithKey(ApiFactory factory, string? key)
+    {
+        var client = factory.CreateClient();
+        if (key is not null) client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    [Fact]
+    public async Task ApiKeys_MissingOrWrong_401WithBearerChallengeAndRightOnePasses()
+    {
+        using var factory = new ApiFactory(stories.Require(), ("Gmsa:Access:ApiKeys:0", "first-key"), ("Gmsa:Access:ApiKeys:1", "second-key"));
+
+        var none = await WithKey(factory, null).PostCompletionAsync(Body, Token);
+        Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+        Assert.Equal("Bearer", none.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Equal("authentication_error", (string)(await none.JsonAsync())["error"]!["type"]!);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await WithKey(factory, "first-keyX").PostCompletionAsync(Body, Token)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await WithKey(factory, "first").PostCompletionAsync(Body, Token)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await WithKey(factory, "second-key").PostCompletionAsync(Body, Token)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await WithKey(factory, null).GetAsync("/health/ready", Token)).StatusCode);   // probes need no key
+    }
+
+    [Fact]
+    public async Task RateLimit_PerKey_429WithRetryAfterWhileOtherKeysPass()
+    {
+        using var factory = new ApiFactory(stories.Require(), ("Gmsa:Access:ApiKeys:0", "a"), ("Gmsa:Access:ApiKeys:1", "b"), ("Gmsa:Access:RequestsPerMinute", "2"));
+        for (int i = 0; i < 2; i++) Assert.Equal(HttpStatusCode.OK, (await WithKey(factory, "a").PostCompletionAsync(Body, Token)).StatusCode);
+
+        var limited = await WithKey(factory, "a").PostCompletionAsync(Body, Token);
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.Equal(Http.ProblemJson, limited.ContentType()?.MediaType);
+        Assert.Equal(HttpStatusCode.OK, (await WithKey(factory, "b").PostCompletionAsync(Body, Token)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Deadline_RequestWaitingTooLong_504AndItsSlotIsFree()
+    {
+        using var factory = new ApiFactory(stories.Require(), ("Gmsa:Access:RequestTimeoutSeconds", "1"));
+        var client = factory.CreateClient();
+        HttpResponseMessage late;
+        using (factory.HoldModel())                                   // the request cannot start within its second
+            late = await client.PostCompletionAsync(Body, Token).WaitAsync(TimeSpan.FromSeconds(15), Token);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, late.StatusCode);
+        Assert.Contains("took too long", (string)(await late.JsonAsync())["title"]!);
+        await factory.WaitForInFlightAsync(0);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostCompletionAsync(Body, Token)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Draining_InFlightRequestFinishesAndNewOnesGet503()
+    {
+        using var factory = new ApiFactory(stories.Require());
+        var client = factory.CreateClient();
+        Task<HttpResponseMessage> inFlight;
+        using (factory.HoldModel())
+        {
+            inFlight = client.PostCompletionAsync(Body, Token);
+            await factory.WaitForInFlightAsync(1);
+            factory.Services.GetRequiredService<Draining>().Start();   // what SIGTERM's ApplicationStopping does
+            var refused = await client.PostCompletionAsync(Body, Token);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live", Token)).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.OK, (await inFlight.WaitAsync(TimeSpan.FromSeconds(30), Token)).StatusCode);
+    }
+}
