@@ -19,10 +19,14 @@ public sealed class GmsaClient(HttpClient http) : IChatClient
 
     static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>POST /v1/compress: one soft-token tensor (and id) per context.</summary>
-    public async Task<IReadOnlyList<CompressedContext>> CompressAsync(IEnumerable<string> contexts, int? rate = null, CancellationToken cancellation = default)
+    /// <summary>
+    /// POST /v1/compress: one soft-token tensor (and id) per context; <paramref name="format"/> json fills
+    /// <see cref="CompressedContext.Embedding"/>, base64-float32 or base64-bfloat16 fill <see cref="CompressedContext.Data"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<CompressedContext>> CompressAsync(IEnumerable<string> contexts, int? rate = null, CancellationToken cancellation = default,
+        string format = "json")
     {
-        var body = await PostAsync("/v1/compress", new JsonObject { ["contexts"] = Array(contexts), ["rate"] = rate }, cancellation);
+        var body = await PostAsync("/v1/compress", new JsonObject { ["contexts"] = Array(contexts), ["rate"] = rate, ["format"] = format }, cancellation);
         return body["data"].Deserialize<CompressedContext[]>(Json)!;
     }
 

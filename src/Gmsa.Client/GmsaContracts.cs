@@ -11,7 +11,8 @@ public sealed record CompressedContext(
     [property: JsonPropertyName("tokens_out")] int TokensOut,
     [property: JsonPropertyName("ratio")] double Ratio,
     [property: JsonPropertyName("cached")] bool Cached,
-    [property: JsonPropertyName("embedding")] float[][]? Embedding);
+    [property: JsonPropertyName("embedding")] float[][]? Embedding,
+    [property: JsonPropertyName("data")] string? Data = null);
 
 /// <summary>An answer or reconstruction over soft tokens.</summary>
 public sealed record Answer(

@@ -1,0 +1,143 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Net.Http.Json;
+using Gmsa.Client;
+
+namespace Gmsa.Cli.Commands;
+
+/// <summary>
+/// `gmsa bench api`: the service as a client sees it, on loopback. Starts the built service twice (encoder batching on,
+/// then one context per encoder call), sends compress requests with distinct contexts (no cache hits) from N concurrent
+/// clients, and reports requests/s and latency percentiles for each; then, on the first, the latency of an answer over a
+/// cached compressed_id against a completion that reads the same context in full.
+/// </summary>
+internal static class BenchApiCommand
+{
+    public static Command Create()
+    {
+        var api = new Option<string>("--api-dll") { Description = "the built service", DefaultValueFactory = _ => "src/Gmsa.Api/bin/Release/net10.0/linux-x64/Gmsa.Api.dll" };
+        var port = new Option<int>("--port") { Description = "loopback port for the service", DefaultValueFactory = _ => 5197 };
+        var clients = new Option<int>("--clients") { Description = "concurrent clients", DefaultValueFactory = _ => 16 };
+        var requests = new Option<int>("--requests") { Description = "compress requests per run (one context each, all distinct)", DefaultValueFactory = _ => 128 };
+        var words = new Option<int>("--context-words") { Description = "words per context", DefaultValueFactory = _ => 200 };
+        var repeats = new Option<int>("--repeats") { Description = "answers timed each way (medians)", DefaultValueFactory = _ => 5 };
+        var command = new Command("api", "Compress requests/s with and without encoder batching, and answer latency on a cached id against reading in full") { api, port, clients, requests, words, repeats };
+        command.SetAction(parse => CommandGuard.Run(() =>
+        {
+            string dll = parse.GetValue(api)!;
+            if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} does not exist: dotnet build src/Gmsa.Api -c Release");
+            int n = parse.GetValue(requests), c = parse.GetValue(clients);
+            var contexts = Enumerable.Range(0, n).Select(i => Context(i, parse.GetValue(words))).ToArray();
+            Console.WriteLine($"{n} compress requests of {parse.GetValue(words)} words from {c} clients, rate 4, loopback port {parse.GetValue(port)}");
+            var runs = new List<(string Name, Figures F)>();
+            foreach (var (name, batch) in new[] { ("batched encoder (MaxBatchContexts 32)", 32), ("one context per call (MaxBatchContexts 1)", 1) })
+            {
+                using var server = Server.Start(dll, parse.GetValue(port), batch);
+                runs.Add((name, CompressLoad(server.Client, contexts.Select(x => x + $" ({name})").ToArray(), c).GetAwaiter().GetResult()));
+                Console.Error.WriteLine($"{name}: {runs[^1].F.PerSecond:F1} requests/s");
+                if (batch == 32) AnswerLatency(server.Client, parse.GetValue(repeats)).GetAwaiter().GetResult();
+            }
+            Console.WriteLine();
+            Console.WriteLine("| encoder | requests/s | p50 ms | p99 ms |");
+            Console.WriteLine("|---|---|---|---|");
+            foreach (var (name, f) in runs) Console.WriteLine($"| {name} | {f.PerSecond:F1} | {f.P50:F0} | {f.P99:F0} |");
+            Console.WriteLine($"batched / one by one: {runs[0].F.PerSecond / runs[1].F.PerSecond:F2}x requests/s");
+            return 0;
+        }));
+        return command;
+    }
+
+    sealed record Figures(double PerSecond, double P50, double P99);
+
+    /// <summary>Distinct, deterministic prose-like contexts (so none is a cache hit of another).</summary>
+    static string Context(int i, int words)
+    {
+        string[] vocabulary = ["the", "ship", "sailed", "capital", "river", "of", "and", "people", "north", "winter", "grain", "trade", "king", "city", "sea", "was", "in", "a", "long", "road"];
+        var rng = new Random(i);
+        return $"Record {i}. " + string.Join(' ', Enumerable.Range(0, words).Select(_ => vocabulary[rng.Next(vocabulary.Length)])) + ".";
+    }
+
+    static async Task<Figures> CompressLoad(HttpClient http, string[] contexts, int clients)
+    {
+        var client = new GmsaClient(http);
+        await client.CompressAsync(["warm-up context, not timed."], 4);
+        int next = -1;
+        var latencies = new List<double>();
+        var wall = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        {
+            for (int i; (i = Interlocked.Increment(ref next)) < contexts.Length;)
+            {
+                var one = Stopwatch.StartNew();
+                await client.CompressAsync([contexts[i]], 4, format: "base64-bfloat16");   // the wire in bf16: the encoder is what is timed
+                lock (latencies) latencies.Add(one.Elapsed.TotalMilliseconds);
+            }
+        })));
+        var sorted = latencies.Order().ToArray();
+        double Percentile(double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+        return new Figures(contexts.Length / wall.Elapsed.TotalSeconds, Percentile(0.5), Percentile(0.99));
+    }
+
+    /// <summary>The same question over a ~700-token context: by cached id (soft tokens) against the completion reading it all.</summary>
+    static async Task AnswerLatency(HttpClient http, int repeats)
+    {
+        var client = new GmsaClient(http);
+        string context = string.Join(' ', Enumerable.Range(0, 8).Select(i => Context(1000 + i, 60)));
+        const string question = " Question: What was the first record? Answer:";
+        string id = (await client.CompressAsync([context], 8))[0].CompressedId;
+        async Task<double> Median(Func<Task> call)
+        {
+            await call();
+            var times = new List<double>();
+            for (int r = 0; r < repeats; r++) { var t = Stopwatch.StartNew(); await call(); times.Add(t.Elapsed.TotalMilliseconds); }
+            return times.Order().ElementAt(times.Count / 2);
+        }
+        double cached = await Median(() => client.AnswerAsync(question, compressedIds: [id], maxTokens: 16));
+        double full = await Median(async () =>
+        {
+            using var r = await http.PostAsJsonAsync("/v1/completions", new { prompt = context + question, max_tokens = 16 });
+            r.EnsureSuccessStatusCode();
+        });
+        Console.WriteLine($"answer on a cached compressed_id (rate 8): {cached:F0} ms; completion reading the context in full: {full:F0} ms ({cached / full:F2}x), 16 tokens, medians of {repeats}");
+    }
+
+    /// <summary>The built service as a child process on loopback, ready when /health/ready says so; killed on dispose.</summary>
+    sealed class Server : IDisposable
+    {
+        readonly Process process;
+        public HttpClient Client { get; }
+
+        Server(Process process, HttpClient client) { this.process = process; Client = client; }
+
+        public static Server Start(string dll, int port, int batchContexts)
+        {
+            var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { dll, $"--urls=http://127.0.0.1:{port}", $"--Gmsa:Compression:MaxBatchContexts={batchContexts}",
+                         "--Gmsa:Compression:MaxQueuedContexts=1024", "--Gmsa:Access:RequestTimeoutSeconds=0", "--Serilog:MinimumLevel:Default=Warning" })
+                info.ArgumentList.Add(a);
+            var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the service");
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(5) };
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(120))
+            {
+                if (process.HasExited) throw new InvalidOperationException($"the service exited with {process.ExitCode} before it was ready");
+                try { if (client.GetAsync("/health/ready").GetAwaiter().GetResult().IsSuccessStatusCode) return new Server(process, client); }
+                catch (HttpRequestException) { }
+                Thread.Sleep(250);
+            }
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("the service was not ready within 120 s");
+        }
+
+        public void Dispose()
+        {
+            Client.Dispose();
+            try { process.Kill(entireProcessTree: true); process.WaitForExit(10_000); } catch (InvalidOperationException) { }
+            process.Dispose();
+        }
+    }
+}
