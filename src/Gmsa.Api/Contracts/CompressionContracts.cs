@@ -14,8 +14,12 @@ public sealed record CompressRequest
     [Description("Compression rate r: about one soft token per r context tokens. Default: the compressor's first training rate.")]
     public int? Rate { get; init; }
 
-    [Description("json (floats, the default), base64-float32, base64-bfloat16 (little-endian, row after row), safetensors or npy (a binary body; npy for one context, float32).")]
+    [Description("json (floats, the default), base64-float32, base64-bfloat16 (little-endian, row after row), safetensors or npy (a binary body; npy for one context, float32), " +
+        "or vllm-prompt-embeds: base64 of a torch.save'd [tokens, hidden] tensor, the soft tokens followed by the embedded prompt, for vLLM's --enable-prompt-embeds.")]
     public string? Format { get; init; }
+
+    [Description("vllm-prompt-embeds only: text embedded after each context's soft tokens (the question), so vLLM reads [soft ; prompt].")]
+    public string? Prompt { get; init; }
 }
 
 /// <summary>One compressed context. <c>embedding</c> (json) or <c>data</c> (base64) holds the [n, hidden] values.</summary>

@@ -8,8 +8,9 @@ namespace Gmsa.Api.Contracts;
 /// <summary>The encodings /v1/compress answers in, each read back by the tests against the engine's tensor.</summary>
 public static class SoftTokenFormats
 {
-    public const string Json = "json", Base64Float32 = "base64-float32", Base64Bfloat16 = "base64-bfloat16", Safetensors = "safetensors", Npy = "npy";
-    public static readonly string[] All = [Json, Base64Float32, Base64Bfloat16, Safetensors, Npy];
+    public const string Json = "json", Base64Float32 = "base64-float32", Base64Bfloat16 = "base64-bfloat16", Safetensors = "safetensors", Npy = "npy",
+        VllmPromptEmbeds = "vllm-prompt-embeds";
+    public static readonly string[] All = [Json, Base64Float32, Base64Bfloat16, Safetensors, Npy, VllmPromptEmbeds];
     public const string SafetensorsMediaType = "application/x-safetensors", NpyMediaType = "application/x-npy";
 
     public static float[][] Rows(SoftTokenData soft)

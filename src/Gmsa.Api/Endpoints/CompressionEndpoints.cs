@@ -60,6 +60,17 @@ public static class CompressionEndpoints
             return TypedResults.File(SoftTokenFormats.SafetensorsFile(results.Select(r => (r.Id, r.Soft)).ToArray(), rate), SoftTokenFormats.SafetensorsMediaType, "soft_tokens.safetensors");
         if (format == SoftTokenFormats.Npy)
             return TypedResults.File(SoftTokenFormats.NpyFile(results[0].Soft), SoftTokenFormats.NpyMediaType, "soft_tokens.npy");
+        if (format == SoftTokenFormats.VllmPromptEmbeds)
+        {
+            var prompt = await PromptEmbeddingsAsync(compression, request.Prompt, services.Language);
+            var vllm = results.Select(r =>
+            {
+                var embeds = prompt is null ? r.Soft : SoftTokenData.Concatenate([r.Soft, prompt]) with { ContextTokens = r.Soft.ContextTokens };
+                return new CompressedContext(r.Id, [embeds.Count, embeds.Dimension], embeds.Dtype, r.Soft.ContextTokens, embeds.Count,
+                    Math.Round(r.Soft.Ratio, 3), r.Cached, Data: Convert.ToBase64String(TorchSaveFile.Write(embeds)));
+            }).ToArray();
+            return TypedResults.Ok(new CompressResponse(services.Model.Id, rate, vllm));
+        }
         var data = results.Select(r => new CompressedContext(r.Id, [r.Soft.Count, r.Soft.Dimension],
             format == SoftTokenFormats.Base64Bfloat16 ? "bfloat16" : "float32", r.Soft.ContextTokens, r.Soft.Count, Math.Round(r.Soft.Ratio, 3), r.Cached,
             Embedding: format == SoftTokenFormats.Json ? SoftTokenFormats.Rows(r.Soft) : null,
@@ -171,6 +182,20 @@ public static class CompressionEndpoints
         var outcome = await generation.Completion;
         metrics.Completed(outcome, clock.Elapsed, stream: true, operation);
         yield return CompletionChunk.Final(id, outcome);
+    }
+
+    /// <summary>The decoder's input embeddings of <paramref name="prompt"/> (no BOS: it follows soft tokens), or null.</summary>
+    static Task<SoftTokenData?> PromptEmbeddingsAsync(CompressionService compression, string? prompt, LanguageModel language)
+    {
+        if (string.IsNullOrEmpty(prompt)) return Task.FromResult<SoftTokenData?>(null);
+        var ids = compression.Gmsa.EncodePrompt(prompt);
+        return language.Runner.RunAsync(() =>
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            using var noGrad = TorchSharp.torch.inference_mode();
+            var embedded = language.Model.Embed(TorchSharp.torch.tensor(ids.Select(t => (long)t).ToArray(), [1, ids.Count], device: language.Model.Device));
+            return (SoftTokenData?)SoftTokenData.From(embedded.squeeze(0), ids.Count, 1);
+        });
     }
 
     static void CheckContexts(string[] contexts, CompressionService compression, Dictionary<string, string[]> errors)

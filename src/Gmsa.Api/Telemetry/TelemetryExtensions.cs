@@ -21,8 +21,14 @@ public static class TelemetryExtensions
         {
             logger.ReadFrom.Configuration(builder.Configuration)
                 .ReadFrom.Services(services)
-                .Enrich.FromLogContext()
-                .WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+                .Enrich.FromLogContext();
+            // Production: one JSON object a line (compact format: @t, @l, @mt, @tr trace id, @sp span id). Otherwise
+            // text, with the trace id at the end of every line written inside a request.
+            if (builder.Configuration.GetValue<bool>("Gmsa:Logging:Json"))
+                logger.WriteTo.Console(new Serilog.Formatting.Compact.RenderedCompactJsonFormatter());
+            else
+                logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {TraceId}{NewLine}{Exception}",
+                    formatProvider: System.Globalization.CultureInfo.InvariantCulture);
             if (otlp)
                 logger.WriteTo.OpenTelemetry(o => o.ResourceAttributes["service.name"] = GmsaTelemetry.ServiceName);
         });

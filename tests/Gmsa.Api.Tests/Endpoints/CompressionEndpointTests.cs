@@ -204,5 +204,53 @@ public sealed class CompressionEndpointTests : IDisposable
         Assert.Equal([4, 8], models["data"]![0]!["compression_rates"]!.AsArray().Select(r => (int)r!));
     }
 
+    async Task<(byte[] File, SoftTokenData Soft, int PromptTokens)> VllmAsync()
+    {
+        const string prompt = " Question: What is the capital of Chad? Answer:";
+        var body = await (await Post("/v1/compress", $$"""{"contexts": ["{{Chad}}"], "rate": 4, "format": "vllm-prompt-embeds", "prompt": "{{prompt}}"}""")).JsonAsync();
+        return (Convert.FromBase64String((string)body["data"]![0]!["data"]!), (await EngineAsync(Chad))[0], Gmsa.EncodePrompt(prompt).Count);
+    }
+
+    [Fact]
+    public async Task Compress_VllmPromptEmbeds_TorchSaveZipOfSoftTokensThenPrompt()
+    {
+        var (file, soft, promptTokens) = await VllmAsync();
+        using var zip = new System.IO.Compression.ZipArchive(new MemoryStream(file));
+        Assert.Equal(["archive/byteorder", "archive/data.pkl", "archive/data/0", "archive/version"], zip.Entries.Select(e => e.FullName).Order());
+        using var data = new MemoryStream();
+        zip.GetEntry("archive/data/0")!.Open().CopyTo(data);
+        var bytes = data.ToArray();
+        Assert.Equal((soft.Count + promptTokens) * 384 * 2, bytes.Length);            // bf16 [soft + prompt, hidden]
+        Assert.Equal(soft.Raw, bytes[..soft.Raw.Length]);                            // the soft tokens first, bit for bit
+        Assert.All(zip.Entries, e => Assert.Equal(e.Length, e.CompressedLength));      // stored, as torch.load reads them
+    }
+
+    [Fact]
+    public async Task Compress_VllmPromptEmbeds_PyTorchLoadsTheSameValues()
+    {
+        const string python = "/usr/bin/python3";
+        var probe = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(File.Exists(python) ? python : "false", "-c \"import torch\"")
+            { RedirectStandardError = true, UseShellExecute = false })!;
+        probe.WaitForExit();
+        if (!File.Exists(python) || probe.ExitCode != 0) Assert.Skip("PyTorch is not installed for /usr/bin/python3 (Debian package python3-torch)");
+
+        var (file, soft, promptTokens) = await VllmAsync();
+        using var dir = new Gmsa.Engine.Tests.TempDir();
+        await File.WriteAllBytesAsync(dir.File("embeds.pt"), file, Token);
+        var info = new System.Diagnostics.ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("import sys, torch; t = torch.load(sys.argv[1]); print(t.dtype, list(t.shape)); open(sys.argv[2], 'wb').write(t.float().numpy().tobytes())");
+        info.ArgumentList.Add(dir.File("embeds.pt"));
+        info.ArgumentList.Add(dir.File("values.f32"));
+        using var run = System.Diagnostics.Process.Start(info)!;
+        string output = await run.StandardOutput.ReadToEndAsync(Token), errors = await run.StandardError.ReadToEndAsync(Token);
+        await run.WaitForExitAsync(Token);
+        Assert.True(run.ExitCode == 0, errors);
+        Assert.Equal($"torch.bfloat16 [{soft.Count + promptTokens}, 384]", output.Trim());
+        var values = await File.ReadAllBytesAsync(dir.File("values.f32"), Token);
+        var loaded = Enumerable.Range(0, soft.Count * 384).Select(i => BitConverter.ToSingle(values, 4 * i)).ToArray();
+        Assert.Equal(soft.ToFloat32(), loaded);
+    }
+
     public void Dispose() => factory.Dispose();
 }

@@ -26,6 +26,20 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
     }
 
     [Fact]
+    public async Task Process_JsonLogging_WritesOneJsonObjectPerLine()
+    {
+        using var temp = new TempDir();
+        var missing = Path.Combine(temp.Path, "no-model");
+        var (exitCode, lines) = await RunServiceAsync(temp.Path, $"--Gmsa:Model:Path={missing}", "--Gmsa:Logging:Json=true");
+
+        Assert.Equal(1, exitCode);
+        Assert.NotEmpty(lines);
+        var events = lines.Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!.AsObject()).ToArray();   // each line is JSON
+        Assert.All(events, e => Assert.NotNull(e["@t"]));
+        Assert.Contains(events, e => (string?)e["@l"] == "Fatal" && ((string?)e["@m"])!.Contains(missing));
+    }
+
+    [Fact]
     public async Task Process_OutOfRangeServingSetting_ExitsWithOneLineNamingTheField()
     {
         using var temp = new TempDir();
