@@ -16,6 +16,8 @@ app.UseGmsaRequestLogging();    // outermost, so it logs the status the client g
 app.UseExceptionHandler();      // unhandled errors and unreadable bodies as ProblemDetails
 app.UseStatusCodePages();       // bare status codes (404, 405, ...) as ProblemDetails
 app.UseGmsaAccessControl();     // before the endpoints: a refused request costs no model time
+app.UseDefaultFiles();          // the playground at / (wwwroot/index.html), static files with no build step
+app.UseStaticFiles();
 app.UseSwagger();
 app.UseSwaggerUI();
 
