@@ -42,6 +42,7 @@ public static class TelemetryExtensions
                 .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0))
             .WithTracing(tracing => tracing
                 .AddSource(GmsaTelemetry.ActivitySourceName)
+                .AddSource(Gmsa.Engine.Serving.ServingTelemetry.SourceName)   // queue, compress, prefill, decode
                 .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsProbe(context.Request.Path)));
         if (otlp) telemetry.UseOtlpExporter();
         builder.Services.AddSingleton<CompletionMetrics>();

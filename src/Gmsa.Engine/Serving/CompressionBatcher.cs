@@ -32,7 +32,10 @@ public sealed record CompressionBatcherOptions
 /// </summary>
 public sealed class CompressionBatcher : IAsyncDisposable
 {
-    sealed record Pending(IReadOnlyList<int> Context, int Rate, TaskCompletionSource<SoftTokenData> Done, CancellationToken Cancellation, long QueuedAt);
+    sealed record Pending(IReadOnlyList<int> Context, int Rate, TaskCompletionSource<SoftTokenData> Done, CancellationToken Cancellation, long QueuedAt)
+    {
+        public ActivityContext Parent { get; } = Activity.Current?.Context ?? default;   // the request that asked
+    }
 
     readonly GmsaModel model;
     readonly SemaphoreSlim slots;
@@ -128,6 +131,10 @@ public sealed class CompressionBatcher : IAsyncDisposable
     async Task CompressAsync(List<Pending> batch)
     {
         var clock = Stopwatch.StartNew();
+        // One encoder call serves several requests: a span of its own, linked to each of them.
+        using var span = ServingTelemetry.Begin("gmsa.compress", default, DateTimeOffset.UtcNow,
+            batch.Where(p => p.Parent != default).Select(p => new ActivityLink(p.Parent)).ToArray());
+        span?.SetTag("gmsa.contexts", batch.Count).SetTag("gmsa.context_tokens", batch.Sum(p => p.Context.Count));
         try
         {
             var soft = await model.CompressToDataAsync(batch.Select(p => p.Context).ToArray(), batch.Select(p => p.Rate).ToArray());

@@ -146,10 +146,17 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
         waiting.RemoveAll(g => gone(g));
         foreach (var job in prefilling.Where(j => gone(j.Row.Generation)).ToArray())
         {
+            job.Row.Abandon();
             job.Dispose();
             prefilling.Remove(job);
         }
-        foreach (var batch in batches) batch.RemoveWhere(r => gone(r.Generation));
+        foreach (var batch in batches)
+            batch.RemoveWhere(r =>
+            {
+                if (!gone(r.Generation)) return false;
+                r.Abandon();
+                return true;
+            });
     }
 
     /// <summary>Starts prefills for waiting requests while the batch has room; returns their queue waits.</summary>
@@ -166,6 +173,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
                 QueueWait = Stopwatch.GetElapsedTime(g.EnqueuedAt),
             };
             waits.Add(row.QueueWait);
+            row.PrefillStarted();
             prefilling.Add(new PrefillJob(Model.Model, row));
         }
         return waits;
@@ -234,13 +242,18 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
     {
         foreach (var job in prefilling)
         {
+            job.Row.Abandon();
             job.Row.Generation.Fail(error);
             job.Dispose();
         }
         prefilling.Clear();
         foreach (var batch in batches)
         {
-            foreach (var row in batch.Rows) row.Generation.Fail(error);
+            foreach (var row in batch.Rows)
+            {
+                row.Abandon();
+                row.Generation.Fail(error);
+            }
             batch.Dispose();
         }
         batches.Clear();

@@ -41,6 +41,8 @@ public sealed class ScheduledGeneration
 
     internal CancellationToken Cancellation { get; }
     internal long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
+    /// <summary>The caller's span when it enqueued (the HTTP request's): the parent of the serving spans.</summary>
+    internal ActivityContext Parent { get; } = Activity.Current?.Context ?? default;
     internal bool IsFinished => Volatile.Read(ref finished) != 0;
 
     internal void Write(string piece)

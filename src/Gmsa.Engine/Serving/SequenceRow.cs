@@ -19,6 +19,7 @@ internal sealed class SequenceRow
     readonly StringBuilder text = new();
     readonly bool penalize;
     long decodeStartedAt;
+    Activity? prefillSpan, decodeSpan;
     double batchRowsSum;
     int steps;
 
@@ -44,6 +45,14 @@ internal sealed class SequenceRow
     public TimeSpan QueueWait { get; set; }
     public TimeSpan Prefill { get; set; }
 
+    /// <summary>Ends the queue span (admission until now) and opens the prefill span.</summary>
+    public void PrefillStarted()
+    {
+        ServingTelemetry.Begin("gmsa.queue", Generation.Parent, ServingTelemetry.WallClock(Generation.EnqueuedAt)).End();
+        prefillSpan = ServingTelemetry.Begin("gmsa.prefill", Generation.Parent, DateTimeOffset.UtcNow)
+            ?.SetTag("gmsa.prompt_tokens", Request.InputLength).SetTag("gmsa.soft_tokens", (int)(Request.SoftPrefix?.shape[0] ?? 0));
+    }
+
     /// <summary>Picks this row's next token from its logits [1, V] with its own settings and generator.</summary>
     public int Sample(Tensor logits)
     {
@@ -55,7 +64,12 @@ internal sealed class SequenceRow
     /// <summary>Takes a sampled token: stop, append and stream, or end at the length limit. True once the row is done.</summary>
     public bool Accept(int token)
     {
-        if (Tokens.Count == 0) decodeStartedAt = Stopwatch.GetTimestamp();
+        if (Tokens.Count == 0)
+        {
+            decodeStartedAt = Stopwatch.GetTimestamp();
+            prefillSpan.End();
+            decodeSpan = ServingTelemetry.Begin("gmsa.decode", Generation.Parent, DateTimeOffset.UtcNow);
+        }
         if (stops.Contains(token)) { Reason = FinishReason.Stop; return true; }
         Tokens.Add(token);
         if (penalize) history.Add(token);
@@ -63,6 +77,14 @@ internal sealed class SequenceRow
         if (piece.Length > 0) Emit(piece);
         if (Tokens.Count >= Sampling.MaxNewTokens) { Reason = FinishReason.Length; return true; }
         return false;
+    }
+
+    /// <summary>Ends whatever span is open when the row leaves without completing (cancelled or failed).</summary>
+    public void Abandon()
+    {
+        prefillSpan?.SetStatus(ActivityStatusCode.Error, "abandoned").End();
+        decodeSpan?.SetStatus(ActivityStatusCode.Error, "abandoned").End();
+        prefillSpan = decodeSpan = null;
     }
 
     /// <summary>Counts a decode step this row took part in, with how many rows shared it.</summary>
@@ -86,6 +108,8 @@ internal sealed class SequenceRow
         var decode = Tokens.Count > 1 ? Stopwatch.GetElapsedTime(decodeStartedAt) : TimeSpan.Zero;
         double rate = decode > TimeSpan.Zero ? (Tokens.Count - 1) / decode.TotalSeconds : 0;
         int batch = steps > 0 ? (int)Math.Round(batchRowsSum / steps) : 1;
+        decodeSpan?.SetTag("gmsa.completion_tokens", Tokens.Count).SetTag("gmsa.batch_size", batch).SetTag("gmsa.finish_reason", (Reason ?? FinishReason.Length).ToString());
+        decodeSpan.End();
         Generation.Complete(new GenerationOutcome(text.ToString(), Reason ?? FinishReason.Length, Request.InputLength, Tokens.Count,
             QueueWait, Prefill, rate, batch));
     }

@@ -226,4 +226,36 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
         for (int seed = 1; seed <= 4; seed++) await Round(seed);
         Assert.Equal(before, Live());
     }
+
+    [Fact]
+    public async Task Spans_QueuePrefillDecode_AreChildrenOfTheEnqueuingActivityInOrder()
+    {
+        using var lm = LanguageModel.Load(stories.Require());
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions());
+        using var source = new System.Diagnostics.ActivitySource("Gmsa.Tests.Spans");
+        var spans = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name is ServingTelemetry.SourceName or "Gmsa.Tests.Spans",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        ScheduledGeneration generation;
+        System.Diagnostics.ActivityContext parent;
+        using (var request = source.StartActivity("request"))
+        {
+            parent = request!.Context;
+            generation = Enqueue(scheduler, Greedy(lm, "Once upon a time", 10));
+        }
+        await generation.Completion.WaitAsync(Bound, Token);
+        await Task.Delay(100, Token);
+
+        var mine = spans.Where(s => s.TraceId == parent.TraceId && s.Source.Name == ServingTelemetry.SourceName).OrderBy(s => s.StartTimeUtc).ToArray();
+        Assert.Equal(["gmsa.queue", "gmsa.prefill", "gmsa.decode"], mine.Select(s => s.OperationName));
+        Assert.All(mine, s => Assert.Equal(parent.SpanId, s.ParentSpanId));
+        Assert.True(mine[1].StartTimeUtc + mine[1].Duration <= mine[2].StartTimeUtc + TimeSpan.FromMilliseconds(1));
+        Assert.Equal(10, (int)mine[2].GetTagItem("gmsa.completion_tokens")!);
+    }
 }
