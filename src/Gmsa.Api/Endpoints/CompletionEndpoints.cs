@@ -31,11 +31,15 @@ public static class CompletionEndpoints
     public static async Task<Results<Ok<CompletionResponse>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> CreateCompletion(
         CompletionRequest request, [AsParameters] CompletionServices services, CancellationToken cancellation)
     {
-        if (!services.Validator.TryValidate(request, out var valid, out var errors))
-            return TypedResults.ValidationProblem(errors, title: "The completion request is not valid");
         var clock = Stopwatch.StartNew();
-        if (!services.Scheduler.TryEnqueue(valid, cancellation, out var generation))
-            return TooManyRequests(services);
+        // Admission first, tokenizing second: a full service refuses at once, without tokenizing a long prompt for nothing.
+        if (!services.Scheduler.TryReserve(out var slot)) return TooManyRequests(services);
+        if (!services.Validator.TryValidate(request, out var valid, out var errors))
+        {
+            slot.Dispose();
+            return TypedResults.ValidationProblem(errors, title: "The completion request is not valid");
+        }
+        var generation = services.Scheduler.Enqueue(slot, valid, cancellation);
 
         var id = $"cmpl-{Guid.NewGuid():N}";
         if (request.Stream)

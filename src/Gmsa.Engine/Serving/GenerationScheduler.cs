@@ -60,14 +60,38 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
     /// <exception cref="ArgumentException">the request cannot run on this model (validate before calling)</exception>
     public bool TryEnqueue(GenerationRequest request, CancellationToken cancellation, [NotNullWhen(true)] out ScheduledGeneration? generation)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
         request.Validate(Model.Model.Config.ContextLength);
         generation = null;
-        if (!slots.Wait(0)) return false;
-        generation = new ScheduledGeneration(request, () => slots.Release(), cancellation);
+        if (!TryReserve(out var slot)) return false;
+        generation = Enqueue(slot, request, cancellation);
+        return true;
+    }
+
+    /// <summary>
+    /// Takes an admission slot before the request exists, so costly preparation (tokenizing a long prompt) happens only
+    /// for requests that will run: a full scheduler refuses before any of that work. Dispose the slot if no request follows.
+    /// </summary>
+    public bool TryReserve([NotNullWhen(true)] out AdmissionSlot? slot)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+        slot = slots.Wait(0) ? new AdmissionSlot(() => slots.Release()) : null;
+        return slot is not null;
+    }
+
+    /// <summary>Queues <paramref name="request"/> on a reserved slot; an invalid request gives the slot back and throws.</summary>
+    /// <exception cref="ArgumentException">the request cannot run on this model</exception>
+    public ScheduledGeneration Enqueue(AdmissionSlot slot, GenerationRequest request, CancellationToken cancellation)
+    {
+        try { request.Validate(Model.Model.Config.ContextLength); }
+        catch
+        {
+            slot.Dispose();
+            throw;
+        }
+        var generation = new ScheduledGeneration(request, slot.TakeRelease(), cancellation);
         if (!arrivals.Writer.TryWrite(generation))
             generation.Fail(new ObjectDisposedException(nameof(GenerationScheduler), "the scheduler is shutting down"));
-        return true;
+        return generation;
     }
 
     int Active => prefilling.Count + batches.Sum(b => b.Count);

@@ -34,6 +34,27 @@ public sealed class AdmissionTests(Stories260kFixture stories) : IClassFixture<S
     }
 
     [Fact]
+    public async Task Completion_QueueFull_RefusesBeforeTokenizingAndAnInvalidPromptGivesItsSlotBack()
+    {
+        using var factory = new ApiFactory(stories.Require(), ("Gmsa:Serving:MaxQueuedRequests", "1"), ("Gmsa:Serving:MaxBatchSize", "1"), ("Gmsa:Serving:MaxPromptTokens", "300"));
+        var client = factory.CreateClient();
+        // Past MaxPromptTokens (a 400 once tokenized) yet under the character bound: only tokenizing would tell.
+        var tooLong = $$"""{"prompt": "{{string.Concat(Enumerable.Repeat("Once upon a time ", 100))}}"}""";
+        Task<HttpResponseMessage> admitted;
+        using (factory.HoldModel())
+        {
+            admitted = client.PostCompletionAsync("""{"prompt": "Once", "max_tokens": 4}""", Token);
+            await factory.WaitForInFlightAsync(1);
+            Assert.Equal(HttpStatusCode.TooManyRequests, (await client.PostCompletionAsync(tooLong, Token)).StatusCode); // admission came first
+        }
+        Assert.Equal(HttpStatusCode.OK, (await admitted.WaitAsync(TimeSpan.FromSeconds(30), Token)).StatusCode);
+        await factory.WaitForInFlightAsync(0);
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.PostCompletionAsync(tooLong, Token)).StatusCode);
+        Assert.Equal(0, factory.Scheduler.InFlight);                                                        // its slot came back
+        Assert.Equal(HttpStatusCode.OK, (await client.PostCompletionAsync("""{"prompt": "Once", "max_tokens": 4}""", Token)).StatusCode);
+    }
+
+    [Fact]
     public async Task Completion_ConcurrentRequests_ShareDecodeSteps()
     {
         using var factory = new ApiFactory(stories.Require(), ("Gmsa:Serving:MaxBatchSize", "4"), ("Gmsa:Serving:BatchWindowMilliseconds", "50"));
