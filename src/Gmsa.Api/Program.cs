@@ -5,7 +5,11 @@ using Gmsa.Engine.Platform;
 
 GlibcAllocator.KeepFreedMemory(); // libtorch's CPU activations would page-fault on every op otherwise
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = args,
+    ContentRootPath = ContentRoot.Find(Directory.GetCurrentDirectory(), AppContext.BaseDirectory, args), // appsettings.json from anywhere
+});
 builder.AddGmsaTelemetry();     // Serilog, OpenTelemetry metrics and traces, OTLP when configured
 builder.AddGmsaModel();         // options checked at start-up, the model, its scheduler, readiness
 builder.AddGmsaHttpApi();       // snake_case JSON, validation, ProblemDetails, body size limit, Swagger

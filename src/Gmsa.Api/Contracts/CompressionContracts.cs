@@ -6,9 +6,11 @@ namespace Gmsa.Api.Contracts;
 /// <summary>POST /v1/compress: contexts in, one soft-token tensor per context out.</summary>
 public sealed record CompressRequest
 {
-    [Required, MinLength(1, ErrorMessage = "contexts must hold at least one context")]
-    [Description("Texts to compress, each on its own (a retrieved document, a chapter...).")]
+    [Description("Texts to compress, each on its own (a retrieved document, a chapter...). Give contexts or context_ids.")]
     public string[]? Contexts { get; init; }
+
+    [Description("Contexts as token ids of the model's tokenizer (no BOS), instead of text.")]
+    public int[][]? ContextIds { get; init; }
 
     [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
     [Description("Compression rate r: about one soft token per r context tokens. Default: the compressor's first training rate.")]

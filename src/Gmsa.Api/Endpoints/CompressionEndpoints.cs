@@ -45,14 +45,22 @@ public static class CompressionEndpoints
         if (services.Host.Service is not { } compression) return NoCompressor();
         var errors = new Dictionary<string, string[]>();
         string format = request.Format ?? SoftTokenFormats.Json;
+        bool byText = request.Contexts is { Length: > 0 }, byIds = request.ContextIds is { Length: > 0 };
+        int count = byText ? request.Contexts!.Length : request.ContextIds?.Length ?? 0;
+        if (byText == byIds) errors["contexts"] = ["give exactly one of contexts and context_ids, with at least one context"];
         if (!SoftTokenFormats.All.Contains(format)) errors["format"] = [$"format must be one of {string.Join(", ", SoftTokenFormats.All)}"];
-        if (format == SoftTokenFormats.Npy && request.Contexts!.Length != 1) errors["format"] = ["npy holds one tensor: send one context, or ask for safetensors"];
-        CheckContexts(request.Contexts!, compression, errors);
+        if (format == SoftTokenFormats.Npy && count != 1) errors["format"] = ["npy holds one tensor: send one context, or ask for safetensors"];
+        if (byText) CheckContexts(request.Contexts!, compression, errors);
+        if (byIds) CheckIds(request.ContextIds!, compression, services.Language.Tokenizer.VocabSize, errors);
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The compression request is not valid");
 
         int rate = request.Rate ?? compression.DefaultRate;
         (string Id, SoftTokenData Soft, bool Cached)[] results;
-        try { results = await Task.WhenAll(request.Contexts!.Select(c => compression.CompressAsync(c, rate, cancellation))); }
+        try
+        {
+            results = byText ? await Task.WhenAll(request.Contexts!.Select(c => compression.CompressAsync(c, rate, cancellation)))
+                : await Task.WhenAll(request.ContextIds!.Select(ids => compression.CompressIdsAsync(ids, rate, cancellation)));
+        }
         catch (CompressionQueueFullException) { return Busy(services); }
         foreach (var r in results) services.CompressionMetrics.Served(r.Soft, r.Cached);
 
@@ -196,6 +204,18 @@ public static class CompressionEndpoints
             var embedded = language.Model.Embed(TorchSharp.torch.tensor(ids.Select(t => (long)t).ToArray(), [1, ids.Count], device: language.Model.Device));
             return (SoftTokenData?)SoftTokenData.From(embedded.squeeze(0), ids.Count, 1);
         });
+    }
+
+    static void CheckIds(int[][] contexts, CompressionService compression, int vocabulary, Dictionary<string, string[]> errors)
+    {
+        for (int i = 0; i < contexts.Length; i++)
+        {
+            var ids = contexts[i];
+            if (ids is null || ids.Length == 0) { errors["context_ids"] = [$"context {i} is empty"]; return; }
+            if (ids.Length > compression.Options.MaxContextTokens) { errors["context_ids"] = [$"context {i} is longer than {compression.Options.MaxContextTokens} tokens ({CompressionOptions.Section}:MaxContextTokens)"]; return; }
+            if (ids.FirstOrDefault(t => t < 0 || t >= vocabulary) is var bad && (bad < 0 || bad >= vocabulary))
+            { errors["context_ids"] = [$"context {i} has token id {bad}, outside the vocabulary of {vocabulary}"]; return; }
+        }
     }
 
     static void CheckContexts(string[] contexts, CompressionService compression, Dictionary<string, string[]> errors)

@@ -33,19 +33,25 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
 
     /// <summary>The context's soft tokens, from the cache or compressed now; Cached says which.</summary>
     /// <exception cref="CompressionQueueFullException">the batcher's queue is full</exception>
-    public async Task<(string Id, SoftTokenData Soft, bool Cached)> CompressAsync(string context, int rate, CancellationToken cancellation)
+    public Task<(string Id, SoftTokenData Soft, bool Cached)> CompressAsync(string context, int rate, CancellationToken cancellation) =>
+        CompressCoreAsync(IdFor(context, rate), null, rate, cancellation, context);
+
+    async Task<(string Id, SoftTokenData Soft, bool Cached)> CompressCoreAsync(string id, IReadOnlyList<int>? ids, int rate,
+        CancellationToken cancellation, string? text = null)
     {
-        var id = IdFor(context, rate);
         bool compressed = false;
         var soft = await cache.GetOrCreateAsync(id, async token =>
         {
             compressed = true;
-            var ids = gmsa.EncodeContext(context);
-            if (!batcher.TryEnqueue(ids, rate, token, out var result)) throw new CompressionQueueFullException();
+            if (!batcher.TryEnqueue(ids ?? gmsa.EncodeContext(text!), rate, token, out var result)) throw new CompressionQueueFullException();
             return await result;
         }, Entry(), cancellationToken: cancellation);
         return (id, soft, !compressed);
     }
+
+    /// <summary>The same for a context given as token ids (cached under a hash of the ids).</summary>
+    public Task<(string Id, SoftTokenData Soft, bool Cached)> CompressIdsAsync(int[] ids, int rate, CancellationToken cancellation) =>
+        CompressCoreAsync(IdFor("ids:" + string.Join(',', ids), rate), ids, rate, cancellation);
 
     /// <summary>Soft tokens cached under <paramref name="id"/>, or null when unknown or expired.</summary>
     public async Task<SoftTokenData?> FindAsync(string id, CancellationToken cancellation) =>

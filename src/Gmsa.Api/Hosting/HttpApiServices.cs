@@ -51,6 +51,7 @@ public static class HttpApiServices
             o.NonNullableReferenceTypesAsRequired();
             o.OperationFilter<AllResponseTypesFilter>();
             o.SchemaFilter<CompletionLimitsSchemaFilter>();
+            o.OperationFilter<ExamplesFilter>();
         });
         return builder;
     }

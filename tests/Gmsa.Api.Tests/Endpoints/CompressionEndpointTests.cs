@@ -252,5 +252,46 @@ public sealed class CompressionEndpointTests : IDisposable
         Assert.Equal(soft.ToFloat32(), loaded);
     }
 
+    [Fact]
+    public async Task Compress_ContextAsTokenIds_SameSoftTokensAsTheText()
+    {
+        var ids = Gmsa.EncodeContext(Ship);
+        var byIds = (await (await Post("/v1/compress", $$"""{"context_ids": [[{{string.Join(", ", ids)}}]], "rate": 4}""")).JsonAsync())["data"]![0]!;
+        var byText = (await (await Post("/v1/compress", $$"""{"contexts": ["{{Ship}}"], "rate": 4}""")).JsonAsync())["data"]![0]!;
+
+        Assert.Equal(ids.Count, (int)byIds["tokens_in"]!);
+        Assert.Equal(Floats(byText["embedding"]!), Floats(byIds["embedding"]!));
+        Assert.Equal(HttpStatusCode.BadRequest, (await Post("/v1/compress", """{"context_ids": [[1, 99999]]}""")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Answer_Stream_EventsConcatenateToTheAnswerAndEndWithDone()
+    {
+        string body = $$"""{"contexts": ["{{Chad}}"], "question": "{{" Question: What is the capital of Chad? Answer:"}}", "max_tokens": 10""";
+        var whole = (string)(await (await Post("/v1/answer", body + "}")).JsonAsync())["text"]!;
+        var response = await factory.CreateClient().SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/answer")
+        {
+            Content = new StringContent(body + ", \"stream\": true}", Encoding.UTF8, "application/json"),
+        }, HttpCompletionOption.ResponseHeadersRead, Token);
+        var events = await response.EventsAsync(Token);
+
+        Assert.Equal(whole, string.Concat(events.Select(e => (string)e["text"]!)));
+        Assert.Equal("length", (string)events[^1]["finish_reason"]!);
+    }
+
+    [Fact]
+    public async Task Swagger_EveryRoute_HasRequestAndResponseExamples()
+    {
+        var document = JsonNode.Parse(await factory.CreateClient().GetStringAsync("/swagger/v1/swagger.json", Token))!;
+        var paths = document["paths"]!.AsObject();
+        foreach (var route in new[] { "/v1/completions", "/v1/chat/completions", "/v1/compress", "/v1/answer", "/v1/reconstruct" })
+        {
+            var post = paths[route]!["post"]!;
+            Assert.NotNull(post["requestBody"]!["content"]!["application/json"]!["example"]);
+            Assert.NotNull(post["responses"]!["200"]!["content"]!["application/json"]!["example"]);
+        }
+        Assert.NotNull(paths["/v1/models"]!["get"]!["responses"]!["200"]!["content"]!["application/json"]!["example"]);
+    }
+
     public void Dispose() => factory.Dispose();
 }

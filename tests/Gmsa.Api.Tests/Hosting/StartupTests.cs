@@ -40,6 +40,19 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
     }
 
     [Fact]
+    public void ContentRoot_StartedElsewhere_IsTheBuildOutputWhereAppsettingsLives()
+    {
+        using var elsewhere = new TempDir();
+        using var output = new TempDir();
+        File.WriteAllText(output.File("appsettings.json"), "{}");
+
+        Assert.Equal(output.Path, Gmsa.Api.Hosting.ContentRoot.Find(elsewhere.Path, output.Path, []));
+        Assert.Null(Gmsa.Api.Hosting.ContentRoot.Find(output.Path, output.Path, []));                              // started beside it
+        Assert.Null(Gmsa.Api.Hosting.ContentRoot.Find(elsewhere.Path, output.Path, ["--contentRoot=/srv"]));        // the host chose
+        Assert.Null(Gmsa.Api.Hosting.ContentRoot.Find(elsewhere.Path, elsewhere.Path, []));                         // nowhere to go
+    }
+
+    [Fact]
     public async Task Process_OutOfRangeServingSetting_ExitsWithOneLineNamingTheField()
     {
         using var temp = new TempDir();
