@@ -36,6 +36,9 @@ public sealed record CompletionRequest
     [Description("Sampling seed (default 0). Each request samples with its own generator: its text does not depend on other requests.")]
     public long? Seed { get; init; }
 
+    [Description("A string or up to 4 strings: the text ends before the first of them (finish_reason stop).")]
+    public System.Text.Json.JsonElement? Stop { get; init; }
+
     [Description("Answer with server-sent events: one per text piece, then a final one with finish_reason and usage.")]
     public bool Stream { get; init; }
 }

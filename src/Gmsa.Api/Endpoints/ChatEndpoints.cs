@@ -40,7 +40,7 @@ public static class ChatEndpoints
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var errors = new Dictionary<string, string[]>();
-        var stops = Stops(request.Stop, errors);
+        var stops = StopSequences.Parse(request.Stop, errors);
         if (request.Messages!.FirstOrDefault(m => !Roles.Contains(m.Role) || m.Content is null) is { } bad)
             errors["messages"] = [$"each message needs a role ({string.Join(", ", Roles)}) and a content; got role '{bad.Role}'"];
         int n = request.N ?? 1;
@@ -120,7 +120,7 @@ public static class ChatEndpoints
         finally { stopping.Dispose(); }
         var choices = outcomes.Select((o, i) =>
         {
-            var (text, stopped) = CutAtStop(o.Text, stops);
+            var (text, stopped) = StopSequences.Cut(o.Text, stops);
             return new ChatChoice(i, new ChatMessageDto("assistant", text), stopped ? "stop" : CompletionResponse.FinishReasonName(o.Reason));
         }).ToArray();
         foreach (var o in outcomes) services.CompletionMetrics.Completed(o, clock.Elapsed, stream: false, "chat");
@@ -135,49 +135,16 @@ public static class ChatEndpoints
         using var owned = stopping;
         ChatChunk Chunk(ChatDelta delta, string? finish = null) => new(id, created, model, [new ChatChunkChoice(0, delta, finish)]);
         yield return Chunk(new ChatDelta(Role: "assistant", Content: ""));
-        int holdBack = stops.Length == 0 ? 0 : stops.Max(s => s.Length) - 1;
-        var pending = "";
-        await foreach (var piece in generation.Text.ReadAllAsync(cancellation))
+        await foreach (var (text, stopped) in StopSequences.Apply(generation.Text.ReadAllAsync(cancellation), stops))
         {
-            pending += piece;
-            var (text, stopped) = CutAtStop(pending, stops);
-            if (stopped)
-            {
-                if (text.Length > 0) yield return Chunk(new ChatDelta(Content: text));
-                stopping.Cancel();                                           // the scheduler drops the row at its next step
-                yield return Chunk(new ChatDelta(), "stop");
-                yield break;
-            }
-            int ready = Math.Max(0, pending.Length - holdBack);
-            if (ready > 0) yield return Chunk(new ChatDelta(Content: pending[..ready]));
-            pending = pending[ready..];
+            if (text.Length > 0) yield return Chunk(new ChatDelta(Content: text));
+            if (!stopped) continue;
+            stopping.Cancel();                                               // the scheduler drops the row at its next step
+            yield return Chunk(new ChatDelta(), "stop");
+            yield break;
         }
-        if (pending.Length > 0) yield return Chunk(new ChatDelta(Content: pending));
         var outcome = await generation.Completion;
         yield return Chunk(new ChatDelta(), CompletionResponse.FinishReasonName(outcome.Reason));
-    }
-
-    static (string Text, bool Stopped) CutAtStop(string text, string[] stops)
-    {
-        int cut = stops.Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
-        return cut >= 0 ? (text[..cut], true) : (text, false);
-    }
-
-    static string[] Stops(JsonElement? stop, Dictionary<string, string[]> errors)
-    {
-        if (stop is not { } s || s.ValueKind == JsonValueKind.Null) return [];
-        string[]? values = s.ValueKind switch
-        {
-            JsonValueKind.String => [s.GetString()!],
-            JsonValueKind.Array when s.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) => s.EnumerateArray().Select(e => e.GetString()!).ToArray(),
-            _ => null,
-        };
-        if (values is null || values.Length > 4 || values.Any(v => v.Length == 0))
-        {
-            errors["stop"] = ["stop must be a non-empty string or an array of at most 4 non-empty strings"];
-            return [];
-        }
-        return values;
     }
 
     static ProblemHttpResult Busy(ChatServices services)

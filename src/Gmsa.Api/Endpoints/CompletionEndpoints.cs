@@ -31,6 +31,9 @@ public static class CompletionEndpoints
     public static async Task<Results<Ok<CompletionResponse>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> CreateCompletion(
         CompletionRequest request, [AsParameters] CompletionServices services, CancellationToken cancellation)
     {
+        var stopErrors = new Dictionary<string, string[]>();
+        var stops = StopSequences.Parse(request.Stop, stopErrors);
+        if (stopErrors.Count > 0) return TypedResults.ValidationProblem(stopErrors, title: "The completion request is not valid");
         var clock = Stopwatch.StartNew();
         // Admission first, tokenizing second: a full service refuses at once, without tokenizing a long prompt for nothing.
         if (!services.Scheduler.TryReserve(out var slot)) return TooManyRequests(services);
@@ -39,17 +42,20 @@ public static class CompletionEndpoints
             slot.Dispose();
             return TypedResults.ValidationProblem(errors, title: "The completion request is not valid");
         }
-        var generation = services.Scheduler.Enqueue(slot, valid, cancellation);
+        var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation);   // ends a generation at a stop sequence
+        var generation = services.Scheduler.Enqueue(slot, valid, stopping.Token);
 
         var id = $"cmpl-{Guid.NewGuid():N}";
         if (request.Stream)
-            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, services.Model.Id, generation, services.Metrics, clock, cancellation),
+            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, services.Model.Id, generation, stops, stopping, services.Metrics, clock, cancellation),
                 services.Json.Value.SerializerOptions, cancellation));
+        using var owned = stopping;
         using var activity = GmsaTelemetry.StartGeneration(valid, stream: false);
         var outcome = await generation.Completion;
         activity.Finish(outcome);
         services.Metrics.Completed(outcome, clock.Elapsed, stream: false);
-        return TypedResults.Ok(CompletionResponse.From(id, services.Model.Id, outcome));
+        var (text, stopped) = StopSequences.Cut(outcome.Text, stops);
+        return TypedResults.Ok(CompletionResponse.From(id, services.Model.Id, stopped ? outcome with { Text = text, Reason = Engine.Generation.FinishReason.Stop } : outcome));
     }
 
     static ProblemHttpResult TooManyRequests(CompletionServices services)
@@ -63,12 +69,19 @@ public static class CompletionEndpoints
             detail: $"all {serving.MaxQueuedRequests} slots ({ServingOptions.Section}:MaxQueuedRequests) are taken; retry after {serving.RetryAfterSeconds} s");
     }
 
-    static async IAsyncEnumerable<CompletionChunk> StreamAsync(string id, string model, ScheduledGeneration generation, CompletionMetrics metrics, Stopwatch clock,
-        [EnumeratorCancellation] CancellationToken cancellation)
+    static async IAsyncEnumerable<CompletionChunk> StreamAsync(string id, string model, ScheduledGeneration generation, string[] stops,
+        CancellationTokenSource stopping, CompletionMetrics metrics, Stopwatch clock, [EnumeratorCancellation] CancellationToken cancellation)
     {
+        using var owned = stopping;
         using var activity = GmsaTelemetry.StartGeneration(generation.Request, stream: true);
-        await foreach (var piece in generation.Text.ReadAllAsync(cancellation))
-            yield return CompletionChunk.Piece(id, piece) with { Model = model };
+        await foreach (var (piece, stopped) in StopSequences.Apply(generation.Text.ReadAllAsync(cancellation), stops))
+        {
+            if (piece.Length > 0) yield return CompletionChunk.Piece(id, piece) with { Model = model };
+            if (!stopped) continue;
+            stopping.Cancel();                                               // the scheduler drops the row at its next step
+            yield return new CompletionChunk(id, "", "stop") { Model = model };
+            yield break;
+        }
         var outcome = await generation.Completion;
         activity.Finish(outcome);
         metrics.Completed(outcome, clock.Elapsed, stream: true);

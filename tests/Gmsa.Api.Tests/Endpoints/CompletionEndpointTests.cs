@@ -160,4 +160,21 @@ public sealed class CompletionEndpointTests(ServiceFixture service) : IClassFixt
         var accepted = await service.Factory.CreateClient().PostCompletionAsync("""{"prompt": "Hi", "max_tokens": 2, "unknown": 1}""", Token);
         Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
     }
+
+    [Fact]
+    public async Task Completion_Stop_EndsTheTextBeforeTheStopStringStreamedOrNot()
+    {
+        var client = service.Factory.CreateClient();
+        var free = (string)(await (await client.PostCompletionAsync("""{"prompt": "Once upon a time", "max_tokens": 60}""", Token)).JsonAsync())["text"]!;
+        var stop = free.Split(' ', StringSplitOptions.RemoveEmptyEntries)[4];
+        string expected = free[..free.IndexOf(stop, StringComparison.Ordinal)];
+
+        var cut = await (await client.PostCompletionAsync($$"""{"prompt": "Once upon a time", "max_tokens": 60, "stop": "{{stop}}"}""", Token)).JsonAsync();
+        Assert.Equal(expected, (string)cut["text"]!);
+        Assert.Equal("stop", (string)cut["choices"]![0]!["finish_reason"]!);
+        var events = await (await client.PostStreamingAsync($$"""{"prompt": "Once upon a time", "max_tokens": 60, "stop": ["{{stop}}"], "stream": true}""", Token)).EventsAsync(Token);
+        Assert.Equal(expected, string.Concat(events.Select(e => (string)e["text"]!)));
+        Assert.Equal("stop", (string)events[^1]["finish_reason"]!);
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.PostCompletionAsync("""{"prompt": "Hi", "stop": [1]}""", Token)).StatusCode);
+    }
 }
