@@ -156,8 +156,10 @@ public static class CompressorTrainingRun
         if (File.Exists(paths.RunFile))
         {
             if (!resume) throw new InvalidOperationException($"{paths.Run} already holds a run: resume it (--resume) or choose another folder");
+            // Compared after parsing, so fields added to recipes since the run began count at their defaults.
             var previous = JsonNode.Parse(File.ReadAllText(paths.RunFile))?["recipe"];
-            if (!JsonNode.DeepEquals(previous, recipeNode))
+            var normalized = previous is null ? null : CompressorRecipe.Parse(previous.ToJsonString()).ToNode();
+            if (!JsonNode.DeepEquals(normalized, recipeNode))
                 throw new InvalidOperationException($"{paths.RunFile} was started with another recipe; resume needs the same one");
             return;
         }

@@ -73,4 +73,25 @@ public sealed class CompressorTrainingRunTests
         Assert.Equal(4, gmsa.Config.DecoderLoraRank);
         Assert.Throws<InvalidOperationException>(() => CompressorTrainingRun.Run(Recipe(CompressorStage.Autoencoder), ae, resume: false));
     }
+
+    [Fact]
+    public void Resume_RunRecordWithoutFieldsAddedSince_CountsTheirDefaultsButRefusesAChangedValue()
+    {
+        using var dir = new TempDir();
+        string tokens = Path.Combine(dir.Path, "tokens");
+        WriteTokens(tokens);
+        var ae = new CompressorPaths(ModelDir, [tokens], Path.Combine(dir.Path, "ae"));
+        Assert.True(CompressorTrainingRun.Run(Recipe(CompressorStage.Autoencoder), ae, resume: false).Completed);
+
+        // A run begun before a recipe field existed has no such field in run.json.
+        var record = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(ae.RunFile))!;
+        Assert.True(record["recipe"]!["training"]!.AsObject().Remove("epsilon"));
+        File.WriteAllText(ae.RunFile, record.ToJsonString());
+        CompressorTrainingRun.Run(Recipe(CompressorStage.Autoencoder), ae, resume: true);   // accepted: the default is the same
+
+        record["recipe"]!["seed"] = 7;
+        File.WriteAllText(ae.RunFile, record.ToJsonString());
+        var e = Assert.Throws<InvalidOperationException>(() => CompressorTrainingRun.Run(Recipe(CompressorStage.Autoencoder), ae, resume: true));
+        Assert.Contains("another recipe", e.Message);
+    }
 }
