@@ -41,7 +41,7 @@ public sealed unsafe class CpuDecodeStep
     /// <summary>
     /// Rows above which a step goes to libtorch's forward instead. Up to <see cref="KernelRows"/> rows the projections
     /// stream through the kernel, above it through libtorch's GEMM; `gmsa bench decode` measures this step against the
-    /// libtorch forward at 1-16 rows (on the 2-core development machine the step was ahead at every size).
+    /// libtorch forward at 1-16 rows (on the 2-core development machine the step was ahead at 1-8 rows and level at 16).
     /// </summary>
     public static int MaxRows { get; set; } = 64;
 
