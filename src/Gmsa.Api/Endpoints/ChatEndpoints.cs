@@ -147,12 +147,8 @@ public static class ChatEndpoints
         yield return Chunk(new ChatDelta(), CompletionResponse.FinishReasonName(outcome.Reason));
     }
 
-    static ProblemHttpResult Busy(ChatServices services)
-    {
-        services.Context.Response.Headers.RetryAfter = services.Serving.Value.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests in progress",
-            detail: $"every slot is taken; retry after {services.Serving.Value.RetryAfterSeconds} s");
-    }
+    static ProblemHttpResult Busy(ChatServices services) => TooManyRequests.Problem(services.Context, services.Serving.Value,
+        "Too many requests in progress", $"every slot is taken; retry after {services.Serving.Value.RetryAfterSeconds} s");
 }
 
 /// <summary>What the chat handler needs besides the request body.</summary>

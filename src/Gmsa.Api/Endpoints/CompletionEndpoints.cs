@@ -62,11 +62,8 @@ public static class CompletionEndpoints
     {
         var serving = services.Serving.Value;
         services.Metrics.Rejected();
-        services.Context.Response.Headers.RetryAfter = serving.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-        return TypedResults.Problem(
-            statusCode: StatusCodes.Status429TooManyRequests,
-            title: "Too many completions in progress",
-            detail: $"all {serving.MaxQueuedRequests} slots ({ServingOptions.Section}:MaxQueuedRequests) are taken; retry after {serving.RetryAfterSeconds} s");
+        return Hosting.TooManyRequests.Problem(services.Context, serving, "Too many completions in progress",
+            $"all {serving.MaxQueuedRequests} slots ({ServingOptions.Section}:MaxQueuedRequests) are taken; retry after {serving.RetryAfterSeconds} s");
     }
 
     static async IAsyncEnumerable<CompletionChunk> StreamAsync(string id, string model, ScheduledGeneration generation, string[] stops,
