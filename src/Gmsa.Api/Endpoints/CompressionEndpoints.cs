@@ -50,7 +50,7 @@ public static class CompressionEndpoints
         if (byText == byIds) errors["contexts"] = ["give exactly one of contexts and context_ids, with at least one context"];
         if (!SoftTokenFormats.All.Contains(format)) errors["format"] = [$"format must be one of {string.Join(", ", SoftTokenFormats.All)}"];
         if (format == SoftTokenFormats.Npy && count != 1) errors["format"] = ["npy holds one tensor: send one context, or ask for safetensors"];
-        if (byText) CheckContexts(request.Contexts!, compression, errors);
+        var tokenized = byText ? CheckContexts(request.Contexts!, compression, errors) : [];
         if (byIds) CheckIds(request.ContextIds!, compression, services.Language.Tokenizer.VocabSize, errors);
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The compression request is not valid");
 
@@ -58,7 +58,7 @@ public static class CompressionEndpoints
         (string Id, SoftTokenData Soft, bool Cached)[] results;
         try
         {
-            results = byText ? await Task.WhenAll(request.Contexts!.Select(c => compression.CompressAsync(c, rate, cancellation)))
+            results = byText ? await Task.WhenAll(request.Contexts!.Select((c, i) => compression.CompressAsync(c, tokenized[i], rate, cancellation)))
                 : await Task.WhenAll(request.ContextIds!.Select(ids => compression.CompressIdsAsync(ids, rate, cancellation)));
         }
         catch (CompressionQueueFullException) { return Busy(services); }
@@ -93,14 +93,14 @@ public static class CompressionEndpoints
         var errors = new Dictionary<string, string[]>();
         bool byText = request.Contexts is { Length: > 0 }, byId = request.CompressedIds is { Length: > 0 };
         if (byText == byId) errors["contexts"] = ["give exactly one of contexts and compressed_ids, with at least one entry"];
-        if (byText) CheckContexts(request.Contexts!, compression, errors);
+        var tokenized = byText ? CheckContexts(request.Contexts!, compression, errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The answer request is not valid");
         var sampling = services.Language.Generation.Resolve(request.Temperature, request.TopP, request.TopK, request.RepetitionPenalty) with
         {
             MaxNewTokens = request.MaxTokens ?? services.Serving.Value.DefaultMaxTokens,
             Seed = request.Seed ?? 0,
         };
-        return await RunAsync(compression, services, request.Contexts, request.CompressedIds, request.Rate, request.Question!, sampling, request.Stream, cancellation);
+        return await RunAsync(compression, services, byText ? request.Contexts : null, tokenized, request.CompressedIds, request.Rate, request.Question!, sampling, request.Stream, cancellation);
     }
 
     public static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> Reconstruct(
@@ -110,16 +110,16 @@ public static class CompressionEndpoints
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrEmpty(request.Context) == string.IsNullOrEmpty(request.CompressedId))
             errors["context"] = ["give exactly one of context and compressed_id"];
-        else if (request.Context is { Length: > 0 } c) CheckContexts([c], compression, errors);
+        var tokenized = request.Context is { Length: > 0 } c && errors.Count == 0 ? CheckContexts([c], compression, errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The reconstruction request is not valid");
         var sampling = services.Language.Generation.Resolve(temperature: 0) with { MaxNewTokens = request.MaxTokens ?? services.Serving.Value.DefaultMaxTokens };
-        return await RunAsync(compression, services, request.Context is { Length: > 0 } ctx ? [ctx] : null,
+        return await RunAsync(compression, services, request.Context is { Length: > 0 } ctx ? [ctx] : null, tokenized,
             request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, compression.Gmsa.Config.AutoencoderPrompt, sampling, false, cancellation, "reconstruct");
     }
 
     /// <summary>Soft tokens for the contexts (cache, else the batcher) or ids (cache only), then the scheduler.</summary>
     static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> RunAsync(
-        CompressionService compression, CompressionServices services, string[]? contexts, string[]? ids, int? rate, string question,
+        CompressionService compression, CompressionServices services, string[]? contexts, IReadOnlyList<int>[] tokenized, string[]? ids, int? rate, string question,
         SamplingOptions sampling, bool stream, CancellationToken cancellation, string operation = "answer")
     {
         var clock = Stopwatch.StartNew();
@@ -129,7 +129,7 @@ public static class CompressionEndpoints
         {
             try
             {
-                foreach (var r in await Task.WhenAll(contexts.Select(c => compression.CompressAsync(c, rate ?? compression.DefaultRate, cancellation))))
+                foreach (var r in await Task.WhenAll(contexts.Select((c, i) => compression.CompressAsync(c, tokenized[i], rate ?? compression.DefaultRate, cancellation))))
                 {
                     parts.Add(r.Soft);
                     if (r.Cached) hits++;
@@ -218,31 +218,31 @@ public static class CompressionEndpoints
         }
     }
 
-    static void CheckContexts(string[] contexts, CompressionService compression, Dictionary<string, string[]> errors)
+    /// <summary>Checks each context's length and returns its tokens, so a compression does not tokenize it again.</summary>
+    static IReadOnlyList<int>[] CheckContexts(string[] contexts, CompressionService compression, Dictionary<string, string[]> errors)
     {
         int limit = compression.Options.MaxContextTokens;
+        var tokenized = new IReadOnlyList<int>[contexts.Length];
         for (int i = 0; i < contexts.Length; i++)
         {
-            if (string.IsNullOrEmpty(contexts[i])) { errors["contexts"] = [$"context {i} is empty"]; return; }
+            if (string.IsNullOrEmpty(contexts[i])) { errors["contexts"] = [$"context {i} is empty"]; return []; }
             // Refused by length before tokenizing, as prompts are; then by tokens.
-            if ((long)contexts[i].Length > (long)limit * CompletionRequestValidator.MaxCharactersPerToken
-                || compression.Gmsa.EncodeContext(contexts[i]).Count > limit)
+            if ((long)contexts[i].Length <= (long)limit * CompletionRequestValidator.MaxCharactersPerToken)
+                tokenized[i] = compression.Gmsa.EncodeContext(contexts[i]);
+            if (tokenized[i] is null || tokenized[i].Count > limit)
             {
                 errors["contexts"] = [$"context {i} is longer than {limit} tokens ({CompressionOptions.Section}:MaxContextTokens)"];
-                return;
+                return [];
             }
         }
+        return tokenized;
     }
 
     static ProblemHttpResult NoCompressor() => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No compressor",
         detail: $"the loaded model has no GMSA compressor: serve a model folder with a compressor/ folder, or set {CompressionOptions.Section}:Compressor");
 
-    static ProblemHttpResult Busy(CompressionServices services)
-    {
-        services.Context.Response.Headers.RetryAfter = services.Serving.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-        return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests in progress",
-            detail: $"every compression or generation slot is taken; retry after {services.Serving.Value.RetryAfterSeconds} s");
-    }
+    static ProblemHttpResult Busy(CompressionServices services) => TooManyRequests.Problem(services.Context, services.Serving.Value,
+        "Too many requests in progress", $"every compression or generation slot is taken; retry after {services.Serving.Value.RetryAfterSeconds} s");
 }
 
 /// <summary>What the compression handlers need besides the request body.</summary>

@@ -36,6 +36,10 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
     public Task<(string Id, SoftTokenData Soft, bool Cached)> CompressAsync(string context, int rate, CancellationToken cancellation) =>
         CompressCoreAsync(IdFor(context, rate), null, rate, cancellation, context);
 
+    /// <summary>The same for a context the caller has tokenized already (to check its length): cached by its text, compressed from these ids.</summary>
+    public Task<(string Id, SoftTokenData Soft, bool Cached)> CompressAsync(string context, IReadOnlyList<int> tokens, int rate, CancellationToken cancellation) =>
+        CompressCoreAsync(IdFor(context, rate), tokens, rate, cancellation);
+
     async Task<(string Id, SoftTokenData Soft, bool Cached)> CompressCoreAsync(string id, IReadOnlyList<int>? ids, int rate,
         CancellationToken cancellation, string? text = null)
     {
