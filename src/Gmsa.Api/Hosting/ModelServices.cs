@@ -49,7 +49,15 @@ public static class ModelServices
         // Redis as HybridCache's distributed level when configured: one compression serves every replica.
         if (builder.Configuration[$"{CompressionOptions.Section}:{nameof(CompressionOptions.Redis)}"] is { Length: > 0 } redis)
             services.AddStackExchangeRedisCache(o => { o.Configuration = redis; o.InstanceName = "gmsa:"; });
-        services.AddHybridCache(o => o.MaximumPayloadBytes = builder.Configuration.GetValue($"{CompressionOptions.Section}:{nameof(CompressionOptions.MaxCachedBytes)}", new CompressionOptions().MaxCachedBytes));
+        // The in-process level is the app's IMemoryCache, bounded in bytes: the serializer makes every entry's size its payload's.
+        var defaults = new CompressionOptions();
+        services.AddMemoryCache(o =>
+        {
+            o.SizeLimit = builder.Configuration.GetValue($"{CompressionOptions.Section}:{nameof(CompressionOptions.CacheBytes)}", defaults.CacheBytes);
+            o.TrackStatistics = true;
+        });
+        services.AddHybridCache(o => o.MaximumPayloadBytes = builder.Configuration.GetValue($"{CompressionOptions.Section}:{nameof(CompressionOptions.MaxCachedBytes)}", defaults.MaxCachedBytes))
+            .AddSerializer<SoftTokenData, SoftTokenCacheSerializer>();
         services.AddSingleton(sp => new CompressionHost(sp.GetRequiredService<LoadedModel>().Gmsa is { } gmsa
             ? new CompressionService(gmsa, new CompressionBatcher(gmsa, sp.GetRequiredService<IOptions<CompressionOptions>>().Value.ToBatcher()),
                 sp.GetRequiredService<Microsoft.Extensions.Caching.Hybrid.HybridCache>(), sp.GetRequiredService<ModelInfo>(),

@@ -45,6 +45,13 @@ public sealed class CompressionOptions
     [Range(1024, int.MaxValue)]
     public int MaxCachedBytes { get; set; } = 16 << 20;
 
+    /// <summary>
+    /// Bytes of soft tokens the in-process cache holds in all; past it, the least recently used are evicted (the
+    /// distributed level, when configured, keeps its own bound: Redis's maxmemory).
+    /// </summary>
+    [Range(1024, long.MaxValue)]
+    public long CacheBytes { get; set; } = 512L << 20;
+
     public CompressionBatcherOptions ToBatcher() => new()
     {
         Capacity = MaxQueuedContexts,

@@ -8,7 +8,7 @@ namespace Gmsa.Cli.Commands;
 /// <summary>
 /// `gmsa eval`: reconstruction, QA and passkey figures of a compressor on held-out sets, as a Markdown table,
 /// JSON rows (--output) and a quality-against-rate plot (--plot). `--compare` evaluates the shipped compressor
-/// and every shipped baseline (MODEL/baselines/*) with the decoder's full-context and closed-book rows.
+/// and every baseline (MODEL/baselines/* or --baselines DIR/*) with the decoder's full-context and closed-book rows.
 /// </summary>
 internal static class EvalCommand
 {
@@ -18,6 +18,7 @@ internal static class EvalCommand
         var compressor = new Option<string?>("--compressor") { Description = "compressor folder (default: MODEL/compressor)" };
         var method = new Option<string>("--method") { Description = "the method's name in the report", DefaultValueFactory = _ => "gmsa" };
         var compare = new Option<bool>("--compare") { Description = "the shipped compressor, the baselines in MODEL/baselines/, full-context and closed-book rows" };
+        var baselineDir = new Option<string?>("--baselines") { Description = "with --compare: the folder whose compressor subfolders are the baselines (default: MODEL/baselines)" };
         var tasks = new Option<string[]>("--task") { Description = "reconstruction, qa, passkey (default: every task whose set exists)", AllowMultipleArgumentsPerToken = true };
         var rates = new Option<int[]>("--rates") { Description = "rates for reconstruction", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [2, 4, 8, 16, 32] };
         var sets = new Option<string?>("--sets") { Description = "folder with reconstruction.jsonl, qa.jsonl, passkey.jsonl (default: MODEL/compressor/eval)" };
@@ -27,7 +28,7 @@ internal static class EvalCommand
         var device = new DeviceOptions();
         var command = new Command("eval", "Evaluate compressors: reconstruction BLEU/ROUGE-L/prefix match, QA EM/F1, passkey accuracy")
         {
-            model, compressor, method, compare, tasks, rates, sets, samples, output, plot,
+            model, compressor, method, compare, baselineDir, tasks, rates, sets, samples, output, plot,
         };
         device.AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
@@ -44,7 +45,8 @@ internal static class EvalCommand
             bool Has(string task, string file) => chosen.Contains(task) && File.Exists(Set(file));
 
             var methods = new List<(string Name, string Folder)> { (parse.GetValue(method)!, shipped) };
-            string baselines = Path.Combine(modelDir, "baselines");
+            string baselines = parse.GetValue(baselineDir) ?? Path.Combine(modelDir, "baselines");
+            if (parse.GetValue(baselineDir) is { } given && !Directory.Exists(given)) throw new DirectoryNotFoundException($"no baselines folder {given}");
             if (parse.GetValue(compare) && Directory.Exists(baselines))
                 methods.AddRange(Directory.GetDirectories(baselines).Order().Where(CompressorFolder.Exists).Select(d => (Path.GetFileName(d), d)));
 

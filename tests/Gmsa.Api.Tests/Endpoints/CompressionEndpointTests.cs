@@ -1,12 +1,14 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gmsa.Api.Hosting;
 using Gmsa.Api.Tests.Infrastructure;
 using Gmsa.Engine.Checkpoints;
 using Gmsa.Engine.Compression;
 using Gmsa.Engine.Generation;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using static TorchSharp.torch;
 
@@ -96,6 +98,53 @@ public sealed class CompressionEndpointTests : IDisposable
         Assert.True((bool)second["cached"]!);
         Assert.Equal((string)first["compressed_id"]!, (string)second["compressed_id"]!);
         Assert.Equal(1, encoderContexts);
+    }
+
+    [Fact]
+    public async Task Compress_AfterItsIdWasAskedForUnknown_CompressesInsteadOfReadingAMiss()
+    {
+        // A client holding an expired id gets 404, then compresses the context again: the miss must not have been cached.
+        var service = factory.Services.GetRequiredService<CompressionHost>().Service!;
+        string id = service.IdFor(Ship + " Again.", 4);
+        var unknown = await Post("/v1/answer", $$"""{"compressed_ids": ["{{id}}"], "question": " Where?", "max_tokens": 2}""");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+
+        var compressed = await Post("/v1/compress", $$"""{"contexts": ["{{Ship}} Again."], "rate": 4}""");
+        Assert.Equal(HttpStatusCode.OK, compressed.StatusCode);
+        var item = (await compressed.JsonAsync())["data"]![0]!;
+        Assert.Equal(id, (string)item["compressed_id"]!);
+        Assert.False((bool)item["cached"]!);
+        Assert.True((int)item["tokens_out"]! > 0);
+    }
+
+    [Fact]
+    public async Task Cache_BoundInBytes_HoldsAtMostThatManyBytesAndStillHits()
+    {
+        // One soft token of gmsa-tiny is 384 bf16 values, 768 bytes, so a context of ~20 tokens caches ~4.6 kB:
+        // 30 of them overflow a 100,000-byte cache (the memory cache evicts the least recently used 5 % when full).
+        using var bounded = new ApiFactory(null, ("Gmsa:Compression:CacheBytes", "100000"));
+        var local = bounded.Services.GetRequiredService<IMemoryCache>();
+        async Task<JsonArray> Compress(params string[] contexts) =>
+            (await (await bounded.CreateClient().PostAsync("/v1/compress",
+                new StringContent(JsonSerializer.Serialize(new { contexts, rate = 4, format = "base64-bfloat16" }), Encoding.UTF8, "application/json"),
+                Token)).JsonAsync())["data"]!.AsArray();
+
+        var items = await Compress(Enumerable.Range(0, 30).Select(i => $"{Ship} Day {i}.").ToArray());
+        long bytes = items.Sum(item => 24 + 768L * (int)item!["tokens_out"]!);
+        Assert.True(bytes > 120_000, $"the contexts should overflow the cache, made only {bytes} bytes");
+        Assert.InRange(local.GetCurrentStatistics()!.CurrentEstimatedSize!.Value, 1, 100_000);
+        Assert.InRange(local.GetCurrentStatistics()!.CurrentEntryCount, 1, 29);
+
+        var first = (await Compress($"{Ship} Day 30."))[0]!;
+        bool hit = false;
+        for (int tries = 0; tries < 5 && !hit; tries++)   // an entry that arrives while the overflow's compaction runs is dropped
+        {
+            await Task.Delay(100, Token);
+            hit = (bool)(await Compress($"{Ship} Day 30."))[0]!["cached"]!;
+        }
+        Assert.False((bool)first["cached"]!);
+        Assert.True(hit);
+        Assert.InRange(local.GetCurrentStatistics()!.CurrentEstimatedSize!.Value, 1, 100_000);
     }
 
     [Fact]
