@@ -47,7 +47,8 @@ public static class ChatEndpoints
         if (n > 1 && request.Stream) errors["n"] = ["n > 1 is supported without stream only"];
         var compression = services.Compression.Service;
         if (request.Documents is { Length: > 0 } && compression is null) errors["documents"] = ["documents need a model with a GMSA compressor"];
-        if (request.Documents?.Any(string.IsNullOrEmpty) == true) errors["documents"] = ["a document is empty"];
+        var documentTokens = request.Documents is { Length: > 0 } && compression is not null && errors.Count == 0
+            ? compression.CheckContexts(request.Documents, "documents", errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The chat request is not valid");
 
         var lm = services.Language;
@@ -58,7 +59,7 @@ public static class ChatEndpoints
         {
             try
             {
-                var compressed = await Task.WhenAll(documents.Select(d => compression!.CompressAsync(d, request.Rate ?? compression.DefaultRate, cancellation)));
+                var compressed = await Task.WhenAll(documents.Select((d, i) => compression!.CompressAsync(d, documentTokens[i], request.Rate ?? compression.DefaultRate, cancellation)));
                 foreach (var c in compressed) services.CompressionMetrics.Served(c.Soft, c.Cached);
                 prefix = SoftTokenData.Concatenate(compressed.Select(c => c.Soft).ToArray());
             }

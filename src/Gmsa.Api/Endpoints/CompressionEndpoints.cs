@@ -50,7 +50,7 @@ public static class CompressionEndpoints
         if (byText == byIds) errors["contexts"] = ["give exactly one of contexts and context_ids, with at least one context"];
         if (!SoftTokenFormats.All.Contains(format)) errors["format"] = [$"format must be one of {string.Join(", ", SoftTokenFormats.All)}"];
         if (format == SoftTokenFormats.Npy && count != 1) errors["format"] = ["npy holds one tensor: send one context, or ask for safetensors"];
-        var tokenized = byText ? CheckContexts(request.Contexts!, compression, errors) : [];
+        var tokenized = byText ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
         if (byIds) CheckIds(request.ContextIds!, compression, services.Language.Tokenizer.VocabSize, errors);
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The compression request is not valid");
 
@@ -93,7 +93,7 @@ public static class CompressionEndpoints
         var errors = new Dictionary<string, string[]>();
         bool byText = request.Contexts is { Length: > 0 }, byId = request.CompressedIds is { Length: > 0 };
         if (byText == byId) errors["contexts"] = ["give exactly one of contexts and compressed_ids, with at least one entry"];
-        var tokenized = byText ? CheckContexts(request.Contexts!, compression, errors) : [];
+        var tokenized = byText ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The answer request is not valid");
         var sampling = services.Language.Generation.Resolve(request.Temperature, request.TopP, request.TopK, request.RepetitionPenalty) with
         {
@@ -110,7 +110,7 @@ public static class CompressionEndpoints
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrEmpty(request.Context) == string.IsNullOrEmpty(request.CompressedId))
             errors["context"] = ["give exactly one of context and compressed_id"];
-        var tokenized = request.Context is { Length: > 0 } c && errors.Count == 0 ? CheckContexts([c], compression, errors) : [];
+        var tokenized = request.Context is { Length: > 0 } c && errors.Count == 0 ? compression.CheckContexts([c], "context", errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The reconstruction request is not valid");
         var sampling = services.Language.Generation.Resolve(temperature: 0) with { MaxNewTokens = request.MaxTokens ?? services.Serving.Value.DefaultMaxTokens };
         return await RunAsync(compression, services, request.Context is { Length: > 0 } ctx ? [ctx] : null, tokenized,
@@ -216,26 +216,6 @@ public static class CompressionEndpoints
             if (ids.FirstOrDefault(t => t < 0 || t >= vocabulary) is var bad && (bad < 0 || bad >= vocabulary))
             { errors["context_ids"] = [$"context {i} has token id {bad}, outside the vocabulary of {vocabulary}"]; return; }
         }
-    }
-
-    /// <summary>Checks each context's length and returns its tokens, so a compression does not tokenize it again.</summary>
-    static IReadOnlyList<int>[] CheckContexts(string[] contexts, CompressionService compression, Dictionary<string, string[]> errors)
-    {
-        int limit = compression.Options.MaxContextTokens;
-        var tokenized = new IReadOnlyList<int>[contexts.Length];
-        for (int i = 0; i < contexts.Length; i++)
-        {
-            if (string.IsNullOrEmpty(contexts[i])) { errors["contexts"] = [$"context {i} is empty"]; return []; }
-            // Refused by length before tokenizing, as prompts are; then by tokens.
-            if ((long)contexts[i].Length <= (long)limit * CompletionRequestValidator.MaxCharactersPerToken)
-                tokenized[i] = compression.Gmsa.EncodeContext(contexts[i]);
-            if (tokenized[i] is null || tokenized[i].Count > limit)
-            {
-                errors["contexts"] = [$"context {i} is longer than {limit} tokens ({CompressionOptions.Section}:MaxContextTokens)"];
-                return [];
-            }
-        }
-        return tokenized;
     }
 
     static ProblemHttpResult NoCompressor() => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No compressor",

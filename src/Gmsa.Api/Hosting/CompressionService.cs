@@ -31,6 +31,31 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
         return "cmp-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32];
     }
 
+    /// <summary>
+    /// Each context's tokens, or an error under <paramref name="field"/> for the first that is empty or longer than
+    /// <see cref="CompressionOptions.MaxContextTokens"/>: refused by characters before tokenizing (as prompts are), then by
+    /// tokens. The tokens go to <see cref="CompressAsync(string, IReadOnlyList{int}, int, CancellationToken)"/>, so a miss
+    /// does not tokenize again.
+    /// </summary>
+    public IReadOnlyList<int>[] CheckContexts(string[] contexts, string field, Dictionary<string, string[]> errors)
+    {
+        int limit = options.Value.MaxContextTokens;
+        var tokenized = new IReadOnlyList<int>[contexts.Length];
+        for (int i = 0; i < contexts.Length; i++)
+        {
+            string which = $"{(field == "documents" ? "document" : "context")} {i}";
+            if (string.IsNullOrEmpty(contexts[i])) { errors[field] = [$"{which} is empty"]; return []; }
+            if ((long)contexts[i].Length <= (long)limit * CompletionRequestValidator.MaxCharactersPerToken)
+                tokenized[i] = gmsa.EncodeContext(contexts[i]);
+            if (tokenized[i] is null || tokenized[i].Count > limit)
+            {
+                errors[field] = [$"{which} is longer than {limit} tokens ({CompressionOptions.Section}:MaxContextTokens)"];
+                return [];
+            }
+        }
+        return tokenized;
+    }
+
     /// <summary>The context's soft tokens, from the cache or compressed now; Cached says which.</summary>
     /// <exception cref="CompressionQueueFullException">the batcher's queue is full</exception>
     public Task<(string Id, SoftTokenData Soft, bool Cached)> CompressAsync(string context, int rate, CancellationToken cancellation) =>

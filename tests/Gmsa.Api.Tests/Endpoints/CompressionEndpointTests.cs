@@ -260,6 +260,26 @@ public sealed class CompressionEndpointTests : IDisposable
         return (Convert.FromBase64String((string)body["data"]![0]!["data"]!), (await EngineAsync(Chad))[0], Gmsa.EncodePrompt(prompt).Count);
     }
 
+    [Theory]
+    [InlineData("", "document 0 is empty")]
+    [InlineData("long", "document 1 is longer than 32 tokens")]
+    public async Task Chat_DocumentEmptyOrOverMaxContextTokens_400OnDocumentsBeforeAnyCompression(string second, string message)
+    {
+        using var small = new ApiFactory(null, ("Gmsa:Compression:MaxContextTokens", "32"));
+        int encoderContexts = 0;
+        small.Services.GetRequiredService<CompressionHost>().Service!.Batcher.BatchCompressed += (n, _) => Interlocked.Add(ref encoderContexts, n);
+        string[] documents = second == "" ? ["", Ship] : [Ship, string.Concat(Enumerable.Repeat(Ship + " ", 4))];
+        var response = await small.CreateClient().PostAsync("/v1/chat/completions", new StringContent(
+            JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = "Where?" } }, documents, max_tokens = 4 }),
+            Encoding.UTF8, "application/json"), Token);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.JsonAsync())["error"]!;
+        Assert.Equal("documents", (string)error["param"]!);
+        Assert.Contains(message, (string)error["message"]!);
+        Assert.Equal(0, encoderContexts);
+    }
+
     [Fact]
     public async Task Compress_VllmPromptEmbeds_TorchSaveZipOfSoftTokensThenPrompt()
     {
