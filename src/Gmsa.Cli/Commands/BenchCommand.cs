@@ -54,7 +54,8 @@ internal static class BenchCommand
         var recipe = new Option<string>("--recipe") { Description = "training recipe whose model shape, sequence length and micro-batch are measured", DefaultValueFactory = _ => "recipes/gmsa-tiny.json" };
         var steps = new Option<int>("--steps") { Description = "timed optimizer steps (after 2 warm-up steps; the median is reported)", DefaultValueFactory = _ => 6 };
         var dtypes = new Option<string[]>("--dtype") { Description = "compute dtypes to measure", DefaultValueFactory = _ => ["bfloat16", "float32"], AllowMultipleArgumentsPerToken = true };
-        var command = new Command("train", "Training tokens/s and achieved FLOP/s as a share of the same-run bf16 matmul") { recipe, steps, dtypes };
+        var recompute = new Option<bool>("--activation-checkpointing") { Description = "also measure each dtype with activation checkpointing on: tokens/s and peak memory, both ways in one run" };
+        var command = new Command("train", "Training tokens/s and achieved FLOP/s as a share of the same-run bf16 matmul") { recipe, steps, dtypes, recompute };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             var r = TrainingRecipe.Load(parse.GetValue(recipe)!);
@@ -62,16 +63,26 @@ internal static class BenchCommand
             {
                 Model = r.Model, MicroBatch = r.MicroBatch, SequenceLength = r.SequenceLength,
                 MeasuredSteps = parse.GetValue(steps), Dtypes = parse.GetValue(dtypes)!.Select(Devices.ParseDtype).ToArray(),
+                CompareActivationCheckpointing = parse.GetValue(recompute),
             };
             var m = r.Model;
             Console.WriteLine($"cpu, {torch.get_num_threads()} threads; model hidden {m.HiddenSize}, {m.NumHiddenLayers} layers, heads {m.NumAttentionHeads}/{m.NumKeyValueHeads}, " +
                               $"intermediate {m.IntermediateSize}, vocab {m.VocabSize}; micro-batch {r.MicroBatch} x {r.SequenceLength} tokens");
             var figures = TrainBenchmark.Run(options, line => Console.Error.WriteLine(line));
             Console.WriteLine();
-            Console.WriteLine("| dtype | training tokens/s | achieved GFLOP/s | same-run matmul GFLOP/s (this dtype) | share of bf16 matmul |");
-            Console.WriteLine("|---|---|---|---|---|");
+            bool both = parse.GetValue(recompute);
+            Console.WriteLine($"| dtype |{(both ? " activation checkpointing | peak RSS MiB |" : "")} training tokens/s | achieved GFLOP/s | same-run matmul GFLOP/s (this dtype) | share of bf16 matmul |");
+            Console.WriteLine($"|---|{(both ? "---|---|" : "")}---|---|---|---|");
             foreach (var f in figures)
-                Console.WriteLine($"| {Devices.DtypeName(f.Dtype)} | {f.TokensPerSecond:F0} | {f.AchievedGflops:F1} | {f.MatmulGflops:F1} | {f.ShareOfBf16Matmul:P0} |");
+                Console.WriteLine($"| {Devices.DtypeName(f.Dtype)} |{(both ? $" {(f.ActivationCheckpointing ? "on" : "off")} | {f.PeakResidentBytes / 1048576.0:F0} |" : "")} " +
+                                  $"{f.TokensPerSecond:F0} | {f.AchievedGflops:F1} | {f.MatmulGflops:F1} | {f.ShareOfBf16Matmul:P0} |");
+            if (both)
+                foreach (var pair in figures.GroupBy(f => f.Dtype).Where(g => g.Count() == 2))
+                {
+                    var (off, on) = (pair.Single(f => !f.ActivationCheckpointing), pair.Single(f => f.ActivationCheckpointing));
+                    Console.WriteLine($"{Devices.DtypeName(pair.Key)}: activation checkpointing runs at {on.TokensPerSecond / off.TokensPerSecond:F2}x the tokens/s " +
+                                      $"with {(double?)on.PeakResidentBytes / off.PeakResidentBytes:F2}x the peak resident memory");
+                }
             return 0;
         }));
         return command;

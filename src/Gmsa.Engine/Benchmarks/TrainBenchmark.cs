@@ -14,10 +14,16 @@ public sealed record TrainBenchmarkOptions
     public int MeasuredSteps { get; init; } = 6;
     public int MatmulSize { get; init; } = 1024;
     public IReadOnlyList<ScalarType> Dtypes { get; init; } = [ScalarType.BFloat16, ScalarType.Float32];
+    /// <summary>Also measure each dtype with activation checkpointing on (tokens/s and peak memory, in the same run).</summary>
+    public bool CompareActivationCheckpointing { get; init; }
 }
 
 public sealed record TrainFigures(ScalarType Dtype, double TokensPerSecond, double AchievedGflops, double MatmulGflops, double Bf16MatmulGflops)
 {
+    public bool ActivationCheckpointing { get; init; }
+    /// <summary>Peak resident memory of the process during this configuration's steps (null where not measurable).</summary>
+    public long? PeakResidentBytes { get; init; }
+
     /// <summary>Achieved training FLOP/s over the same run's bf16 matmul figure: the MFU of this machine.</summary>
     public double ShareOfBf16Matmul => AchievedGflops / Bf16MatmulGflops;
     public double ShareOfOwnMatmul => AchievedGflops / MatmulGflops;
@@ -37,21 +43,33 @@ public static class TrainBenchmark
         log?.Invoke($"bf16 matmul {options.MatmulSize}^3: {matmul[ScalarType.BFloat16]:F1} GFLOP/s");
         var results = new List<TrainFigures>();
         foreach (var dtype in options.Dtypes)
-        {
-            double tokensPerSecond = MeasureTokensPerSecond(options, dtype);
-            double flopsPerToken = ModelFlops.TrainingStep(options.Model, 1, options.SequenceLength) / options.SequenceLength;
-            var figures = new TrainFigures(dtype, tokensPerSecond, tokensPerSecond * flopsPerToken / 1e9, matmul[dtype], matmul[ScalarType.BFloat16]);
-            log?.Invoke($"{dtype}: {figures.TokensPerSecond:F0} tokens/s, {figures.AchievedGflops:F1} GFLOP/s");
-            results.Add(figures);
-        }
+            foreach (bool recompute in options.CompareActivationCheckpointing ? [false, true] : new[] { false })
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                Platform.GlibcAllocator.ReleaseFreedMemory();   // the allocator keeps freed blocks: give them back first
+                PeakMemory.Reset();
+                double tokensPerSecond = MeasureTokensPerSecond(options, dtype, recompute);
+                // The FLOP count is the model's (three forwards per step), so recomputation shows as a lower rate, not more work.
+                double flopsPerToken = ModelFlops.TrainingStep(options.Model, 1, options.SequenceLength) / options.SequenceLength;
+                var figures = new TrainFigures(dtype, tokensPerSecond, tokensPerSecond * flopsPerToken / 1e9, matmul[dtype], matmul[ScalarType.BFloat16])
+                {
+                    ActivationCheckpointing = recompute,
+                    PeakResidentBytes = PeakMemory.Read(),
+                };
+                log?.Invoke($"{dtype}{(recompute ? ", activation checkpointing" : "")}: {figures.TokensPerSecond:F0} tokens/s, " +
+                            $"{figures.AchievedGflops:F1} GFLOP/s, peak RSS {figures.PeakResidentBytes / 1048576.0:F0} MiB");
+                results.Add(figures);
+            }
         return results;
     }
 
-    static double MeasureTokensPerSecond(TrainBenchmarkOptions options, ScalarType dtype)
+    static double MeasureTokensPerSecond(TrainBenchmarkOptions options, ScalarType dtype, bool activationCheckpointing)
     {
         using var run = new TemporaryFolder();
         using var model = new CausalLM(options.Model, dtype, CPU);
         model.InitializeWeights(seed: 0);
+        ActivationCheckpoint.Enable(model, activationCheckpointing);
         int vocab = options.Model.VocabSize;
         long needed = (long)(options.WarmupSteps + options.MeasuredSteps + 1) * options.MicroBatch * (options.SequenceLength + 1) + 1;
         var rng = new Random(0);

@@ -37,8 +37,11 @@ public static class CompressorTrainingRun
         var tokenizer = TextTokenizer.Load(paths.Model);
         int eos = tokenizer.EosId ?? throw new InvalidDataException($"{paths.Model}'s tokenizer has no EOS token");
         manual_seed(recipe.Seed);
+        DropoutRandom.Seed(recipe.Seed);
         using var decoder = PretrainedModel.Load(paths.Model, Devices.ParseDtype(recipe.Dtype), device ?? CPU);
         using var compressor = Build(recipe, decoder, paths.Model, paths.InitFrom);
+        ActivationCheckpoint.Enable(decoder, recipe.Training.ActivationCheckpointing);      // the decoder's blocks
+        ActivationCheckpoint.Enable(compressor, recipe.Training.ActivationCheckpointing);   // the encoder's and LSA's
         var (train, validation) = recipe.Stage == CompressorStage.Autoencoder
             ? AutoencoderData(recipe, Single(paths.Data), tokenizer, compressor.Config.AutoencoderPrompt, eos)
             : TaskData(recipe, paths, tokenizer, compressor.Config.AutoencoderPrompt, eos);

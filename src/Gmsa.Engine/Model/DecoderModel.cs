@@ -32,6 +32,9 @@ public sealed class DecoderModel : nn.Module
 
     public int LayerCount => layers.Count;
 
+    /// <summary>Recompute each block in backward instead of keeping its activations (training only; see <see cref="ActivationCheckpoint"/>).</summary>
+    public bool ActivationCheckpointing { get; set; }
+
     internal IList<DecoderLayer> DecoderLayers => layers;
     internal RmsNorm Norm => norm;
     internal RotaryEmbedding Rotary => rotary;
@@ -58,8 +61,9 @@ public sealed class DecoderModel : nn.Module
         positionIds ??= AttentionMask.PositionIds(attentionMask, b, past, t, x.device);   // [B, T]
         var mask = AttentionMask.Build(attentionMask, past, t, x.device);                 // [B, 1, T, P+T] or null
         var (cos, sin) = rotary.Compute(positionIds, x.dtype);                            // [B, 1, T, Dh]
+        bool recompute = ActivationCheckpointing && cache is null && is_grad_enabled();
         foreach (var layer in layers)
-            x = layer.forward(x, cos, sin, mask, cache);
+            x = recompute ? ActivationCheckpoint.Forward(layer, x, cos, sin, mask) : layer.forward(x, cos, sin, mask, cache);
         cache?.Advance(t);
         return norm.forward(x).MoveToOuterDisposeScope();
     }

@@ -102,7 +102,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         var y = nn.functional.linear(x, weight, bias);
         if (lora_A is null || lora_B is null || !AdapterActive) return y;
         using var scope = NewDisposeScope();
-        var input = dropout > 0 && training ? nn.functional.dropout(x, dropout, training: true) : x;
+        var input = dropout > 0 && training ? DropoutRandom.Apply(x, dropout) : x;   // masks from a generator a checkpoint can save
         var update = lora_B.forward(lora_A.forward(input));                       // [N, Out]
         var sum = is_grad_enabled() ? y.add(update, scale) : y.add_(update, scale);
         return sum.MoveToOuterDisposeScope();

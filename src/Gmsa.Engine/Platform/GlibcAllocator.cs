@@ -17,6 +17,21 @@ public static class GlibcAllocator
     [DllImport("libc", EntryPoint = "mallopt")]
     static extern int Mallopt(int parameter, int value);
 
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    static extern int MallocTrim(nuint pad);
+
+    /// <summary>
+    /// Hands freed heap pages back to the system now (malloc_trim), so a benchmark that measures two configurations
+    /// in one process sees each one's own peak; false where there is no glibc.
+    /// </summary>
+    public static bool ReleaseFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try { return MallocTrim(0) == 1; }
+        catch (EntryPointNotFoundException) { return false; }
+        catch (DllNotFoundException) { return false; }
+    }
+
     /// <summary>True when applied (glibc on Linux); false elsewhere or when the GMSA_MALLOC=default opt-out is set.</summary>
     public static bool KeepFreedMemory()
     {

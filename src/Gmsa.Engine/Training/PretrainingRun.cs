@@ -37,8 +37,10 @@ public static class PretrainingRun
 
         var dtype = Devices.ParseDtype(recipe.Dtype);
         manual_seed(recipe.Seed);
+        DropoutRandom.Seed(recipe.Seed);
         using var model = new CausalLM(config, dtype, CPU);
         model.InitializeWeights(recipe.Seed, scaleResidualProjections: true); // overwritten on resume
+        ActivationCheckpoint.Enable(model, recipe.Training.ActivationCheckpointing);
         var objective = new LanguageModelObjective(model, train, validation, recipe.SequenceLength, recipe.MicroBatch, recipe.Seed);
         var result = new Trainer(objective, recipe.Training, paths.Run).Run(resume, progress, cancellation);
         if (result.Completed) SaveFinalModel(model, paths);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Gmsa.Engine.Model;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -44,6 +45,7 @@ public sealed class Trainer(ITrainingObjective objective, TrainingOptions option
             state = TrainingCheckpoint.Load(latest, weights, optimizer);
             objective.Seek(new DataPosition(state.DataEpoch, state.DataIndex));
             TrainingCheckpoint.RestoreRng(state.RngState);
+            DropoutRandom.Restore(state.DropoutRngStates);
         }
         if (state.Step > options.Steps)
             throw new InvalidOperationException($"the checkpoint is at step {state.Step}, past the run's {options.Steps} steps");
@@ -67,7 +69,7 @@ public sealed class Trainer(ITrainingObjective objective, TrainingOptions option
             state = state with
             {
                 DataEpoch = objective.Position.Epoch, DataIndex = objective.Position.Index,
-                RngState = TrainingCheckpoint.CaptureRng(), ElapsedSeconds = elapsed, LastValidationLoss = validation,
+                RngState = TrainingCheckpoint.CaptureRng(), DropoutRngStates = DropoutRandom.Capture(), ElapsedSeconds = elapsed, LastValidationLoss = validation,
             };
             var folder = TrainingCheckpoint.Save(CheckpointDirectory, state, weights, optimizer, options.KeepCheckpoints);
             savedStep = state.Step;

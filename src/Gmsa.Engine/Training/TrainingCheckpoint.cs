@@ -13,8 +13,10 @@ public sealed record TrainerState
     public long TokensSeen { get; init; }
     public int DataEpoch { get; init; }
     public long DataIndex { get; init; }
-    /// <summary>libtorch's default CPU generator state (base64), for anything random in the model (dropout).</summary>
+    /// <summary>libtorch's default CPU generator state (base64), for anything random that draws from it.</summary>
     public string RngState { get; init; } = "";
+    /// <summary>Each device's dropout generator state (<see cref="Gmsa.Engine.Model.DropoutRandom"/>), base64 by device.</summary>
+    public Dictionary<string, string> DropoutRngStates { get; init; } = [];
     public double ElapsedSeconds { get; init; }
     public double? LastValidationLoss { get; init; }
 }

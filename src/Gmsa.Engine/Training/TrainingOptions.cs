@@ -24,6 +24,11 @@ public sealed record TrainingOptions
     public int KeepCheckpoints { get; init; } = 2;
     /// <summary>Steps between progress reports and log lines.</summary>
     public int LogEvery { get; init; } = 10;
+    /// <summary>
+    /// Recompute each transformer block in backward instead of keeping its activations (<see cref="Model.ActivationCheckpoint"/>):
+    /// about one more forward per step for a fraction of the activation memory, for large backbones on one GPU.
+    /// </summary>
+    public bool ActivationCheckpointing { get; init; }
 
     [System.Text.Json.Serialization.JsonIgnore]
     public LearningRateSchedule Schedule => new(LearningRate, MinLearningRate, WarmupSteps, Steps);

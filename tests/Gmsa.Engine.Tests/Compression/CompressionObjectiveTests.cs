@@ -137,7 +137,8 @@ public sealed class CompressionObjectiveTests
 
     static (TrainingResult Result, CausalLM Decoder, ContextCompressor Compressor) Train(string run, int steps, int? stopAfter, bool resume)
     {
-        manual_seed(42); // LoRA dropout draws from libtorch's default generator; a resumed run restores it from the checkpoint
+        manual_seed(42);
+        DropoutRandom.Seed(42); // LoRA dropout draws from it; a resumed run restores its state from the checkpoint
         var (decoder, compressor) = TinyCompressors.Create(TinyCompressors.Config() with { LoraDropout = 0.1 }, ScalarType.BFloat16);
         var objective = new CompressionObjective(compressor, decoder, Autoencoding(20, 1), Autoencoding(4, 2),
             trainCompressor: true, DecoderTraining.Frozen, microBatch: 3, seed: 3);

@@ -75,6 +75,31 @@ public sealed class CompressorTrainingRunTests
     }
 
     [Fact]
+    public void Run_ActivationCheckpointingWithDropout_SameLossesAsWithout()
+    {
+        // Encoder, LSA and decoder blocks recomputed in backward, LoRA dropout replayed: the same optimisation, step by step.
+        using var dir = new TempDir();
+        string tokens = Path.Combine(dir.Path, "tokens");
+        WriteTokens(tokens);
+        var recipe = Recipe(CompressorStage.Autoencoder) with
+        {
+            Compressor = Recipe(CompressorStage.Autoencoder).Compressor with { LoraDropout = 0.1 },
+            DecoderTraining = DecoderTraining.Lora,
+            Dtype = "float32",
+        };
+        long before = Gmsa.Engine.Model.ActivationCheckpoint.Recomputed;
+        var plain = CompressorTrainingRun.Run(recipe, new CompressorPaths(ModelDir, [tokens], Path.Combine(dir.Path, "plain")), resume: false);
+        Assert.Equal(before, Gmsa.Engine.Model.ActivationCheckpoint.Recomputed);
+        var recomputed = CompressorTrainingRun.Run(recipe with { Training = recipe.Training with { ActivationCheckpointing = true } },
+            new CompressorPaths(ModelDir, [tokens], Path.Combine(dir.Path, "recomputed")), resume: false);
+
+        Assert.True(Gmsa.Engine.Model.ActivationCheckpoint.Recomputed - before >= 3 * 14);   // 3 steps x (1 encoder + 1 LSA + 12 decoder blocks)
+        Assert.Equal(plain.StepLosses.Count, recomputed.StepLosses.Count);
+        for (int i = 0; i < plain.StepLosses.Count; i++) Assert.Equal(plain.StepLosses[i], recomputed.StepLosses[i], 1e-5);
+        Assert.Equal(plain.ValidationLoss!.Value, recomputed.ValidationLoss!.Value, 1e-5);
+    }
+
+    [Fact]
     public void Resume_RunRecordWithoutFieldsAddedSince_CountsTheirDefaultsButRefusesAChangedValue()
     {
         using var dir = new TempDir();

@@ -1,0 +1,70 @@
+using System.Collections.Concurrent;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Gmsa.Engine.Model;
+
+/// <summary>
+/// Where dropout masks come from: one generator per device, owned here. TorchSharp exposes only the CPU default
+/// generator's state, so a CUDA run's dropout could not be saved and resumed exactly; with generators of our own,
+/// a training checkpoint records the state of every device that drew a mask (<see cref="Capture"/>), and
+/// activation checkpointing replays a block's masks when it recomputes the block (<see cref="Snapshot"/>).
+/// </summary>
+public static class DropoutRandom
+{
+    static readonly ConcurrentDictionary<string, Generator> generators = new();
+    static long seed = 1337;
+
+    /// <summary>Reseeds every device's generator (a training run calls this with its recipe's seed).</summary>
+    public static void Seed(long value)
+    {
+        seed = value;
+        foreach (var g in generators.Values) g.manual_seed(value);
+    }
+
+    static Generator For(Device device) =>
+        generators.GetOrAdd(device.ToString(), _ => new Generator((ulong)seed, device));
+
+    /// <summary>Inverted dropout: zeroes each element with probability <paramref name="p"/>, scales the rest by 1/(1-p).</summary>
+    public static Tensor Apply(Tensor x, double p)
+    {
+        if (p <= 0) return x.alias();
+        using var scope = NewDisposeScope();
+        var keep = rand(x.shape, dtype: ScalarType.Float32, device: x.device, generator: For(x.device)).ge_(p);   // [..] bool
+        return x.mul(keep.to(x.dtype)).mul_(1.0 / (1.0 - p)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Every device's generator state, base64 by device name, for a training checkpoint.</summary>
+    public static Dictionary<string, string> Capture() =>
+        generators.ToDictionary(kv => kv.Key, kv =>
+        {
+            using var state = kv.Value.get_state();
+            return Convert.ToBase64String(state.bytes);
+        });
+
+    /// <summary>Puts back what <see cref="Capture"/> recorded (devices it did not record keep their state).</summary>
+    public static void Restore(IReadOnlyDictionary<string, string> states)
+    {
+        foreach (var (device, base64) in states)
+        {
+            var bytes = Convert.FromBase64String(base64);
+            using var state = empty(bytes.Length, ScalarType.Byte);
+            bytes.CopyTo(state.bytes);
+            For(new Device(device)).set_state(state);
+        }
+    }
+
+    /// <summary>The state of one device's generator now; <see cref="Rewind"/> puts it back, so the same masks are drawn again.</summary>
+    public static byte[] Snapshot(Device device)
+    {
+        using var state = For(device).get_state();
+        return state.bytes.ToArray();
+    }
+
+    public static void Rewind(Device device, byte[] snapshot)
+    {
+        using var state = empty(snapshot.Length, ScalarType.Byte);
+        snapshot.CopyTo(state.bytes);
+        For(device).set_state(state);
+    }
+}
