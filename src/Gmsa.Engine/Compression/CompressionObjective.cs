@@ -91,10 +91,19 @@ public sealed class CompressionObjective : ITrainingObjective
         }
         else // frozen compressor: soft tokens are constants, and contexts of any length go through in segments
             soft = SegmentedCompression.Compress(compressor, batch.Select(e => e.Example.Context).ToArray(), batch.Select(e => e.Rate).ToArray());
+        if (compressor.Config.Method == CompressionMethod.None) // the full-context reference reads the head of the text that fits
+            soft = soft.Select((s, b) => FittingHead(s, batch[b].Example)).ToArray();
         var rows = batch.Select((e, b) => new SoftPromptRow(soft[b], e.Example.Prompt, e.Example.Target)).ToList();
         using var packed = SoftPromptBatch.Pack(decoder, rows, padLeft: false);
         var sum = SoftPromptBatch.TargetLossSum(decoder, packed);
         return (sum.MoveToOuterDisposeScope(), packed.TargetTokens);
+    }
+
+    /// <summary>The first embeddings of <paramref name="text"/> that fit the decoder's window beside the prompt and target.</summary>
+    Tensor FittingHead(Tensor text, CompressionExample example)
+    {
+        long room = decoder.Config.ContextLength - example.Prompt.Count - example.Target.Count;
+        return text.shape[0] <= room ? text : text.narrow(0, 0, Math.Max(0, room));
     }
 
     (Tensor Soft, int[] Counts) CompressBatch(IReadOnlyList<(CompressionExample Example, int Rate)> batch)

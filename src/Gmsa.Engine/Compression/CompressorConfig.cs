@@ -12,6 +12,11 @@ public enum CompressionMethod
     [JsonStringEnumMemberName("group-merge")] GroupMerge,
     /// <summary>ICAE-style baseline: n learned memory embeddings appended to the context; their encoder states are kept.</summary>
     [JsonStringEnumMemberName("memory-tokens")] MemoryTokens,
+    /// <summary>
+    /// The reference, no compression: the "soft tokens" are the context's own token embeddings (rate 1), so a stage-2
+    /// run with it fine-tunes the decoder reading the full context, on the same recipe and data as GMSA's.
+    /// </summary>
+    [JsonStringEnumMemberName("none")] None,
 }
 
 /// <summary>What maps the merged vectors into the decoder's input-embedding space.</summary>
@@ -74,6 +79,8 @@ public sealed record CompressorConfig
         if (Alignment is AlignmentKind.Lsa or AlignmentKind.LsaRandom && (AlignmentLayers < 1 || AlignmentLayers > backbone.NumHiddenLayers))
             throw new ArgumentException($"alignment_layers must lie in 1..{backbone.NumHiddenLayers}, got {AlignmentLayers}");
         if (Rates.Count == 0 || Rates.Any(r => r < 1)) throw new ArgumentException("rates must be a non-empty list of integers >= 1");
+        if (Method == CompressionMethod.None && (Alignment != AlignmentKind.None || Rates.Any(r => r != 1)))
+            throw new ArgumentException("method 'none' (the full-context reference) reads token embeddings as they are: alignment 'none', rates [1]");
         if (SegmentLength < 1 || SegmentLength > backbone.ContextLength)
             throw new ArgumentException($"segment_length must lie in 1..{backbone.ContextLength} (the backbone's context), got {SegmentLength}");
         EncoderLora.Validate();

@@ -31,8 +31,11 @@ public static class CompressorTrainingRun
         Action<TrainingProgress>? progress = null, CancellationToken cancellation = default, Device? device = null)
     {
         recipe.Validate();
-        if (recipe.Stage == CompressorStage.Finetune && paths.InitFrom is null)
+        bool reference = recipe.Compressor.Method == CompressionMethod.None;   // the full-context fine-tune: no stage 1 to start from
+        if (recipe.Stage == CompressorStage.Finetune && paths.InitFrom is null && !reference)
             throw new ArgumentException("fine-tuning starts from a stage-1 compressor: give its folder (--compressor)");
+        if (reference && (recipe.Stage != CompressorStage.Finetune || paths.InitFrom is not null))
+            throw new ArgumentException("method 'none' is the full-context reference: a fine-tuning run without --compressor");
         RecordRun(recipe, paths, resume);
         var tokenizer = TextTokenizer.Load(paths.Model);
         int eos = tokenizer.EosId ?? throw new InvalidDataException($"{paths.Model}'s tokenizer has no EOS token");
@@ -68,7 +71,7 @@ public static class CompressorTrainingRun
     static ContextCompressor Build(CompressorRecipe recipe, CausalLM decoder, string model, string? initFrom)
     {
         var config = recipe.Compressor with { BaseModel = Path.GetFileName(Path.GetFullPath(model).TrimEnd('/')) };
-        var compressor = recipe.Stage == CompressorStage.Autoencoder
+        var compressor = recipe.Stage == CompressorStage.Autoencoder || config.Method == CompressionMethod.None
             ? ContextCompressor.FromBackbone(decoder, config, recipe.Seed)
             : CompressorFolder.Load(initFrom ?? throw new ArgumentException("fine-tuning starts from a stage-1 compressor folder"), decoder);
         if (recipe.Stage == CompressorStage.Finetune)

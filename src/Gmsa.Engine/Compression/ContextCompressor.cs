@@ -124,9 +124,12 @@ public sealed class ContextCompressor : nn.Module
         if (l > Config.SegmentLength && Config.Method == CompressionMethod.MemoryTokens)
             throw new ArgumentException($"segments must be at most {Config.SegmentLength} tokens");
         using var scope = NewDisposeScope();
-        var (merged, counts) = Config.Method == CompressionMethod.GroupMerge
-            ? MergeGroups(ids, lengths, rates)
-            : ReadMemoryTokens(ids, lengths, rates);                                // [B, n, D]
+        var (merged, counts) = Config.Method switch
+        {
+            CompressionMethod.GroupMerge => MergeGroups(ids, lengths, rates),
+            CompressionMethod.MemoryTokens => ReadMemoryTokens(ids, lengths, rates),
+            _ => (encoder.EmbedTokens.forward(ids), lengths.ToArray()),                    // the text itself, as the decoder embeds it
+        };                                                                                 // [B, n, D]
         var soft = Config.Alignment switch
         {
             AlignmentKind.Lsa or AlignmentKind.LsaRandom => memory_fusion_layer!.forward(inputsEmbeds: merged, attentionMask: RowMask(counts, merged.shape[1], merged.device)),

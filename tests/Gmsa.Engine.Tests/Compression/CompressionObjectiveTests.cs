@@ -121,6 +121,30 @@ public sealed class CompressionObjectiveTests
     }
 
     [Fact]
+    public void LossSum_FullContextReferenceOverTheWindow_ReadsTheHeadThatFits()
+    {
+        // The tiny decoder's window is 96: a 150-token context with a 3-token prompt and 5-token target keeps its first 88.
+        var config = TinyCompressors.Config(CompressionMethod.None, AlignmentKind.None) with { Rates = [1] };
+        var (decoder, compressor) = TinyCompressors.Create(config);
+        using var _ = decoder; using var __ = compressor;
+        Lora.AddAdapters(decoder, config.DecoderLora!, seed: 4, Lora.InDecoderBlocks);
+        var context = TinyCompressors.Context(150, 9);
+        int[] prompt = [5, 6, 7], target = [8, 9, 10, 11, 2];
+        var whole = new CompressionExample(context, prompt, target);
+        var head = new CompressionExample(context[..88], prompt, target);
+        var objective = new CompressionObjective(compressor, decoder, new ExampleList([whole]), new ExampleList([whole]),
+            trainCompressor: false, DecoderTraining.Lora, microBatch: 1, seed: 3);
+        objective.SetTraining(false);
+        using var noGrad = no_grad();
+
+        var (cut, tokens) = objective.LossSum([(whole, 1)], withGrad: false);
+        var (fitting, _) = objective.LossSum([(head, 1)], withGrad: false);
+
+        Assert.Equal(5, tokens);
+        Assert.Equal(fitting.item<float>(), cut.item<float>());
+    }
+
+    [Fact]
     public void Trainer_OneShortContext_OverfitsToNearZeroReconstructionLoss()
     {
         using var run = new TempDir();

@@ -75,6 +75,34 @@ public sealed class CompressorTrainingRunTests
     }
 
     [Fact]
+    public void Run_FullContextReference_FinetunesTheDecoderReadingTheTextWithoutAStage1Folder()
+    {
+        using var dir = new TempDir();
+        string tokens = Path.Combine(dir.Path, "tokens"), qa = Path.Combine(dir.Path, "qa");
+        WriteTokens(tokens);
+        // One context longer than the 1,024-token window: the reference reads its head, as the full-context decoder does.
+        string longContext = string.Join(" ", Enumerable.Repeat("The capital of Land9 is City9, a port by the sea with many ships.", 120));
+        var items = Enumerable.Range(0, 6).Select(i => new QaItem(i == 5 ? longContext : $"The capital of Land{i} is City{i}. It lies by the sea.",
+            $" Question: What is the capital of Land{i}? Answer:", [$"City{i}"])).ToList();
+        QaJsonl.Write(Path.Combine(qa, "train.jsonl"), items);
+        QaJsonl.Write(Path.Combine(qa, "validation.jsonl"), items.Take(2));
+        var recipe = Recipe(CompressorStage.Finetune) with
+        {
+            Compressor = Recipe(CompressorStage.Finetune).Compressor with { Method = CompressionMethod.None, Alignment = AlignmentKind.None, Rates = [1] },
+        };
+        var paths = new CompressorPaths(ModelDir, [qa], Path.Combine(dir.Path, "full"), Tokens: tokens);
+
+        var result = CompressorTrainingRun.Run(recipe, paths, resume: false);
+
+        Assert.True(result.Completed);
+        Assert.All(result.StepLosses, loss => Assert.True(double.IsFinite(loss)));
+        using var reference = GmsaModel.Load(ModelDir, paths.Final);
+        Assert.Equal(CompressionMethod.None, reference.Config.Method);
+        Assert.True(reference.HasDecoderAdapters);
+        Assert.Throws<ArgumentException>(() => CompressorTrainingRun.Run(recipe, paths with { Run = Path.Combine(dir.Path, "again"), InitFrom = paths.Final }, resume: false));
+    }
+
+    [Fact]
     public void Run_ActivationCheckpointingWithDropout_SameLossesAsWithout()
     {
         // Encoder, LSA and decoder blocks recomputed in backward, LoRA dropout replayed: the same optimisation, step by step.

@@ -99,6 +99,31 @@ public sealed class ContextCompressorTests
     }
 
     [Fact]
+    public void Compress_MethodNone_IsTheContextsOwnTokenEmbeddingsInFull()
+    {
+        var config = TinyCompressors.Config(CompressionMethod.None, AlignmentKind.None) with { Rates = [1] };
+        var (decoder, compressor) = TinyCompressors.Create(config);
+        using var _ = decoder; using var __ = compressor;
+        using var scope = NewDisposeScope();
+        int[] shortOne = TinyCompressors.Context(13, 1), longOne = TinyCompressors.Context(30, 2);   // 30 > segment 16: two segments
+
+        var soft = SegmentedCompression.Compress(compressor, [shortOne, longOne], [1, 1]);
+
+        TensorAssert.Identical(decoder.Embed(tensor(shortOne.Select(t => (long)t).ToArray())), soft[0]);
+        TensorAssert.Identical(decoder.Embed(tensor(longOne.Select(t => (long)t).ToArray())), soft[1]);
+    }
+
+    [Theory]
+    [InlineData(AlignmentKind.Lsa, 1)]
+    [InlineData(AlignmentKind.None, 4)]
+    public void Validate_MethodNoneWithAlignmentOrARate_Refused(AlignmentKind alignment, int rate)
+    {
+        var config = TinyCompressors.Config(CompressionMethod.None, alignment) with { Rates = [rate] };
+        var error = Assert.Throws<ArgumentException>(() => config.Validate(TinyModels.Llama()));
+        Assert.Contains("full-context reference", error.Message);
+    }
+
+    [Fact]
     public void Folder_SaveThenLoad_GivesTheSameSoftTokensInPeftLayout()
     {
         using var dir = new TempDir();
