@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace Gmsa.Api.Contracts;
 
 /// <summary>POST /v1/chat/completions in OpenAI's request shape, with two Gmsa extensions: <c>documents</c> and <c>rate</c>.</summary>
-public sealed record ChatRequest
+public sealed record ChatRequest : SamplingFields
 {
     [Description("Any id; this service answers with the model it serves.")]
     public string? Model { get; init; }
@@ -14,26 +14,9 @@ public sealed record ChatRequest
     [Description("The conversation: {role: system|user|assistant, content}, rendered with the model's chat template.")]
     public ChatMessageDto[]? Messages { get; init; }
 
-    [Range(1, int.MaxValue, ErrorMessage = "max_tokens must be at least 1")]
-    public int? MaxTokens { get; init; }
-
     [Range(1, int.MaxValue, ErrorMessage = "max_completion_tokens must be at least 1")]
     [Description("OpenAI's newer name for max_tokens; wins when both are given.")]
     public int? MaxCompletionTokens { get; init; }
-
-    [Range(0.0, double.MaxValue, ErrorMessage = "temperature must be >= 0")]
-    public double? Temperature { get; init; }
-
-    [Range(0.0, 1.0, MinimumIsExclusive = true, ErrorMessage = "top_p must be in (0, 1]")]
-    public double? TopP { get; init; }
-
-    [Range(0, int.MaxValue, ErrorMessage = "top_k must be >= 0")]
-    public int? TopK { get; init; }
-
-    [Range(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "repetition_penalty must be > 0")]
-    public double? RepetitionPenalty { get; init; }
-
-    public long? Seed { get; init; }
 
     [Range(1, 8, ErrorMessage = "n must be in [1, 8]")]
     [Description("Choices to generate (seeds seed, seed+1, ...); more than one only without stream.")]
@@ -41,8 +24,6 @@ public sealed record ChatRequest
 
     [Description("A string or up to 4 strings: the text ends before the first of them.")]
     public JsonElement? Stop { get; init; }
-
-    public bool Stream { get; init; }
 
     [Description("Gmsa extension: long documents the model reads compressed (GMSA soft tokens, in this order) before the conversation.")]
     public string[]? Documents { get; init; }

@@ -7,38 +7,16 @@ namespace Gmsa.Api.Contracts;
 /// POST /v1/completions. Every field but the prompt may be left out; sampling fields left out take the model folder's
 /// generation_config.json values (else greedy).
 /// </summary>
-public sealed record CompletionRequest
+public sealed record CompletionRequest : SamplingFields
 {
     [Required(AllowEmptyStrings = false, ErrorMessage = "prompt is required and must not be empty")]
     [Description("Text to continue.")]
     public string? Prompt { get; init; }
 
-    [Range(1, int.MaxValue, ErrorMessage = "max_tokens must be at least 1")]
-    [Description("Tokens to generate at most; default Gmsa:Serving:DefaultMaxTokens, at most Gmsa:Serving:MaxNewTokens.")]
-    public int? MaxTokens { get; init; }
-
-    [Range(0.0, double.MaxValue, ErrorMessage = "temperature must be >= 0")]
-    [Description("0 is greedy decoding. Default: the model's generation_config.json (greedy unless it says do_sample).")]
-    public double? Temperature { get; init; }
-
-    [Range(0.0, 1.0, MinimumIsExclusive = true, ErrorMessage = "top_p must be in (0, 1]")]
-    [Description("Nucleus sampling mass; 1 keeps every token. Default: the model's generation_config.json, else 1.")]
-    public double? TopP { get; init; }
-
-    [Range(0, int.MaxValue, ErrorMessage = "top_k must be >= 0")]
-    [Description("Keep the k most likely tokens; 0 keeps all. Default: the model's generation_config.json, else 0.")]
-    public int? TopK { get; init; }
-
-    [Range(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "repetition_penalty must be > 0")]
-    [Description("Penalty on tokens already present; 1 is off. Default: the model's generation_config.json (1.3 for gmsa-tiny), else 1.")]
-    public double? RepetitionPenalty { get; init; }
-
-    [Description("Sampling seed (default 0). Each request samples with its own generator: its text does not depend on other requests.")]
-    public long? Seed { get; init; }
+    [Range(1, 8, ErrorMessage = "n must be in [1, 8]")]
+    [Description("Completions to generate (seeds seed, seed+1, ...), each in its own batch row; more than one only without stream.")]
+    public int? N { get; init; }
 
     [Description("A string or up to 4 strings: the text ends before the first of them (finish_reason stop).")]
     public System.Text.Json.JsonElement? Stop { get; init; }
-
-    [Description("Answer with server-sent events: one per text piece, then a final one with finish_reason and usage.")]
-    public bool Stream { get; init; }
 }

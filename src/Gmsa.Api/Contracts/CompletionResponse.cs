@@ -5,16 +5,26 @@ namespace Gmsa.Api.Contracts;
 
 /// <summary>
 /// A finished completion in OpenAI's shape (<c>object</c>, <c>created</c>, <c>choices[]</c>, <c>usage.total_tokens</c>), so the
-/// official clients read it unchanged, plus Gmsa's own <c>text</c>, <c>finish_reason</c> (the first choice's) and <c>timings</c>.
+/// official clients read it unchanged, plus Gmsa's own <c>text</c>, <c>finish_reason</c> and <c>timings</c> (the first choice's).
 /// </summary>
 public sealed record CompletionResponse(string Id, string Model, string Text, string FinishReason, CompletionUsage Usage, CompletionTimings Timings)
 {
+    readonly IReadOnlyList<CompletionChoice>? choices;
+
     public string Object => "text_completion";
     public long Created { get; init; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-    public IReadOnlyList<CompletionChoice> Choices => [new(0, Text, FinishReason)];
+    public IReadOnlyList<CompletionChoice> Choices { get => choices ?? [new(0, Text, FinishReason)]; init => choices = value; }
 
     public static CompletionResponse From(string id, string model, GenerationOutcome outcome) =>
         new(id, model, outcome.Text, FinishReasonName(outcome.Reason), CompletionUsage.From(outcome), CompletionTimings.From(outcome));
+
+    /// <summary>n completions of one prompt: a choice each, the prompt counted once in usage (as OpenAI counts it).</summary>
+    public static CompletionResponse From(string id, string model, IReadOnlyList<GenerationOutcome> outcomes) =>
+        From(id, model, outcomes[0]) with
+        {
+            Usage = new CompletionUsage(outcomes[0].PromptTokens, outcomes.Sum(o => o.CompletionTokens)),
+            Choices = outcomes.Select((o, i) => new CompletionChoice(i, o.Text, FinishReasonName(o.Reason))).ToArray(),
+        };
 
     /// <summary>"stop" (end of sequence) or "length" (max_tokens reached).</summary>
     public static string FinishReasonName(FinishReason reason) => reason switch
@@ -25,7 +35,7 @@ public sealed record CompletionResponse(string Id, string Model, string Text, st
     };
 }
 
-/// <summary>One choice of an OpenAI completion (Gmsa makes one per request).</summary>
+/// <summary>One choice of an OpenAI completion.</summary>
 public sealed record CompletionChoice(int Index, string Text, string? FinishReason)
 {
     public object? Logprobs => null;

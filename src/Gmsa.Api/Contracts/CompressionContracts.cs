@@ -39,7 +39,7 @@ public sealed record CompressedContext(
 public sealed record CompressResponse(string Model, int Rate, IReadOnlyList<CompressedContext> Data);
 
 /// <summary>POST /v1/answer: a question over contexts (compressed here, or cached by an earlier /v1/compress).</summary>
-public sealed record AnswerRequest
+public sealed record AnswerRequest : SamplingFields
 {
     [Required(AllowEmptyStrings = false, ErrorMessage = "question is required and must not be empty")]
     [Description("What to ask; read by the decoder after the soft tokens, e.g. \" Question: What is the capital of Chad? Answer:\".")]
@@ -54,27 +54,6 @@ public sealed record AnswerRequest
     [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
     [Description("Rate for contexts given as text. Default: the compressor's first training rate.")]
     public int? Rate { get; init; }
-
-    [Range(1, int.MaxValue, ErrorMessage = "max_tokens must be at least 1")]
-    [Description("Tokens to generate at most; default Gmsa:Serving:DefaultMaxTokens.")]
-    public int? MaxTokens { get; init; }
-
-    [Range(0.0, double.MaxValue, ErrorMessage = "temperature must be >= 0")]
-    public double? Temperature { get; init; }
-
-    [Range(0.0, 1.0, MinimumIsExclusive = true, ErrorMessage = "top_p must be in (0, 1]")]
-    public double? TopP { get; init; }
-
-    [Range(0, int.MaxValue, ErrorMessage = "top_k must be >= 0")]
-    public int? TopK { get; init; }
-
-    [Range(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "repetition_penalty must be > 0")]
-    public double? RepetitionPenalty { get; init; }
-
-    public long? Seed { get; init; }
-
-    [Description("Answer with server-sent events, as /v1/completions does.")]
-    public bool Stream { get; init; }
 }
 
 /// <summary>POST /v1/reconstruct: what the decoder restates from a compressed context.</summary>

@@ -31,31 +31,41 @@ public static class CompletionEndpoints
     public static async Task<Results<Ok<CompletionResponse>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> CreateCompletion(
         CompletionRequest request, [AsParameters] CompletionServices services, CancellationToken cancellation)
     {
-        var stopErrors = new Dictionary<string, string[]>();
-        var stops = StopSequences.Parse(request.Stop, stopErrors);
-        if (stopErrors.Count > 0) return TypedResults.ValidationProblem(stopErrors, title: "The completion request is not valid");
+        var requestErrors = new Dictionary<string, string[]>();
+        var stops = StopSequences.Parse(request.Stop, requestErrors);
+        int n = request.N ?? 1;
+        if (n > 1 && request.Stream) requestErrors["n"] = ["n > 1 is supported without stream only"];
+        if (requestErrors.Count > 0) return TypedResults.ValidationProblem(requestErrors, title: "The completion request is not valid");
         var clock = Stopwatch.StartNew();
-        // Admission first, tokenizing second: a full service refuses at once, without tokenizing a long prompt for nothing.
-        if (!services.Scheduler.TryReserve(out var slot)) return TooManyRequests(services);
+        // Admission first (a slot per choice), tokenizing second: a full service refuses at once, without tokenizing a long prompt for nothing.
+        var slots = new List<AdmissionSlot>(n);
+        while (slots.Count < n && services.Scheduler.TryReserve(out var slot)) slots.Add(slot);
+        if (slots.Count < n)
+        {
+            foreach (var s in slots) s.Dispose();
+            return TooManyRequests(services);
+        }
         if (!services.Validator.TryValidate(request, out var valid, out var errors))
         {
-            slot.Dispose();
+            foreach (var s in slots) s.Dispose();
             return TypedResults.ValidationProblem(errors, title: "The completion request is not valid");
         }
-        var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation);   // ends a generation at a stop sequence
-        var generation = services.Scheduler.Enqueue(slot, valid, stopping.Token);
+        var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation);   // ends generations at a stop sequence
+        var generations = slots.Select((slot, i) => services.Scheduler.Enqueue(slot,
+            i == 0 ? valid : valid with { Sampling = valid.Sampling with { Seed = valid.Sampling.Seed + i } }, stopping.Token)).ToArray();
 
         var id = $"cmpl-{Guid.NewGuid():N}";
         if (request.Stream)
-            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, services.Model.Id, generation, stops, stopping, services.Metrics, clock, cancellation),
+            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, services.Model.Id, generations[0], stops, stopping, services.Metrics, clock, cancellation),
                 services.Json.Value.SerializerOptions, cancellation));
         using var owned = stopping;
         using var activity = GmsaTelemetry.StartGeneration(valid, stream: false);
-        var outcome = await generation.Completion;
-        activity.Finish(outcome);
-        services.Metrics.Completed(outcome, clock.Elapsed, stream: false);
-        var (text, stopped) = StopSequences.Cut(outcome.Text, stops);
-        return TypedResults.Ok(CompletionResponse.From(id, services.Model.Id, stopped ? outcome with { Text = text, Reason = Engine.Generation.FinishReason.Stop } : outcome));
+        var outcomes = await Task.WhenAll(generations.Select(g => g.Completion));
+        activity.Finish(outcomes[0]);
+        foreach (var o in outcomes) services.Metrics.Completed(o, clock.Elapsed, stream: false);
+        var cut = outcomes.Select(o => StopSequences.Cut(o.Text, stops) is var (text, stopped) && stopped
+            ? o with { Text = text, Reason = Engine.Generation.FinishReason.Stop } : o).ToArray();
+        return TypedResults.Ok(CompletionResponse.From(id, services.Model.Id, cut));
     }
 
     static ProblemHttpResult TooManyRequests(CompletionServices services)

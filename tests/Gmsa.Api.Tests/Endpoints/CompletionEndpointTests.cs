@@ -44,6 +44,29 @@ public sealed class CompletionEndpointTests(ServiceFixture service) : IClassFixt
     }
 
     [Fact]
+    public async Task Completion_NThree_ChoicesEqualSeedsSeedPlusOneAndTwoAlone()
+    {
+        var client = service.Factory.CreateClient();
+        const string settings = "\"prompt\": \"Lily saw\", \"max_tokens\": 24, \"temperature\": 0.9";
+        var body = await (await client.PostCompletionAsync($"{{{settings}, \"seed\": 5, \"n\": 3}}", Token)).JsonAsync();
+        var choices = body["choices"]!.AsArray();
+
+        Assert.Equal(3, choices.Count);
+        int completionTokens = 0;
+        for (int i = 0; i < 3; i++)
+        {
+            var alone = await (await client.PostCompletionAsync($"{{{settings}, \"seed\": {5 + i}}}", Token)).JsonAsync();
+            Assert.Equal(i, (int)choices[i]!["index"]!);
+            Assert.Equal((string)alone["text"]!, (string)choices[i]!["text"]!);
+            completionTokens += (int)alone["usage"]!["completion_tokens"]!;
+        }
+        Assert.NotEqual((string)choices[0]!["text"]!, (string)choices[1]!["text"]!);
+        Assert.Equal((string)choices[0]!["text"]!, (string)body["text"]!);
+        Assert.Equal(completionTokens, (int)body["usage"]!["completion_tokens"]!);
+        Assert.Equal(3, (int)body["usage"]!["prompt_tokens"]!);   // BOS + "Lily saw", counted once
+    }
+
+    [Fact]
     public async Task Completion_Stream_EventsConcatenateToNonStreamedText()
     {
         var client = service.Factory.CreateClient();
@@ -86,6 +109,9 @@ public sealed class CompletionEndpointTests(ServiceFixture service) : IClassFixt
         { """{"prompt": "Hi", "top_p": 1.01}""", "top_p" },
         { """{"prompt": "Hi", "top_k": -1}""", "top_k" },
         { """{"prompt": "Hi", "repetition_penalty": 0}""", "repetition_penalty" },
+        { """{"prompt": "Hi", "n": 0}""", "n" },
+        { """{"prompt": "Hi", "n": 9}""", "n" },
+        { """{"prompt": "Hi", "n": 2, "stream": true}""", "n" },
         { """{"prompt": "Hi", """, "body" },
         { "[1, 2]", "body" },
         { $$"""{"prompt": "{{string.Concat(Enumerable.Repeat("Once upon a time ", 100))}}"}""", "prompt" },
