@@ -40,8 +40,6 @@ public static class ActivationCheckpoint
 
     sealed class CheckpointedLayer : SingleTensorFunction<CheckpointedLayer>
     {
-        const int Fixed = 5;   // layer, x, cos, sin, mask; then the trainable parameters
-
         public override string Name => nameof(CheckpointedLayer);
 
         public override Tensor forward(AutogradContext ctx, params object[] vars)
@@ -59,32 +57,32 @@ public static class ActivationCheckpoint
 
         public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
         {
+            Interlocked.Increment(ref recomputed);
+            using var scope = NewDisposeScope();   // the recomputed activations die here; only x's gradient leaves
             var saved = ctx.get_saved_variables();
             var (x, cos, sin, mask) = (saved[0], saved[1], saved[2], saved[3]);
             var layer = (DecoderLayer)ctx.get_data("layer");
             bool xNeedsGrad = (bool)ctx.get_data("x_requires_grad");
-            var trainable = layer.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToArray();
+            int parameters = layer.parameters().Count(p => p.requires_grad);
 
-            Interlocked.Increment(ref recomputed);
             var now = DropoutRandom.Snapshot(x.device);
             DropoutRandom.Rewind(x.device, (byte[])ctx.get_data("rng"));
+            Tensor? inputGrad = null;
             try
             {
                 using var grad = enable_grad();
                 var input = x.detach().requires_grad_(xNeedsGrad);
                 var output = layer.forward(input, cos, sin, mask, null);
-                Tensor[] wrt = xNeedsGrad ? [input, .. trainable] : trainable;
-                var grads = autograd.grad([output], wrt, [grad_output], allow_unused: true);
-                static Tensor? Defined(Tensor? g) => g is null || g.IsInvalid ? null : g;
-
-                var result = new List<Tensor>(Fixed + trainable.Length) { null!, xNeedsGrad ? Defined(grads[0])! : null!, null!, null!, null! };
-                result.AddRange(grads.Skip(xNeedsGrad ? 1 : 0).Select(g => Defined(g)!));
-                return result;
+                // A nested backward, as PyTorch's reentrant checkpoint does: the layer's parameters accumulate their
+                // gradients in place exactly as in the plain backward, so none is handed back through this node.
+                output.backward([grad_output]);
+                if (xNeedsGrad) inputGrad = input.grad!.MoveToOuterDisposeScope();
             }
             finally
             {
                 DropoutRandom.Rewind(x.device, now);
             }
+            return [null!, inputGrad!, null!, null!, null!, .. Enumerable.Repeat<Tensor>(null!, parameters)];
         }
     }
 }
