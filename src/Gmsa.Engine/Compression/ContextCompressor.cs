@@ -132,7 +132,7 @@ public sealed class ContextCompressor : nn.Module
         };                                                                                 // [B, n, D]
         var soft = Config.Alignment switch
         {
-            AlignmentKind.Lsa or AlignmentKind.LsaRandom => memory_fusion_layer!.forward(inputsEmbeds: merged, attentionMask: RowMask(counts, merged.shape[1], merged.device)),
+            AlignmentKind.Lsa or AlignmentKind.LsaRandom => memory_fusion_layer!.forward(inputsEmbeds: merged),   // right-padded: no mask (see MergeGroups)
             AlignmentKind.Linear => semantic_alignment_layer!.forward(merged),
             _ => merged,
         };
@@ -141,7 +141,10 @@ public sealed class ContextCompressor : nn.Module
 
     (Tensor, int[]) MergeGroups(Tensor ids, IReadOnlyList<int> lengths, IReadOnlyList<int> rates)
     {
-        var hidden = encoder.forward(ids, attentionMask: RowMask(lengths, ids.shape[1], ids.device)); // [B, L, D]
+        // Rows are right-padded, so causal attention alone keeps every real token from seeing padding (it only ever
+        // comes after them) and positions run 0.. in every row: no mask, hence the fast causal kernels in a padded batch.
+        // The states at padded positions are never read (Group Merging averages each row's first lengths[b]).
+        var hidden = encoder.forward(ids);                                                          // [B, L, D]
         return GroupMerge.Merge(hidden, lengths, rates);
     }
 
@@ -153,17 +156,9 @@ public sealed class ContextCompressor : nn.Module
         var rows = counts.Select((n, row) => cat([embedded[row].narrow(0, 0, lengths[row]), memory_tokens!.narrow(0, 0, n)], 0)).ToList();
         var totals = rows.Select(r => (int)r.shape[0]).ToArray();
         var packed = PadRows(rows, totals.Max());                                                 // [B, L + n, D]
-        var hidden = encoder.forward(inputsEmbeds: packed, attentionMask: RowMask(totals, packed.shape[1], ids.device));
+        var hidden = encoder.forward(inputsEmbeds: packed);                                       // right-padded: no mask
         var slots = counts.Select((n, row) => hidden[row].narrow(0, lengths[row], n)).ToList();
         return (PadRows(slots, counts.Max()), counts);                                            // [B, n, D]
-    }
-
-    /// <summary>[B, width] int64 mask: 1 over each row's first lengths[b] positions.</summary>
-    internal static Tensor RowMask(IReadOnlyList<int> lengths, long width, Device device)
-    {
-        var mask = new long[lengths.Count * width];
-        for (int row = 0; row < lengths.Count; row++) Array.Fill(mask, 1L, (int)(row * width), lengths[row]);
-        return tensor(mask, [lengths.Count, width], device: device);
     }
 
     /// <summary>Stacks rows [len_b, D] into [B, width, D], each row first and zeros after.</summary>
