@@ -71,7 +71,9 @@ public static class SoftPromptBatch
     {
         using var scope = NewDisposeScope();
         if (batch.TargetTokens == 0) throw new ArgumentException("the batch has no target tokens");
-        var hidden = decoder.HiddenStates(inputsEmbeds: batch.Embeds, attentionMask: batch.Mask);   // [B, T, D]
+        // Right padding needs no mask under causal attention (padding only follows a row's tokens), and without one
+        // the decoder takes the fast causal kernels; positions run 0.. in every row either way.
+        var hidden = decoder.HiddenStates(inputsEmbeds: batch.Embeds);                               // [B, T, D]
         var rows = hidden.reshape(-1, hidden.shape[2]).index_select(0, batch.PredictingPositions);  // [sum Y, D]
         var logits = decoder.LmHead(rows).to(ScalarType.Float32);                                    // [sum Y, V]
         return nn.functional.cross_entropy(logits, batch.Targets, reduction: nn.Reduction.Sum).MoveToOuterDisposeScope();
