@@ -38,16 +38,36 @@ internal static class BenchApiCommand
                 if (batch == 32) AnswerLatency(server.Client, parse.GetValue(repeats)).GetAwaiter().GetResult();
             }
             Console.WriteLine();
-            Console.WriteLine("| encoder | requests/s | p50 ms | p99 ms |");
-            Console.WriteLine("|---|---|---|---|");
-            foreach (var (name, f) in runs) Console.WriteLine($"| {name} | {f.PerSecond:F1} | {f.P50:F0} | {f.P99:F0} |");
+            Console.WriteLine("| encoder | requests/s | p50 ms | p99 ms | contexts per encoder call | encoder busy, share of wall time |");
+            Console.WriteLine("|---|---|---|---|---|---|");
+            foreach (var (name, f) in runs) Console.WriteLine($"| {name} | {f.PerSecond:F1} | {f.P50:F0} | {f.P99:F0} | {f.MeanBatch:F1} | {f.EncoderShare:P0} |");
             Console.WriteLine($"batched / one by one: {runs[0].F.PerSecond / runs[1].F.PerSecond:F2}x requests/s");
             return 0;
         }));
         return command;
     }
 
-    sealed record Figures(double PerSecond, double P50, double P99);
+    /// <param name="EncoderShare">time the encoder was busy (the service's gmsa.compression.duration) over the wall time</param>
+    /// <param name="MeanBatch">contexts per encoder call (gmsa.compression.batch_size)</param>
+    sealed record Figures(double PerSecond, double P50, double P99, double EncoderShare = double.NaN, double MeanBatch = double.NaN);
+
+    /// <summary>Sums of every Prometheus series of the service's /metrics, by name (labels summed over).</summary>
+    static async Task<Dictionary<string, double>> ScrapeAsync(HttpClient http)
+    {
+        var sums = new Dictionary<string, double>();
+        foreach (var line in (await http.GetStringAsync("/metrics")).Split('\n'))
+        {
+            int end = line.IndexOfAny(['{', ' ']);
+            if (line.Length == 0 || line[0] == '#' || end <= 0) continue;
+            var name = line[..end];
+            // "name{labels} value [timestamp]" or "name value [timestamp]"; label values may hold spaces
+            var rest = line.Contains('}') ? line[(line.LastIndexOf('}') + 1)..] : line[name.Length..];
+            var value = rest.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+            if (double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number))
+                sums[name] = sums.GetValueOrDefault(name) + number;
+        }
+        return sums;
+    }
 
     /// <summary>Distinct, deterministic prose-like contexts (so none is a cache hit of another).</summary>
     static string Context(int i, int words)
@@ -61,6 +81,7 @@ internal static class BenchApiCommand
     {
         var client = new GmsaClient(http);
         await client.CompressAsync(["warm-up context, not timed."], 4);
+        var before = await ScrapeAsync(http);
         int next = -1;
         var latencies = new List<double>();
         var wall = Stopwatch.StartNew();
@@ -73,9 +94,14 @@ internal static class BenchApiCommand
                 lock (latencies) latencies.Add(one.Elapsed.TotalMilliseconds);
             }
         })));
+        double seconds = wall.Elapsed.TotalSeconds;
+        var after = await ScrapeAsync(http);
+        double Delta(string name) => after.GetValueOrDefault(name) - before.GetValueOrDefault(name);
         var sorted = latencies.Order().ToArray();
         double Percentile(double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
-        return new Figures(contexts.Length / wall.Elapsed.TotalSeconds, Percentile(0.5), Percentile(0.99));
+        return new Figures(contexts.Length / seconds, Percentile(0.5), Percentile(0.99),
+            Delta("gmsa_compression_duration_seconds_sum") / seconds,
+            Delta("gmsa_compression_batch_size_sum") / Delta("gmsa_compression_batch_size_count"));
     }
 
     /// <summary>The same question over a ~700-token context: by cached id (soft tokens) against the completion reading it all.</summary>
