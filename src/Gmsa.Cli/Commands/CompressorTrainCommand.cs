@@ -19,7 +19,7 @@ internal static class CompressorTrainCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var tokens = new Option<string>("--tokens") { Description = "token files for the recipe's autoencoder_share", DefaultValueFactory = _ => "data/tokens" };
-        var init = new Option<string>("--compressor") { Description = "the stage-1 compressor folder to fine-tune", Required = !ae };
+        var init = new Option<string>("--compressor") { Description = "the stage-1 compressor folder to fine-tune (none for the full-context reference, method 'none')" };
         var run = new Option<string>("--out") { Description = "run folder: run.json, metrics.csv, loss_curve.png, train.log, checkpoints/, final/", Required = true };
         var resume = new Option<bool>("--resume") { Description = "continue the run folder's latest checkpoint (exactly where it stopped)" };
         var command = ae

@@ -123,6 +123,10 @@ public sealed class ContextCompressor : nn.Module
         if (lengths.Any(n => n < 1 || n > l)) throw new ArgumentException($"segment lengths must lie in 1..{l}");
         if (l > Config.SegmentLength && Config.Method == CompressionMethod.MemoryTokens)
             throw new ArgumentException($"segments must be at most {Config.SegmentLength} tokens");
+        if (Config.Method == CompressionMethod.MemoryTokens && lengths.Select((n, row) => GroupMerge.MergedLength(n, rates[row])).Max() is var most
+            && most > Config.MaxMemoryTokens)
+            throw new ArgumentException($"this memory-token compressor has {Config.MaxMemoryTokens} memory tokens, one per {Config.Rates.Min()} tokens " +
+                $"of a {Config.SegmentLength}-token segment; a rate below its smallest trained rate ({Config.Rates.Min()}) would need {most}");
         using var scope = NewDisposeScope();
         var (merged, counts) = Config.Method switch
         {

@@ -99,6 +99,16 @@ public sealed class ContextCompressorTests
     }
 
     [Fact]
+    public void Compress_MemoryTokensAtARateBelowTheTrainedOnes_RefusedWithTheReason()
+    {
+        var (decoder, compressor) = TinyCompressors.Create(TinyCompressors.Config(CompressionMethod.MemoryTokens, AlignmentKind.None));
+        using var _ = decoder; using var __ = compressor;
+        // Rates [2, 4] and 16-token segments: 8 memory tokens; rate 1 over a full segment would need 16.
+        var error = Assert.Throws<ArgumentException>(() => SegmentedCompression.Compress(compressor, [TinyCompressors.Context(16, 1)], [1]));
+        Assert.Contains("8 memory tokens", error.Message);
+    }
+
+    [Fact]
     public void Compress_MethodNone_IsTheContextsOwnTokenEmbeddingsInFull()
     {
         var config = TinyCompressors.Config(CompressionMethod.None, AlignmentKind.None) with { Rates = [1] };
