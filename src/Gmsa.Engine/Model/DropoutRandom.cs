@@ -42,9 +42,14 @@ public static class DropoutRandom
             return Convert.ToBase64String(state.bytes);
         });
 
-    /// <summary>Puts back what <see cref="Capture"/> recorded (devices it did not record keep their state).</summary>
+    /// <summary>
+    /// Puts back what <see cref="Capture"/> recorded. A device it did not record had drawn nothing yet, so its generator
+    /// goes back to the fresh seeded state it would have been created in.
+    /// </summary>
     public static void Restore(IReadOnlyDictionary<string, string> states)
     {
+        foreach (var (device, g) in generators)
+            if (!states.ContainsKey(device)) g.manual_seed(seed);
         foreach (var (device, base64) in states)
         {
             var bytes = Convert.FromBase64String(base64);

@@ -29,8 +29,7 @@ public sealed class DropoutRandomTests
         DropoutRandom.Restore(saved);
         var again = DropoutRandom.Apply(ones(64), 0.3);
 
-        TensorAssert.Identical(first, again);
-        Assert.Contains("cpu", saved.Keys);
+        TensorAssert.Identical(first, again);   // whether or not the CPU generator existed before the capture
         using var defaultAfter = get_rng_state();
         Assert.True(defaultBefore.eq(defaultAfter).all().item<bool>());
     }
