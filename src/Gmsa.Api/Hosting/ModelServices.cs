@@ -4,6 +4,8 @@ using Gmsa.Engine.Compression;
 using Gmsa.Engine.Generation;
 using Gmsa.Engine.Model;
 using Gmsa.Engine.Serving;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using TorchSharp;
@@ -50,17 +52,18 @@ public static class ModelServices
         if (builder.Configuration[$"{CompressionOptions.Section}:{nameof(CompressionOptions.Redis)}"] is { Length: > 0 } redis)
             services.AddStackExchangeRedisCache(o => { o.Configuration = redis; o.InstanceName = "gmsa:"; });
         // The in-process level is the app's IMemoryCache, bounded in bytes: the serializer makes every entry's size its payload's.
-        var defaults = new CompressionOptions();
-        services.AddMemoryCache(o =>
+        // Both bounds come from the bound and validated CompressionOptions.
+        services.AddMemoryCache();
+        services.AddOptions<MemoryCacheOptions>().Configure<IOptions<CompressionOptions>>((o, compression) =>
         {
-            o.SizeLimit = builder.Configuration.GetValue($"{CompressionOptions.Section}:{nameof(CompressionOptions.CacheBytes)}", defaults.CacheBytes);
+            o.SizeLimit = compression.Value.CacheBytes;
             o.TrackStatistics = true;
         });
-        services.AddHybridCache(o => o.MaximumPayloadBytes = builder.Configuration.GetValue($"{CompressionOptions.Section}:{nameof(CompressionOptions.MaxCachedBytes)}", defaults.MaxCachedBytes))
-            .AddSerializer<SoftTokenData, SoftTokenCacheSerializer>();
+        services.AddHybridCache().AddSerializer<SoftTokenData, SoftTokenCacheSerializer>();
+        services.AddOptions<HybridCacheOptions>().Configure<IOptions<CompressionOptions>>((o, compression) => o.MaximumPayloadBytes = compression.Value.MaxCachedBytes);
         services.AddSingleton(sp => new CompressionHost(sp.GetRequiredService<LoadedModel>().Gmsa is { } gmsa
             ? new CompressionService(gmsa, new CompressionBatcher(gmsa, sp.GetRequiredService<IOptions<CompressionOptions>>().Value.ToBatcher()),
-                sp.GetRequiredService<Microsoft.Extensions.Caching.Hybrid.HybridCache>(), sp.GetRequiredService<ModelInfo>(),
+                sp.GetRequiredService<HybridCache>(), sp.GetRequiredService<ModelInfo>(),
                 sp.GetRequiredService<IOptions<CompressionOptions>>())
             : null));
         services.AddSingleton(sp => ModelInfo.Describe(sp.GetRequiredService<LanguageModel>()) with
