@@ -47,12 +47,7 @@ public sealed class CompletionRequestValidator(LanguageModel model, IOptions<Ser
             errors["max_tokens"] = [$"prompt ({prompt.Count} tokens) + max_tokens ({asked}) exceeds the model's context of {context} tokens"];
         if (errors.Count > 0) return false;
 
-        // Fields left out take the model folder's generation_config.json values, as Hugging Face does.
-        var sampling = model.Generation.Resolve(request.Temperature, request.TopP, request.TopK, request.RepetitionPenalty) with
-        {
-            MaxNewTokens = request.MaxTokens ?? Math.Min(limits.DefaultMaxTokens, context - prompt.Count),
-            Seed = request.Seed ?? 0,
-        };
+        var sampling = request.ToSampling(model.Generation, request.MaxTokens ?? Math.Min(limits.DefaultMaxTokens, context - prompt.Count));
         valid = new GenerationRequest(prompt, sampling);
         return true;
     }

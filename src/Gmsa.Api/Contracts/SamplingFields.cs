@@ -1,5 +1,7 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using Gmsa.Engine.Checkpoints;
+using Gmsa.Engine.Generation;
 
 namespace Gmsa.Api.Contracts;
 
@@ -34,4 +36,11 @@ public abstract record SamplingFields
 
     [Description("Answer with server-sent events: one per text piece, then a final one with finish_reason and usage.")]
     public bool Stream { get; init; }
+
+    /// <summary>
+    /// What these fields ask for: the ones left out take the model folder's generation_config.json values, as Hugging
+    /// Face does; the seed defaults to 0. <paramref name="maxNewTokens"/> is the route's own (each defaults it its way).
+    /// </summary>
+    public SamplingOptions ToSampling(GenerationConfig defaults, int maxNewTokens) =>
+        defaults.Resolve(Temperature, TopP, TopK, RepetitionPenalty) with { MaxNewTokens = maxNewTokens, Seed = Seed ?? 0 };
 }

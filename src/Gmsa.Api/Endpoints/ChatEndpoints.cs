@@ -69,11 +69,8 @@ public static class ChatEndpoints
         else prompt = lm.EncodeChat(messages);
 
         int context = lm.Model.Config.ContextLength, used = prompt.Count + (prefix?.Count ?? 0);
-        var sampling = lm.Generation.Resolve(request.Temperature, request.TopP, request.TopK, request.RepetitionPenalty) with
-        {
-            MaxNewTokens = request.MaxCompletionTokens ?? request.MaxTokens ?? Math.Max(1, Math.Min(services.Serving.Value.DefaultMaxTokens, context - used)),
-            Seed = request.Seed ?? 0,
-        };
+        var sampling = request.ToSampling(lm.Generation,
+            request.MaxCompletionTokens ?? request.MaxTokens ?? Math.Max(1, Math.Min(services.Serving.Value.DefaultMaxTokens, context - used)));
         // Ends generations that hit a stop string; outlives this handler when streaming (the stream disposes it).
         var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var generations = new List<ScheduledGeneration>();

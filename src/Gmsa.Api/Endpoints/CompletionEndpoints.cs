@@ -52,7 +52,7 @@ public static class CompletionEndpoints
         }
         var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation);   // ends generations at a stop sequence
         var generations = slots.Select((slot, i) => services.Scheduler.Enqueue(slot,
-            i == 0 ? valid : valid with { Sampling = valid.Sampling with { Seed = valid.Sampling.Seed + i } }, stopping.Token)).ToArray();
+            valid with { Sampling = valid.Sampling with { Seed = valid.Sampling.Seed + i } }, stopping.Token)).ToArray();
 
         var id = $"cmpl-{Guid.NewGuid():N}";
         if (request.Stream)

@@ -51,7 +51,7 @@ public static class CompressionEndpoints
         if (!SoftTokenFormats.All.Contains(format)) errors["format"] = [$"format must be one of {string.Join(", ", SoftTokenFormats.All)}"];
         if (format == SoftTokenFormats.Npy && count != 1) errors["format"] = ["npy holds one tensor: send one context, or ask for safetensors"];
         var tokenized = byText ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
-        if (byIds) CheckIds(request.ContextIds!, compression, services.Language.Tokenizer.VocabSize, errors);
+        if (byIds) compression.CheckIds(request.ContextIds!, errors);
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The compression request is not valid");
 
         int rate = request.Rate ?? compression.DefaultRate;
@@ -95,11 +95,7 @@ public static class CompressionEndpoints
         if (byText == byId) errors["contexts"] = ["give exactly one of contexts and compressed_ids, with at least one entry"];
         var tokenized = byText ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The answer request is not valid");
-        var sampling = services.Language.Generation.Resolve(request.Temperature, request.TopP, request.TopK, request.RepetitionPenalty) with
-        {
-            MaxNewTokens = request.MaxTokens ?? services.Serving.Value.DefaultMaxTokens,
-            Seed = request.Seed ?? 0,
-        };
+        var sampling = request.ToSampling(services.Language.Generation, request.MaxTokens ?? services.Serving.Value.DefaultMaxTokens);
         return await RunAsync(compression, services, byText ? request.Contexts : null, tokenized, request.CompressedIds, request.Rate, request.Question!, sampling, request.Stream, cancellation);
     }
 
@@ -204,18 +200,6 @@ public static class CompressionEndpoints
             var embedded = language.Model.Embed(TorchSharp.torch.tensor(ids.Select(t => (long)t).ToArray(), [1, ids.Count], device: language.Model.Device));
             return (SoftTokenData?)SoftTokenData.From(embedded.squeeze(0), ids.Count, 1);
         });
-    }
-
-    static void CheckIds(int[][] contexts, CompressionService compression, int vocabulary, Dictionary<string, string[]> errors)
-    {
-        for (int i = 0; i < contexts.Length; i++)
-        {
-            var ids = contexts[i];
-            if (ids is null || ids.Length == 0) { errors["context_ids"] = [$"context {i} is empty"]; return; }
-            if (ids.Length > compression.Options.MaxContextTokens) { errors["context_ids"] = [$"context {i} is longer than {compression.Options.MaxContextTokens} tokens ({CompressionOptions.Section}:MaxContextTokens)"]; return; }
-            if (ids.FirstOrDefault(t => t < 0 || t >= vocabulary) is var bad && (bad < 0 || bad >= vocabulary))
-            { errors["context_ids"] = [$"context {i} has token id {bad}, outside the vocabulary of {vocabulary}"]; return; }
-        }
     }
 
     static ProblemHttpResult NoCompressor() => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No compressor",

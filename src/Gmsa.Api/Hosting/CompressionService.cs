@@ -34,8 +34,7 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
     /// <summary>
     /// Each context's tokens, or an error under <paramref name="field"/> for the first that is empty or longer than
     /// <see cref="CompressionOptions.MaxContextTokens"/>: refused by characters before tokenizing (as prompts are), then by
-    /// tokens. The tokens go to <see cref="CompressAsync(string, IReadOnlyList{int}, int, CancellationToken)"/>, so a miss
-    /// does not tokenize again.
+    /// tokens. The tokens go to <see cref="CompressAsync"/>, so a miss does not tokenize again.
     /// </summary>
     public IReadOnlyList<int>[] CheckContexts(string[] contexts, string field, Dictionary<string, string[]> errors)
     {
@@ -56,23 +55,35 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
         return tokenized;
     }
 
-    /// <summary>The context's soft tokens, from the cache or compressed now; Cached says which.</summary>
-    /// <exception cref="CompressionQueueFullException">the batcher's queue is full</exception>
-    public Task<(string Id, SoftTokenData Soft, bool Cached)> CompressAsync(string context, int rate, CancellationToken cancellation) =>
-        CompressCoreAsync(IdFor(context, rate), null, rate, cancellation, context);
+    /// <summary>The same for contexts given as token ids (under <c>context_ids</c>): none empty, none too long, every id in the vocabulary.</summary>
+    public void CheckIds(int[][] contexts, Dictionary<string, string[]> errors)
+    {
+        int limit = options.Value.MaxContextTokens, vocabulary = gmsa.Language.Tokenizer.VocabSize;
+        for (int i = 0; i < contexts.Length; i++)
+        {
+            var ids = contexts[i];
+            if (ids is null || ids.Length == 0) { errors["context_ids"] = [$"context {i} is empty"]; return; }
+            if (ids.Length > limit) { errors["context_ids"] = [$"context {i} is longer than {limit} tokens ({CompressionOptions.Section}:MaxContextTokens)"]; return; }
+            if (ids.FirstOrDefault(t => t < 0 || t >= vocabulary) is var bad && (bad < 0 || bad >= vocabulary))
+            { errors["context_ids"] = [$"context {i} has token id {bad}, outside the vocabulary of {vocabulary}"]; return; }
+        }
+    }
 
-    /// <summary>The same for a context the caller has tokenized already (to check its length): cached by its text, compressed from these ids.</summary>
+    /// <summary>
+    /// A context's soft tokens, from the cache or compressed now (Cached says which): cached by its text, compressed from
+    /// <paramref name="tokens"/>, its tokens as <see cref="CheckContexts"/> made them.
+    /// </summary>
+    /// <exception cref="CompressionQueueFullException">the batcher's queue is full</exception>
     public Task<(string Id, SoftTokenData Soft, bool Cached)> CompressAsync(string context, IReadOnlyList<int> tokens, int rate, CancellationToken cancellation) =>
         CompressCoreAsync(IdFor(context, rate), tokens, rate, cancellation);
 
-    async Task<(string Id, SoftTokenData Soft, bool Cached)> CompressCoreAsync(string id, IReadOnlyList<int>? ids, int rate,
-        CancellationToken cancellation, string? text = null)
+    async Task<(string Id, SoftTokenData Soft, bool Cached)> CompressCoreAsync(string id, IReadOnlyList<int> ids, int rate, CancellationToken cancellation)
     {
         bool compressed = false;
         var soft = await cache.GetOrCreateAsync(id, async token =>
         {
             compressed = true;
-            if (!batcher.TryEnqueue(ids ?? gmsa.EncodeContext(text!), rate, token, out var result)) throw new CompressionQueueFullException();
+            if (!batcher.TryEnqueue(ids, rate, token, out var result)) throw new CompressionQueueFullException();
             return await result;
         }, Entry(), cancellationToken: cancellation);
         return (id, soft, !compressed);
