@@ -48,6 +48,7 @@ public static class ActivationCheckpoint
             ctx.save_for_backward([x, cos, sin, mask!]);
             ctx.save_data("layer", layer);
             ctx.save_data("x_requires_grad", x.requires_grad);
+            ctx.save_data("inputs", vars.Length);   // backward answers one gradient (or null) per input
             ctx.save_data("rng", DropoutRandom.Snapshot(x.device));
             // The autograd path, as without checkpointing (the no-grad path takes other kernels), its graph dropped at once.
             using var grad = enable_grad();
@@ -63,7 +64,6 @@ public static class ActivationCheckpoint
             var (x, cos, sin, mask) = (saved[0], saved[1], saved[2], saved[3]);
             var layer = (DecoderLayer)ctx.get_data("layer");
             bool xNeedsGrad = (bool)ctx.get_data("x_requires_grad");
-            int parameters = layer.parameters().Count(p => p.requires_grad);
 
             var now = DropoutRandom.Snapshot(x.device);
             DropoutRandom.Rewind(x.device, (byte[])ctx.get_data("rng"));
@@ -82,7 +82,9 @@ public static class ActivationCheckpoint
             {
                 DropoutRandom.Rewind(x.device, now);
             }
-            return [null!, inputGrad!, null!, null!, null!, .. Enumerable.Repeat<Tensor>(null!, parameters)];
+            var grads = new List<Tensor>(new Tensor[(int)ctx.get_data("inputs")]);   // the layer's parameters: null, their gradients are in place
+            grads[1] = inputGrad!;
+            return grads;
         }
     }
 }

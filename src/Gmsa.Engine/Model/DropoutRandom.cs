@@ -36,11 +36,7 @@ public static class DropoutRandom
 
     /// <summary>Every device's generator state, base64 by device name, for a training checkpoint.</summary>
     public static Dictionary<string, string> Capture() =>
-        generators.ToDictionary(kv => kv.Key, kv =>
-        {
-            using var state = kv.Value.get_state();
-            return Convert.ToBase64String(state.bytes);
-        });
+        generators.ToDictionary(kv => kv.Key, kv => Convert.ToBase64String(StateOf(kv.Value)));
 
     /// <summary>
     /// Puts back what <see cref="Capture"/> recorded. A device it did not record had drawn nothing yet, so its generator
@@ -51,25 +47,24 @@ public static class DropoutRandom
         foreach (var (device, g) in generators)
             if (!states.ContainsKey(device)) g.manual_seed(seed);
         foreach (var (device, base64) in states)
-        {
-            var bytes = Convert.FromBase64String(base64);
-            using var state = empty(bytes.Length, ScalarType.Byte);
-            bytes.CopyTo(state.bytes);
-            For(new Device(device)).set_state(state);
-        }
+            SetState(For(new Device(device)), Convert.FromBase64String(base64));
     }
 
     /// <summary>The state of one device's generator now; <see cref="Rewind"/> puts it back, so the same masks are drawn again.</summary>
-    public static byte[] Snapshot(Device device)
+    public static byte[] Snapshot(Device device) => StateOf(For(device));
+
+    public static void Rewind(Device device, byte[] snapshot) => SetState(For(device), snapshot);
+
+    static byte[] StateOf(Generator generator)
     {
-        using var state = For(device).get_state();
+        using var state = generator.get_state();
         return state.bytes.ToArray();
     }
 
-    public static void Rewind(Device device, byte[] snapshot)
+    static void SetState(Generator generator, byte[] bytes)
     {
-        using var state = empty(snapshot.Length, ScalarType.Byte);
-        snapshot.CopyTo(state.bytes);
-        For(device).set_state(state);
+        using var state = empty(bytes.Length, ScalarType.Byte);
+        bytes.CopyTo(state.bytes);
+        generator.set_state(state);
     }
 }
