@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using Gmsa.Engine.Checkpoints;
 using Gmsa.Engine.Compression;
 
 namespace Gmsa.Api.Contracts;
@@ -39,26 +40,12 @@ public static class SoftTokenFormats
     /// </summary>
     public static byte[] SafetensorsFile(IReadOnlyList<(string Id, SoftTokenData Soft)> contexts, int rate)
     {
-        var header = new Dictionary<string, object> { ["__metadata__"] = Metadata(contexts, rate) };
-        long offset = 0;
-        for (int i = 0; i < contexts.Count; i++)
-        {
-            var s = contexts[i].Soft;
-            header[$"soft_tokens.{i}"] = new Dictionary<string, object>
-            {
-                ["dtype"] = s.Dtype == "bfloat16" ? "BF16" : "F32",
-                ["shape"] = new[] { s.Count, s.Dimension },
-                ["data_offsets"] = new[] { offset, offset + s.Raw.Length },
-            };
-            offset += s.Raw.Length;
-        }
-        var json = Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(header));
-        int padded = (json.Length + 7) / 8 * 8;                 // the data starts 8-byte aligned
-        var file = new byte[8 + padded + offset];
-        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)padded);
-        json.CopyTo(file, 8);
-        file.AsSpan(8 + json.Length, padded - json.Length).Fill((byte)' ');
-        long at = 8 + padded;
+        var header = SafeTensors.HeaderBytes(contexts.Select((c, i) => ($"soft_tokens.{i}", c.Soft.Dtype == "bfloat16" ? "BF16" : "F32",
+            new long[] { c.Soft.Count, c.Soft.Dimension }, (long)c.Soft.Raw.Length)), Metadata(contexts, rate));
+        var file = new byte[8 + header.Length + contexts.Sum(c => (long)c.Soft.Raw.Length)];
+        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)header.Length);
+        header.CopyTo(file, 8);
+        long at = 8 + header.Length;
         foreach (var (_, s) in contexts)
         {
             s.Raw.CopyTo(file, at);

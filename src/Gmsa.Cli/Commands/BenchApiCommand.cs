@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using Gmsa.Client;
+using Gmsa.Engine.Benchmarks;
 
 namespace Gmsa.Cli.Commands;
 
@@ -49,7 +50,7 @@ internal static class BenchApiCommand
 
     /// <param name="EncoderShare">time the encoder was busy (the service's gmsa.compression.duration) over the wall time</param>
     /// <param name="MeanBatch">contexts per encoder call (gmsa.compression.batch_size)</param>
-    sealed record Figures(double PerSecond, double P50, double P99, double EncoderShare = double.NaN, double MeanBatch = double.NaN);
+    sealed record Figures(double PerSecond, double P50, double P99, double EncoderShare, double MeanBatch);
 
     /// <summary>Sums of every Prometheus series of the service's /metrics, by name (labels summed over).</summary>
     static async Task<Dictionary<string, double>> ScrapeAsync(HttpClient http)
@@ -83,7 +84,7 @@ internal static class BenchApiCommand
         await client.CompressAsync(["warm-up context, not timed."], 4);
         var before = await ScrapeAsync(http);
         int next = -1;
-        var latencies = new List<double>();
+        var latencies = new List<TimeSpan>();
         var wall = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
         {
@@ -91,14 +92,13 @@ internal static class BenchApiCommand
             {
                 var one = Stopwatch.StartNew();
                 await client.CompressAsync([contexts[i]], 4, format: "base64-bfloat16");   // the wire in bf16: the encoder is what is timed
-                lock (latencies) latencies.Add(one.Elapsed.TotalMilliseconds);
+                lock (latencies) latencies.Add(one.Elapsed);
             }
         })));
         double seconds = wall.Elapsed.TotalSeconds;
         var after = await ScrapeAsync(http);
         double Delta(string name) => after.GetValueOrDefault(name) - before.GetValueOrDefault(name);
-        var sorted = latencies.Order().ToArray();
-        double Percentile(double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+        double Percentile(double p) => ServeBenchmark.Percentile(latencies, p).TotalMilliseconds;
         return new Figures(contexts.Length / seconds, Percentile(0.5), Percentile(0.99),
             Delta("gmsa_compression_duration_seconds_sum") / seconds,
             Delta("gmsa_compression_batch_size_sum") / Delta("gmsa_compression_batch_size_count"));

@@ -45,8 +45,9 @@ internal static class EvalCommand
             bool Has(string task, string file) => chosen.Contains(task) && File.Exists(Set(file));
 
             var methods = new List<(string Name, string Folder)> { (parse.GetValue(method)!, shipped) };
-            string baselines = parse.GetValue(baselineDir) ?? Path.Combine(modelDir, "baselines");
-            if (parse.GetValue(baselineDir) is { } given && !Directory.Exists(given)) throw new DirectoryNotFoundException($"no baselines folder {given}");
+            string? given = parse.GetValue(baselineDir);
+            if (given is not null && !Directory.Exists(given)) throw new DirectoryNotFoundException($"no baselines folder {given}");
+            string baselines = given ?? Path.Combine(modelDir, "baselines");
             if (parse.GetValue(compare) && Directory.Exists(baselines))
                 methods.AddRange(Directory.GetDirectories(baselines).Order().Where(CompressorFolder.Exists).Select(d => (Path.GetFileName(d), d)));
 

@@ -67,7 +67,7 @@ public static class SafeTensors
             if (!entries.TryAdd(name, t.detach().contiguous().cpu()))
                 throw new ArgumentException($"tensor '{name}' appears twice", nameof(tensors));
         }
-        byte[] header = BuildHeader(entries, metadata);
+        byte[] header = HeaderBytes(entries.Select(e => (e.Key, SafeTensorDtype.NameOf(e.Value.dtype), e.Value.shape, e.Value.numel() * e.Value.ElementSize)), metadata);
 
         string tmp = path + ".tmp";
         try
@@ -90,7 +90,12 @@ public static class SafeTensors
         }
     }
 
-    static byte[] BuildHeader(SortedDictionary<string, Tensor> entries, IReadOnlyDictionary<string, string>? metadata)
+    /// <summary>
+    /// The JSON header (without its 8-byte length) for tensors laid out one after another in the given order, padded so
+    /// the data that follows starts 8-byte aligned, as the Python library does. <c>Dtype</c> is the file's name
+    /// ("BF16", "F32", ...), <c>Bytes</c> each tensor's data length.
+    /// </summary>
+    public static byte[] HeaderBytes(IEnumerable<(string Name, string Dtype, long[] Shape, long Bytes)> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
@@ -103,13 +108,12 @@ public static class SafeTensors
                 json.WriteEndObject();
             }
             long offset = 0;
-            foreach (var (name, t) in entries)
+            foreach (var (name, dtype, shape, bytes) in tensors)
             {
-                long bytes = t.numel() * t.ElementSize;
                 json.WriteStartObject(name);
-                json.WriteString("dtype", SafeTensorDtype.NameOf(t.dtype));
+                json.WriteString("dtype", dtype);
                 json.WriteStartArray("shape");
-                foreach (long d in t.shape) json.WriteNumberValue(d);
+                foreach (long d in shape) json.WriteNumberValue(d);
                 json.WriteEndArray();
                 json.WriteStartArray("data_offsets");
                 json.WriteNumberValue(offset);
@@ -120,7 +124,6 @@ public static class SafeTensors
             }
             json.WriteEndObject();
         }
-        // Padding keeps the data section 8-byte aligned, as the Python library does.
         int padded = (buffer.WrittenCount + 7) / 8 * 8;
         var header = new byte[padded];
         buffer.WrittenSpan.CopyTo(header);
