@@ -44,6 +44,7 @@ public sealed class GmsaModel : IDisposable
             {
                 var c = CompressorFolder.Load(compressorDirectory, language.Model);
                 Lora.MergeForInference(language.Model); // serving only: the weights are final
+                Lora.MergeForInference(c);              // the encoder's rank-128 adapters too: one matmul a projection instead of three
                 Lora.SetActive(language.Model, false);
                 return c;
             });

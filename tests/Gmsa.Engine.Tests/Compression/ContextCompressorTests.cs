@@ -72,6 +72,33 @@ public sealed class ContextCompressorTests
     }
 
     [Fact]
+    public void Compress_EncoderAdaptersMergedForServing_SameSoftTokensAsTheUnmergedAdapters()
+    {
+        var (decoder, compressor) = TinyCompressors.Create();
+        using var _ = decoder; using var __ = compressor;
+        compressor.eval();
+        using (no_grad())
+        {
+            var generator = new Generator(11);
+            foreach (var (name, p) in compressor.named_parameters().Where(p => Lora.IsAdapterKey(p.name)))
+                p.add_(randn(p.shape, generator: generator) * 0.2);
+        }
+        int[][] contexts = [TinyCompressors.Context(40, 1), TinyCompressors.Context(9, 2)];
+        int[] rates = [4, 2];
+        var unmerged = SegmentedCompression.Compress(compressor, contexts, rates);
+        Lora.SetActive(compressor, false);
+        var withoutAdapters = SegmentedCompression.Compress(compressor, contexts, rates);
+        Lora.SetActive(compressor, true);
+        Lora.MergeForInference(compressor);
+        var merged = SegmentedCompression.Compress(compressor, contexts, rates);
+        for (int i = 0; i < contexts.Length; i++)
+        {
+            Assert.True(TensorAssert.MaxDiff(unmerged[i], withoutAdapters[i]) > 1e-2, $"context {i}: the adapters matter");
+            TensorAssert.Close(unmerged[i], merged[i], 1e-4, $"context {i}");
+        }
+    }
+
+    [Fact]
     public void Compress_LongContext_IsItsSegmentsCompressedApartAndJoined()
     {
         var (decoder, compressor) = TinyCompressors.Create();
