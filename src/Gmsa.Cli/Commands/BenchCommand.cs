@@ -115,8 +115,6 @@ internal static class BenchCommand
             using var gmsa = folder is not null
                 ? CompressorFolder.Load(folder, decoder)
                 : CompressionBenchmark.FreshCompressor(decoder, CompressorRecipe.Load(recipePath).Compressor, seed: 1337);
-            Lora.MergeForInference(decoder); // as GmsaModel serves: adapters folded into inference weights (training forwards bypass them)
-            Lora.MergeForInference(gmsa);
             var options = new CompressionBenchmarkOptions
             {
                 Repeats = parse.GetValue(repeats),

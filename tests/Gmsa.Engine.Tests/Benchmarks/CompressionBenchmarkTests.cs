@@ -21,7 +21,7 @@ public sealed class CompressionBenchmarkTests
 
         var rows = CompressionBenchmark.Run(decoder, compressor, options);
 
-        Assert.Equal(5, rows.Count);
+        Assert.Equal(6, rows.Count);
         Assert.All(rows, r =>
         {
             Assert.True(double.IsFinite(r.Gmsa) && r.Gmsa > 0, $"{r.Figure}: GMSA {r.Gmsa}");
