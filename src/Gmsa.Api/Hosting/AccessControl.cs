@@ -83,7 +83,7 @@ public static class AccessControl
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
                 await WriteProblemAsync(context, StatusCodes.Status401Unauthorized, "A valid API key is required",
-                    "send it as 'Authorization: Bearer <key>'");
+                    "the API key is missing or unknown: send it as 'Authorization: Bearer <key>'");
                 return;
             }
             await next(context);

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Gmsa.Api.Tests.Infrastructure;
+using Gmsa.Engine.Tests;
+
+namespace Gmsa.Api.Tests.Endpoints;
+
+/// <summary>
+/// The official OpenAI Node client (npm `openai`, pinned in tests/clients/openai-node), unchanged, against the service on
+/// a loopback Kestrel with an API key: models, chat with and without Gmsa's documents extension, streams, completions
+/// with n, and the errors the client raises. Skips with the reason where node or the installed package is missing.
+/// </summary>
+public sealed class OpenAiNodeClientTests : IDisposable
+{
+    const string Key = "node-client-key";
+    static readonly string ClientDir = RepoFiles.Path("tests/clients/openai-node");
+    readonly ApiFactory factory = new ApiFactory(modelDir: null, ("Gmsa:Access:ApiKeys:0", Key)).StartOnLoopback();
+    static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task OfficialNodeClient_EveryCallShape_ParsedByTheClientAsOpenAis()
+    {
+        var r = await RunClientAsync();
+
+        Assert.Contains("gmsa-tiny", r.GetProperty("models").GetProperty("ids").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("model", r.GetProperty("models").GetProperty("object").GetString());
+
+        var chat = r.GetProperty("chat");
+        Assert.Equal("chat.completion", chat.GetProperty("object").GetString());
+        Assert.Equal("assistant", chat.GetProperty("role").GetString());
+        Assert.False(string.IsNullOrEmpty(chat.GetProperty("content").GetString()));
+        Assert.True(chat.GetProperty("total_tokens").GetInt32() > 8);
+
+        // The documents are read compressed: the prompt counts their soft tokens, not their text's tokens.
+        var documents = r.GetProperty("chat_documents");
+        Assert.False(string.IsNullOrEmpty(documents.GetProperty("content").GetString()), documents.ToString());
+        Assert.True(documents.GetProperty("prompt_tokens").GetInt32() > chat.GetProperty("total_tokens").GetInt32() - 8);
+
+        // Greedy, so the streamed text is the one the plain call gave, pieced together by the client from the chunks.
+        var stream = r.GetProperty("chat_stream");
+        Assert.Equal(chat.GetProperty("content").GetString(), stream.GetProperty("content").GetString());
+        Assert.True(stream.GetProperty("chunks").GetInt32() >= 2);
+        Assert.Equal(chat.GetProperty("finish_reason").GetString(), stream.GetProperty("finish_reason").GetString());
+
+        var completions = r.GetProperty("completions");
+        Assert.Equal("text_completion", completions.GetProperty("object").GetString());
+        Assert.Equal([0, 1], completions.GetProperty("choices").EnumerateArray().Select(c => c.GetProperty("index").GetInt32()));
+        Assert.False(string.IsNullOrEmpty(r.GetProperty("completions_stream").GetProperty("text").GetString()));
+
+        var wrongKey = r.GetProperty("wrong_key");
+        Assert.Equal("AuthenticationError", wrongKey.GetProperty("thrown").GetString());
+        Assert.Equal(401, wrongKey.GetProperty("status").GetInt32());
+        Assert.Contains("API key", wrongKey.GetProperty("error").GetProperty("message").GetString());
+
+        var bad = r.GetProperty("bad_request");
+        Assert.Equal("BadRequestError", bad.GetProperty("thrown").GetString());
+        Assert.Equal(400, bad.GetProperty("status").GetInt32());
+        Assert.Contains("max_tokens", bad.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    async Task<JsonElement> RunClientAsync()
+    {
+        if (!File.Exists(Path.Combine(ClientDir, "node_modules", "openai", "package.json")))
+            Assert.Skip("the OpenAI Node client is not installed: npm ci --prefix tests/clients/openai-node (.ci/run does it)");
+        var info = new ProcessStartInfo("node") { WorkingDirectory = ClientDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add("check.mjs");
+        info.ArgumentList.Add(new Uri(factory.CreateClient().BaseAddress!, "/v1").ToString());
+        info.ArgumentList.Add(Key);
+        Process run;
+        try { run = Process.Start(info)!; }
+        catch (System.ComponentModel.Win32Exception) { Assert.Skip("node is not installed (Debian packages nodejs and npm; .ci/run installs them)"); throw; }
+        using var _ = run;
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        bound.CancelAfter(TimeSpan.FromMinutes(2));
+        var output = run.StandardOutput.ReadToEndAsync(bound.Token);
+        var errors = run.StandardError.ReadToEndAsync(bound.Token);
+        try { await run.WaitForExitAsync(bound.Token); }
+        catch (OperationCanceledException) { run.Kill(entireProcessTree: true); throw; }
+        Assert.True(run.ExitCode == 0, $"node exited {run.ExitCode}: {await errors}");
+        TestContext.Current.SendDiagnosticMessage($"OpenAI Node client: {await output}");
+        return JsonDocument.Parse(await output).RootElement;
+    }
+
+    public void Dispose() => factory.Dispose();
+}
