@@ -19,10 +19,10 @@ internal static class BenchApiCommand
         var api = new Option<string>("--api-dll") { Description = "the built service", DefaultValueFactory = _ => "src/Gmsa.Api/bin/Release/net10.0/linux-x64/Gmsa.Api.dll" };
         var port = new Option<int>("--port") { Description = "loopback port for the service", DefaultValueFactory = _ => 5197 };
         var clients = new Option<int>("--clients") { Description = "concurrent clients", DefaultValueFactory = _ => 16 };
-        var requests = new Option<int>("--requests") { Description = "compress requests per run (one context each, all distinct)", DefaultValueFactory = _ => 128 };
+        var requests = new Option<int>("--requests") { Description = "compress requests per run (one context each, all distinct)", DefaultValueFactory = _ => 512 };
         var words = new Option<int>("--context-words") { Description = "words per context", DefaultValueFactory = _ => 200 };
         var repeats = new Option<int>("--repeats") { Description = "answers timed each way (medians)", DefaultValueFactory = _ => 5 };
-        var rounds = new Option<int>("--rounds") { Description = "times the two servers are run, alternating (a ratio a round: the machine's drift shows)", DefaultValueFactory = _ => 2 };
+        var rounds = new Option<int>("--rounds") { Description = "times the two servers are run, alternating (a ratio a round: the machine's drift shows)", DefaultValueFactory = _ => 3 };
         var command = new Command("api", "Compress requests/s with and without encoder batching, and answer latency on a cached id against reading in full") { api, port, clients, requests, words, repeats, rounds };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
