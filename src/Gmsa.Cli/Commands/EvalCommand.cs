@@ -25,10 +25,15 @@ internal static class EvalCommand
         var samples = new Option<int?>("--samples") { Description = "at most this many samples per task (default: all)" };
         var output = new Option<string?>("--output") { Description = "write the rows as JSON here" };
         var plot = new Option<string?>("--plot") { Description = "write the reconstruction BLEU-against-rate plot (PNG) here" };
+        var penalty = new Option<double>("--repetition-penalty")
+        {
+            Description = "greedy decoding's repetition penalty: 1 = plain greedy (the default, as every committed figure); GMSA's official decoding uses 1.3",
+            DefaultValueFactory = _ => 1.0,
+        };
         var device = new DeviceOptions();
         var command = new Command("eval", "Evaluate compressors: reconstruction BLEU/ROUGE-L/prefix match, QA EM/F1, passkey accuracy")
         {
-            model, compressor, method, compare, baselineDir, tasks, rates, sets, samples, output, plot,
+            model, compressor, method, compare, baselineDir, tasks, rates, sets, samples, output, plot, penalty,
         };
         device.AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
@@ -39,6 +44,7 @@ internal static class EvalCommand
             var chosen = parse.GetValue(tasks) is { Length: > 0 } t ? t : ["reconstruction", "qa", "passkey"];
             foreach (var task in chosen)
                 if (task is not ("reconstruction" or "qa" or "passkey")) throw new ArgumentException($"unknown task '{task}' (reconstruction, qa, passkey)");
+            if (!(parse.GetValue(penalty) > 0)) throw new ArgumentException($"--repetition-penalty must be > 0, got {parse.GetValue(penalty)}");
             int? limit = parse.GetValue(samples);
             IReadOnlyList<T> Take<T>(IReadOnlyList<T> items) => limit is { } n ? items.Take(n).ToArray() : items;
             string Set(string name) => Path.Combine(setDir, name);
@@ -61,12 +67,13 @@ internal static class EvalCommand
             for (int m = 0; m < methods.Count; m++)
             {
                 using var gmsa = GmsaModel.Load(modelDir, methods[m].Folder, device.ParseDevice(parse), device.ParseDtype(parse));
-                var evaluator = new CompressionEvaluator(gmsa, methods[m].Name);
+                var evaluator = new CompressionEvaluator(gmsa, methods[m].Name) { RepetitionPenalty = parse.GetValue(penalty) };
                 bool references = m == 0 && parse.GetValue(compare); // the decoder's own rows, once
                 if (Has("reconstruction", "reconstruction.jsonl"))
                 {
                     var texts = Take(ReconstructionSet.Read(Set("reconstruction.jsonl")));
                     foreach (var rate in parse.GetValue(rates)!) Report(evaluator.ReconstructionAsync(texts, rate).GetAwaiter().GetResult());
+                    if (references) Report(evaluator.CopyFromFullContextAsync(texts).GetAwaiter().GetResult());
                 }
                 if (Has("qa", "qa.jsonl"))
                 {
@@ -88,6 +95,7 @@ internal static class EvalCommand
                 }
             }
             if (rows.Count == 0) throw new FileNotFoundException($"no evaluation set found in {setDir} (reconstruction.jsonl, qa.jsonl, passkey.jsonl)");
+            Console.WriteLine($"Greedy decoding, repetition penalty {parse.GetValue(penalty)}.\n");
             Console.WriteLine(EvalRow.Markdown(rows));
             if (parse.GetValue(output) is { } json) EvalRow.WriteJson(json, rows);
             if (parse.GetValue(plot) is { } png) RatePlot.Render(rows, "reconstruction", "bleu", png);

@@ -52,6 +52,40 @@ public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
         });
     }
 
+    /// <summary>
+    /// Reconstruction's reference row: the same decoder reads the text itself, [BOS ; context ; its first
+    /// <paramref name="cue"/> tokens again], and continues; the continuation is scored against the rest of the context.
+    /// A decoder that copies what it has just read scores near 1 here: the ceiling for restating from soft tokens.
+    /// </summary>
+    public async Task<EvalRow> CopyFromFullContextAsync(IReadOnlyList<string> texts, int cue = 8)
+    {
+        var bleu = new List<double>();
+        var rouge = new List<double>();
+        var prefix = new List<double>();
+        var lm = gmsa.Language;
+        int[] bos = lm.Tokenizer.BosId is { } id ? [id] : [];
+        foreach (var batch in texts.Chunk(BatchSize))
+        {
+            var ids = batch.Select(gmsa.EncodeContext).Where(i => i.Count > cue).ToArray();
+            if (ids.Length == 0) continue;
+            var prompts = ids.Select(i => (IReadOnlyList<int>)[.. bos, .. i, .. i.Take(cue)]).ToArray();
+            var options = new SamplingOptions { MaxNewTokens = ids.Max(i => i.Count) - cue + 8, RepetitionPenalty = RepetitionPenalty };
+            var completion = await lm.CompleteAsync(prompts, options);
+            for (int i = 0; i < ids.Length; i++)
+            {
+                var rest = ids[i].Skip(cue).ToArray();
+                string reference = lm.Tokenizer.Decode(rest), hypothesis = completion.Texts[i];
+                bleu.Add(Bleu.Words(reference, hypothesis));
+                rouge.Add(RougeL.F1(reference, hypothesis));
+                prefix.Add(PrefixMatch.Score(rest, completion.Result.Sequences[i].Tokens));
+            }
+        }
+        return new EvalRow("full-context", null, "reconstruction", bleu.Count, new Dictionary<string, double>
+        {
+            ["bleu"] = MetricSummary.Of(bleu).Mean, ["rouge_l"] = MetricSummary.Of(rouge).Mean, ["prefix_match"] = MetricSummary.Of(prefix).Mean,
+        });
+    }
+
     /// <summary>QA from soft tokens at <paramref name="rate"/>; null rate = the same decoder reading the full context as text.</summary>
     public async Task<EvalRow> QuestionsAsync(IReadOnlyList<QaItem> items, int? rate, string task = "qa", bool closedBook = false)
     {
