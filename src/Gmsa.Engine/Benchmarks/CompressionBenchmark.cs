@@ -77,10 +77,10 @@ public static class CompressionBenchmark
         // 0. The encoder with its adapters as trained (three matmuls a projection), then folded as GmsaModel serves them;
         // every figure after this one runs folded, the decoder's adapters too (training forwards bypass the fold).
         var encoderContexts = EncoderContexts(compressor, o, rng);
-        var unfolded = Time(o, () => { using var scope = NewDisposeScope(); Compress(compressor, encoderContexts, o.Rate); });
+        var unfolded = TimeBatched(compressor, encoderContexts, o);
         Lora.MergeForInference(compressor);
         Lora.MergeForInference(decoder);
-        var folded = Time(o, () => { using var scope = NewDisposeScope(); Compress(compressor, encoderContexts, o.Rate); });
+        var folded = TimeBatched(compressor, encoderContexts, o);
         rows.Add(new("encoder throughput, adapters folded vs as trained", "contexts/s", o.EncoderContexts / folded.TotalSeconds,
             o.EncoderContexts / unfolded.TotalSeconds, "-",
             $"{o.EncoderContexts} contexts x {o.EncoderContextTokens} tokens in one batched call: W + (alpha/r) B A folded into one weight " +
@@ -122,10 +122,14 @@ public static class CompressionBenchmark
     static IReadOnlyList<int>[] EncoderContexts(ContextCompressor compressor, CompressionBenchmarkOptions o, Random rng) =>
         Enumerable.Range(0, o.EncoderContexts).Select(_ => (IReadOnlyList<int>)Tokens(rng, o.EncoderContextTokens, compressor.Backbone.VocabSize)).ToArray();
 
+    /// <summary>Median time of one batched compression of <paramref name="contexts"/>.</summary>
+    static TimeSpan TimeBatched(ContextCompressor compressor, IReadOnlyList<int>[] contexts, CompressionBenchmarkOptions o) =>
+        Time(o, () => { using var scope = NewDisposeScope(); Compress(compressor, contexts, o.Rate); });
+
     /// <summary>4. The same contexts through SegmentedCompression in one batched call, then one call per context.</summary>
     static CompressionRow EncoderThroughput(ContextCompressor compressor, CompressionBenchmarkOptions o, IReadOnlyList<int>[] contexts)
     {
-        var batched = Time(o, () => { using var scope = NewDisposeScope(); Compress(compressor, contexts, o.Rate); });
+        var batched = TimeBatched(compressor, contexts, o);   // back to back with the per-context calls: the machine drifts
         var separate = Time(o, () =>
         {
             foreach (var context in contexts) { using var scope = NewDisposeScope(); Compress(compressor, [context], o.Rate); }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Gmsa.Engine.Compression;
 using Gmsa.Engine.Generation;
+using Gmsa.Engine.Text;
 
 namespace Gmsa.Engine.Evaluation;
 
@@ -19,11 +20,31 @@ public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
 
     static readonly int[] PasskeyLengths = [256, 512, 1024, 2048, 4096, 8192];
 
+    /// <summary>Reconstruction's three scores of each restated text, and their means as a row's metrics.</summary>
+    sealed class RestatementScores(TextTokenizer tokenizer)
+    {
+        readonly List<double> bleu = [], rouge = [], prefix = [];
+
+        public int Count => bleu.Count;
+
+        /// <summary>BLEU-4 and ROUGE-L on the texts (whitespace words), prefix match on the token ids.</summary>
+        public void Add(IReadOnlyList<int> reference, string hypothesis, IReadOnlyList<int> hypothesisTokens)
+        {
+            string text = tokenizer.Decode(reference);
+            bleu.Add(Bleu.Words(text, hypothesis));
+            rouge.Add(RougeL.F1(text, hypothesis));
+            prefix.Add(PrefixMatch.Score(reference, hypothesisTokens));
+        }
+
+        public Dictionary<string, double> Means() => new()
+        {
+            ["bleu"] = MetricSummary.Of(bleu).Mean, ["rouge_l"] = MetricSummary.Of(rouge).Mean, ["prefix_match"] = MetricSummary.Of(prefix).Mean,
+        };
+    }
+
     public async Task<EvalRow> ReconstructionAsync(IReadOnlyList<string> texts, int rate)
     {
-        var bleu = new List<double>();
-        var rouge = new List<double>();
-        var prefix = new List<double>();
+        var scores = new RestatementScores(gmsa.Language.Tokenizer);
         double compressSeconds = 0;
         foreach (var batch in texts.Chunk(BatchSize))
         {
@@ -36,20 +57,13 @@ public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
                 var options = new SamplingOptions { MaxNewTokens = ids.Max(i => i.Count) + 8, RepetitionPenalty = RepetitionPenalty };
                 var completion = await gmsa.ReconstructAsync(soft, options);
                 for (int i = 0; i < batch.Length; i++)
-                {
-                    string reference = gmsa.Language.Tokenizer.Decode(ids[i]), hypothesis = completion.Texts[i];
-                    bleu.Add(Bleu.Words(reference, hypothesis));
-                    rouge.Add(RougeL.F1(reference, hypothesis));
-                    prefix.Add(PrefixMatch.Score(ids[i], completion.Result.Sequences[i].Tokens));
-                }
+                    scores.Add(ids[i], completion.Texts[i], completion.Result.Sequences[i].Tokens);
             }
             finally { foreach (var s in soft) s.Dispose(); }
         }
-        return new EvalRow(method, rate, "reconstruction", texts.Count, new Dictionary<string, double>
-        {
-            ["bleu"] = MetricSummary.Of(bleu).Mean, ["rouge_l"] = MetricSummary.Of(rouge).Mean, ["prefix_match"] = MetricSummary.Of(prefix).Mean,
-            ["compress_ms"] = 1000 * compressSeconds / texts.Count,
-        });
+        var metrics = scores.Means();
+        metrics["compress_ms"] = 1000 * compressSeconds / texts.Count;
+        return new EvalRow(method, rate, "reconstruction", texts.Count, metrics);
     }
 
     /// <summary>
@@ -59,10 +73,8 @@ public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
     /// </summary>
     public async Task<EvalRow> CopyFromFullContextAsync(IReadOnlyList<string> texts, int cue = 8)
     {
-        var bleu = new List<double>();
-        var rouge = new List<double>();
-        var prefix = new List<double>();
         var lm = gmsa.Language;
+        var scores = new RestatementScores(lm.Tokenizer);
         int[] bos = lm.Tokenizer.BosId is { } id ? [id] : [];
         foreach (var batch in texts.Chunk(BatchSize))
         {
@@ -72,18 +84,9 @@ public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
             var options = new SamplingOptions { MaxNewTokens = ids.Max(i => i.Count) - cue + 8, RepetitionPenalty = RepetitionPenalty };
             var completion = await lm.CompleteAsync(prompts, options);
             for (int i = 0; i < ids.Length; i++)
-            {
-                var rest = ids[i].Skip(cue).ToArray();
-                string reference = lm.Tokenizer.Decode(rest), hypothesis = completion.Texts[i];
-                bleu.Add(Bleu.Words(reference, hypothesis));
-                rouge.Add(RougeL.F1(reference, hypothesis));
-                prefix.Add(PrefixMatch.Score(rest, completion.Result.Sequences[i].Tokens));
-            }
+                scores.Add(ids[i].Skip(cue).ToArray(), completion.Texts[i], completion.Result.Sequences[i].Tokens);
         }
-        return new EvalRow("full-context", null, "reconstruction", bleu.Count, new Dictionary<string, double>
-        {
-            ["bleu"] = MetricSummary.Of(bleu).Mean, ["rouge_l"] = MetricSummary.Of(rouge).Mean, ["prefix_match"] = MetricSummary.Of(prefix).Mean,
-        });
+        return new EvalRow("full-context", null, "reconstruction", scores.Count, scores.Means());
     }
 
     /// <summary>QA from soft tokens at <paramref name="rate"/>; null rate = the same decoder reading the full context as text.</summary>
