@@ -18,7 +18,8 @@ public sealed class LanguageModelObjective : ITrainingObjective
     readonly TokenStream validation;
     readonly int microBatch;
 
-    public LanguageModelObjective(CausalLM model, TokenStream train, TokenStream validation, int sequenceLength, int microBatch, long seed)
+    public LanguageModelObjective(CausalLM model, TokenStream train, TokenStream validation, int sequenceLength, int microBatch, long seed,
+        RepeatedPassages? repeated = null)
     {
         if (train.VocabSize > model.Config.VocabSize)
             throw new ArgumentException($"the data's vocab ({train.VocabSize}) is larger than the model's ({model.Config.VocabSize})");
@@ -26,7 +27,7 @@ public sealed class LanguageModelObjective : ITrainingObjective
             throw new ArgumentException($"sequence length {sequenceLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(microBatch);
         this.model = model;
-        this.train = new TokenWindows(train, sequenceLength, seed);
+        this.train = new TokenWindows(train, sequenceLength, seed, repeated);
         this.validation = validation;
         this.microBatch = microBatch;
         Trainable = model.named_parameters().Select(p => (p.name, p.parameter)).ToArray();

@@ -40,11 +40,30 @@ public static class PretrainingRun
         DropoutRandom.Seed(recipe.Seed);
         using var model = new CausalLM(config, dtype, CPU);
         model.InitializeWeights(recipe.Seed, scaleResidualProjections: true); // overwritten on resume
+        if (recipe.InitFrom is { } initFrom) CopyWeights(initFrom, model);    // likewise
         ActivationCheckpoint.Enable(model, recipe.Training.ActivationCheckpointing);
-        var objective = new LanguageModelObjective(model, train, validation, recipe.SequenceLength, recipe.MicroBatch, recipe.Seed);
+        var objective = new LanguageModelObjective(model, train, validation, recipe.SequenceLength, recipe.MicroBatch, recipe.Seed,
+            recipe.RepeatedPassages);
         var result = new Trainer(objective, recipe.Training, paths.Run).Run(resume, progress, cancellation);
         if (result.Completed) SaveFinalModel(model, paths);
         return result;
+    }
+
+    /// <summary>Continued pretraining: the run starts from a model folder's weights, which must have the recipe's architecture.</summary>
+    static void CopyWeights(string folder, CausalLM model)
+    {
+        var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
+        // Same architecture: special ids come from the tokenizer and the storage dtype does not matter.
+        var expected = model.Config with
+        {
+            BosTokenId = config.BosTokenId, EosTokenIds = config.EosTokenIds, PadTokenId = config.PadTokenId, TorchDtype = config.TorchDtype,
+        };
+        if (config.ToJson() != expected.ToJson())
+            throw new InvalidDataException($"init_from {folder}: its config.json describes another architecture than the recipe's \"model\"");
+        using var source = PretrainedModel.Load(folder, ScalarType.Float32, CPU);
+        using var noGrad = no_grad();
+        var weights = source.state_dict();
+        foreach (var (name, p) in model.state_dict()) p.copy_(weights[name]);
     }
 
     /// <summary>The tokenizer decides the special ids and bounds the vocabulary; a recipe that disagrees is refused.</summary>

@@ -11,16 +11,19 @@ public readonly record struct DataPosition(int Epoch, long Index);
 /// epoch also shifts the window boundaries by a seeded offset below T, so a small corpus is not
 /// cut at the same places every time. Everything follows from (seed, epoch, index): a resumed
 /// run that seeks to its saved position sees exactly the batches the uninterrupted run saw.
+/// With <see cref="RepeatedPassages"/>, a seeded share of the windows is rewritten as repeated
+/// passages (evaluation windows never are).
 /// </summary>
 public sealed class TokenWindows
 {
     readonly TokenStream stream;
     readonly int length;
     readonly long seed;
+    readonly RepeatedPassages? repeated;
     long[] order = [];
     long offset;
 
-    public TokenWindows(TokenStream stream, int length, long seed)
+    public TokenWindows(TokenStream stream, int length, long seed, RepeatedPassages? repeated = null)
     {
         if (length < 1) throw new ArgumentOutOfRangeException(nameof(length), "window length must be positive");
         if (stream.Count < 2L * length + 1)
@@ -28,6 +31,7 @@ public sealed class TokenWindows
         this.stream = stream;
         this.length = length;
         this.seed = seed;
+        this.repeated = repeated;
         Seek(new DataPosition(0, 0));
     }
 
@@ -57,7 +61,9 @@ public sealed class TokenWindows
         for (int row = 0; row < batchSize; row++)
         {
             if (Position.Index == order.LongLength) Seek(new DataPosition(Position.Epoch + 1, 0));
-            CopyWindow(offset + order[Position.Index] * length, ids.AsSpan(row * (length + 1), length + 1));
+            var window = ids.AsSpan(row * (length + 1), length + 1);
+            CopyWindow(offset + order[Position.Index] * length, window);
+            repeated?.Apply(window, new Random(unchecked((int)(seed * 7_919 + Position.Epoch * 1_000_003L + Position.Index))));
             Position = Position with { Index = Position.Index + 1 };
         }
         return tensor(ids, [batchSize, length + 1]);

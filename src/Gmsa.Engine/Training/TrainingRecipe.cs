@@ -28,6 +28,13 @@ public sealed record TrainingRecipe
     public long Seed { get; init; } = 1337;
     /// <summary>The dtype the model computes in ("bfloat16" or "float32"); master weights are float32 either way.</summary>
     public string Dtype { get; init; } = "bfloat16";
+    /// <summary>
+    /// A model folder whose weights start the run instead of a random initialisation (continued
+    /// pretraining; the optimizer starts fresh). Its config must be the recipe's "model".
+    /// </summary>
+    public string? InitFrom { get; init; }
+    /// <summary>Copy-heavy data: a share of the training windows rewritten as repeated passages.</summary>
+    public RepeatedPassages? RepeatedPassages { get; init; }
 
     public long TokensPerStep => (long)SequenceLength * MicroBatch * Training.GradientAccumulation;
 
@@ -44,7 +51,7 @@ public sealed record TrainingRecipe
         var model = root["model"] as JsonObject ?? throw new InvalidDataException("the recipe lacks a \"model\" object (config.json fields)");
         var training = root["training"] as JsonObject ?? throw new InvalidDataException("the recipe lacks a \"training\" object");
         foreach (var (key, _) in root)
-            if (key is not ("model" or "training" or "sequence_length" or "micro_batch" or "seed" or "dtype"))
+            if (key is not ("model" or "training" or "sequence_length" or "micro_batch" or "seed" or "dtype" or "init_from" or "repeated_passages"))
                 throw new InvalidDataException($"the recipe has an unknown field \"{key}\"");
         var recipe = new TrainingRecipe
         {
@@ -54,6 +61,8 @@ public sealed record TrainingRecipe
             MicroBatch = (int?)root["micro_batch"]?.GetValue<double>() ?? 8,
             Seed = (long?)root["seed"]?.GetValue<double>() ?? 1337,
             Dtype = root["dtype"]?.GetValue<string>() ?? "bfloat16",
+            InitFrom = root["init_from"]?.GetValue<string>(),
+            RepeatedPassages = root["repeated_passages"]?.Deserialize<RepeatedPassages>(Json),
         };
         recipe.Validate();
         return recipe;
@@ -66,6 +75,8 @@ public sealed record TrainingRecipe
             throw new InvalidDataException($"sequence_length {SequenceLength} must lie in 2..max_position_embeddings ({Model.MaxPositionEmbeddings})");
         if (MicroBatch < 1) throw new InvalidDataException($"micro_batch must be at least 1, got {MicroBatch}");
         if (Dtype is not ("bfloat16" or "float32")) throw new InvalidDataException($"dtype '{Dtype}' is not a training dtype (bfloat16, float32)");
+        if (InitFrom is "") throw new InvalidDataException("init_from must name a model folder");
+        RepeatedPassages?.Validate();
     }
 
     /// <summary>The recipe as it ran, for the run folder and the model card.</summary>
@@ -80,6 +91,8 @@ public sealed record TrainingRecipe
             ["seed"] = Seed,
             ["dtype"] = Dtype,
         };
+        if (InitFrom is not null) root["init_from"] = InitFrom;
+        if (RepeatedPassages is not null) root["repeated_passages"] = JsonSerializer.SerializeToNode(RepeatedPassages, Json);
         return root.ToJsonString(Json);
     }
 }

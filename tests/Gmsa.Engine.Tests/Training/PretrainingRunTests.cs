@@ -96,5 +96,41 @@ public sealed class PretrainingRunTests : IDisposable
         Assert.Contains("already holds a run", again.Message);
     }
 
+    [Fact]
+    public void Run_InitFromAModelWithTinyLearningRate_EndsWithThatModelsWeights()
+    {
+        var paths = Prepare();
+        var recipe = TrainingRecipe.Parse(TinyRecipe);
+        PretrainingRun.Run(recipe, paths, resume: false);
+
+        // Continued pretraining on repeated passages with steps far below float32 resolution: the weights it starts from come out unchanged.
+        var continued = recipe with
+        {
+            InitFrom = paths.FinalModel,
+            RepeatedPassages = new RepeatedPassages { Fraction = 1, MinTokens = 4, MaxTokens = 8 },
+            Training = recipe.Training with { Steps = 2, LearningRate = 1e-30, MinLearningRate = 1e-30, WeightDecay = 0, WarmupSteps = 0 },
+        };
+        var second = paths with { Run = dir.File("continued") };
+        var result = PretrainingRun.Run(continued, second, resume: false);
+        Assert.True(result.Completed);
+        using var before = PretrainedModel.Load(paths.FinalModel);
+        using var after = PretrainedModel.Load(second.FinalModel);
+        var expected = before.state_dict();
+        foreach (var (name, p) in after.state_dict()) Assert.True(p.eq(expected[name]).all().item<bool>(), name);
+        // The first loss is the trained model's, below a random model's ln 512 = 6.24.
+        Assert.True(result.StepLosses[0] < 6.0, $"first loss {result.StepLosses[0]}");
+    }
+
+    [Fact]
+    public void Run_InitFromAnotherArchitecture_IsRefused()
+    {
+        var paths = Prepare();
+        var recipe = TrainingRecipe.Parse(TinyRecipe);
+        PretrainingRun.Run(recipe with { Training = recipe.Training with { Steps = 2 } }, paths, resume: false);
+        var wider = recipe with { Model = recipe.Model with { IntermediateSize = 96 }, InitFrom = paths.FinalModel };
+        var e = Assert.Throws<InvalidDataException>(() => PretrainingRun.Run(wider, paths with { Run = dir.File("wider") }, resume: false));
+        Assert.Contains("another architecture", e.Message);
+    }
+
     public void Dispose() => dir.Dispose();
 }

@@ -25,6 +25,30 @@ public sealed class TrainingRecipeTests
         Assert.Equal(recipe.ToJson(), again.ToJson());
     }
 
+    [Fact]
+    public void Load_CopyRecipe_ContinuesGmsaTinyOnRepeatedPassagesAndRoundTrips()
+    {
+        var recipe = TrainingRecipe.Load(RepoFiles.Path("recipes/gmsa-tiny-copy.json"));
+        Assert.Equal("models/gmsa-tiny", recipe.InitFrom);
+        Assert.Equal(TrainingRecipe.Load(RepoFiles.Path("recipes/gmsa-tiny.json")).Model.ToJson(), recipe.Model.ToJson());
+        Assert.Equal(new RepeatedPassages { Fraction = 0.5, MinTokens = 16, MaxTokens = 256 }, recipe.RepeatedPassages);
+        var again = TrainingRecipe.Parse(recipe.ToJson());
+        Assert.Equal(recipe.InitFrom, again.InitFrom);
+        Assert.Equal(recipe.RepeatedPassages, again.RepeatedPassages);
+        Assert.Equal(recipe.ToJson(), again.ToJson());
+    }
+
+    [Theory]
+    [InlineData("\"repeated_passages\": {\"fraction\": 2}", "fraction")]
+    [InlineData("\"repeated_passages\": {\"fraction\": 0.5, \"min_tokenz\": 4}", "min_tokenz")]
+    [InlineData("\"init_from\": \"\"", "init_from")]
+    public void Parse_BadContinuedPretrainingField_ThrowsNamingIt(string field, string expected)
+    {
+        var json = $$"""{"model": {"vocab_size": 64, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": 64}, "training": {}, "sequence_length": 32, {{field}} }""";
+        var e = Assert.ThrowsAny<Exception>(() => TrainingRecipe.Parse(json));
+        Assert.Contains(expected, e.Message);
+    }
+
     [Theory]
     [InlineData("\"lerning_rate\": 0.1", "lerning_rate")]            // a typo must not silently use the default
     [InlineData("\"steps\": 0", "total steps")]
