@@ -67,6 +67,24 @@ public sealed class TokenWindowsTests
     }
 
     [Fact]
+    public void Seek_WithRepeatedPassages_ReplaysTheSameRewrittenWindows()
+    {
+        var repeated = new RepeatedPassages { Fraction = 0.5, MinTokens = 2, MaxTokens = 6 };
+        var a = new TokenWindows(Counting(5000), 32, seed: 5, repeated);
+        for (int i = 0; i < 10; i++) a.NextBatch(4).Dispose();
+        var saved = a.Position;
+        var expected = Rows(a.NextBatch(16));
+
+        var b = new TokenWindows(Counting(5000), 32, seed: 5, repeated);
+        b.Seek(saved);
+        Assert.Equal(expected, Rows(b.NextBatch(16)));
+        // Some rows were rewritten (a token repeats), some are plain contiguous text.
+        static bool Plain(long[] row) => row.Zip(row.Skip(1)).All(p => p.Second == p.First + 1);
+        Assert.Contains(expected, r => Plain(r));
+        Assert.Contains(expected, r => !Plain(r));
+    }
+
+    [Fact]
     public void Constructor_StreamShorterThanTwoWindows_Throws() =>
         Assert.Throws<ArgumentException>(() => new TokenWindows(Counting(20), 10, seed: 0));
 }

@@ -31,7 +31,7 @@ public sealed class TrainingRecipeTests
         var recipe = TrainingRecipe.Load(RepoFiles.Path("recipes/gmsa-tiny-copy.json"));
         Assert.Equal("models/gmsa-tiny", recipe.InitFrom);
         Assert.Equal(TrainingRecipe.Load(RepoFiles.Path("recipes/gmsa-tiny.json")).Model.ToJson(), recipe.Model.ToJson());
-        Assert.Equal(new RepeatedPassages { Fraction = 0.5, MinTokens = 16, MaxTokens = 256 }, recipe.RepeatedPassages);
+        Assert.Equal(new RepeatedPassages { Fraction = 0.75, MinTokens = 8, MaxTokens = 128 }, recipe.RepeatedPassages);
         var again = TrainingRecipe.Parse(recipe.ToJson());
         Assert.Equal(recipe.InitFrom, again.InitFrom);
         Assert.Equal(recipe.RepeatedPassages, again.RepeatedPassages);
