@@ -16,5 +16,6 @@ var root = new RootCommand("Gmsa: long-context compression for LLaMA/Qwen models
     AnswerCommand.Create(),
     ReconstructCommand.Create(),
     EvalCommand.Create(),
+    PerplexityCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -1,3 +1,4 @@
+using Gmsa.Engine.Evaluation;
 using Gmsa.Engine.Model;
 using Gmsa.Engine.Training;
 using static TorchSharp.torch;
@@ -22,24 +23,6 @@ public sealed class CopyLearningTests
         return new TokenStream(Enumerable.Range(0, count).Select(_ => (ushort)rng.Next(3, Vocab)).ToArray(), Vocab);
     }
 
-    /// <summary>Mean loss over the first readings and over the repeats of passages of random ids, [BOS P P P P P].</summary>
-    static (double First, double Repeat) CopyLosses(CausalLM model)
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var rng = new Random(99);
-        var rows = Enumerable.Range(0, 16).Select(_ =>
-        {
-            var passage = Enumerable.Range(0, PassageLength).Select(_ => (long)rng.Next(3, Vocab)).ToArray();
-            return new long[] { 1 }.Concat(Enumerable.Repeat(passage, 5).SelectMany(p => p)).ToArray();   // 1 + 5 x 12 ids
-        }).ToArray();
-        var ids = tensor(rows.SelectMany(r => r).ToArray(), [rows.Length, rows[0].Length]);
-        using var output = model.forward(ids.narrow(1, 0, ids.shape[1] - 1));
-        var losses = nn.functional.cross_entropy(output.Logits.to(ScalarType.Float32).permute(0, 2, 1), ids.narrow(1, 1, ids.shape[1] - 1),
-            reduction: nn.Reduction.None);                                                   // [16, 5 x 12]
-        return (losses.narrow(1, 0, PassageLength).mean().item<float>(), losses.narrow(1, PassageLength + 1, 4 * PassageLength - 1).mean().item<float>());
-    }
-
     [Fact]
     public void Train_RepeatedPassagesOfRandomIdsOfOneLength_LearnsToCopy()
     {
@@ -47,16 +30,26 @@ public sealed class CopyLearningTests
         using var model = new CausalLM(TinyModels.Llama() with { MaxPositionEmbeddings = Sequence, HiddenSize = 128, HeadDim = 32, IntermediateSize = 256 }, ScalarType.Float32);
         model.InitializeWeights(seed: 5, scaleResidualProjections: true);
         var repeated = new RepeatedPassages { Fraction = 1, MinTokens = PassageLength, MaxTokens = PassageLength };
-        var objective = new LanguageModelObjective(model, RandomStream(200_000, 1), RandomStream(2_000, 2), Sequence, microBatch: 16, seed: 3, repeated);
-        var before = CopyLosses(model);
+        var validation = RandomStream(2_000, 2);
+        var objective = new LanguageModelObjective(model, RandomStream(200_000, 1), validation, Sequence, microBatch: 16, seed: 3, repeated);
+        var before = CopyLoss.Measure(model, validation, PassageLength);
         var options = new TrainingOptions
         {
             Steps = 400, LearningRate = 3e-3, MinLearningRate = 3e-4, WarmupSteps = 20, WeightDecay = 0,
             EvalEvery = 400, EvalWindows = 4, CheckpointEvery = 400, KeepCheckpoints = 1, LogEvery = 100,
         };
         Assert.True(new Trainer(objective, options, run.Path).Run(resume: false).Completed);
-        var after = CopyLosses(model);
-        Assert.True(after.First > 0.8 * Math.Log(Vocab - 3), $"first readings are random: {after.First:F3}");
-        Assert.True(after.Repeat < 0.3 * after.First, $"repeats {before.Repeat:F3} -> {after.Repeat:F3} (first readings {after.First:F3})");
+        var after = CopyLoss.Measure(model, validation, PassageLength);
+        Assert.True(before.Repeat > 0.9 * before.FirstReading, $"untrained: repeats {before.Repeat:F3}, first readings {before.FirstReading:F3}");
+        Assert.True(after.FirstReading > 0.8 * Math.Log(Vocab - 3), $"first readings are random: {after.FirstReading:F3}");
+        Assert.True(after.Repeat < 0.3 * after.FirstReading, $"repeats {before.Repeat:F3} -> {after.Repeat:F3} (first readings {after.FirstReading:F3})");
+        Assert.Equal(2_000 / PassageLength, after.Passages);                // every passage of the split (the last id only ever a target)
+    }
+
+    [Fact]
+    public void CopyLoss_TwoPassagesLongerThanTheContext_Throws()
+    {
+        using var model = new CausalLM(TinyModels.Llama() with { MaxPositionEmbeddings = Sequence }, ScalarType.Float32);
+        Assert.Throws<ArgumentOutOfRangeException>(() => CopyLoss.Measure(model, RandomStream(1_000, 1), Sequence / 2 + 1));
     }
 }
