@@ -29,10 +29,9 @@ public static class CopyLoss
         {
             using var step = NewDisposeScope();
             var passages = windows.narrow(0, start, Math.Min(batchSize, n - start)).narrow(1, 0, passageTokens); // [b, P]
-            var ids = cat([passages, passages], dim: 1).to(model.Device);                       // [b, 2P]
-            using var output = model.forward(ids.narrow(1, 0, 2 * passageTokens - 1));
-            var losses = nn.functional.cross_entropy(output.Logits.to(ScalarType.Float32).permute(0, 2, 1),
-                ids.narrow(1, 1, 2 * passageTokens - 1), reduction: nn.Reduction.None);        // [b, 2P-1]
+            var ids = cat([passages, passages], dim: 1);                                         // [b, 2P]
+            var losses = LanguageModelObjective.NextTokenLoss(model, ids, nn.Reduction.None)
+                .view(ids.shape[0], 2 * passageTokens - 1);                                     // [b, 2P-1]
             // Targets 2..P of the passage: positions 0..P-2 on the first reading, P..2P-2 on the repeat.
             first += losses.narrow(1, 0, passageTokens - 1).sum().item<float>();
             repeat += losses.narrow(1, passageTokens, passageTokens - 1).sum().item<float>();

@@ -69,7 +69,8 @@ public sealed class LanguageModelObjective : ITrainingObjective
         return sum / (n * sequenceLength);
     }
 
-    static Tensor NextTokenLoss(CausalLM model, Tensor windows, nn.Reduction reduction)
+    /// <summary>Next-token cross-entropy of windows [B, T+1] (inputs the first T ids, targets the last T): a scalar, or [B*T] with Reduction.None.</summary>
+    internal static Tensor NextTokenLoss(CausalLM model, Tensor windows, nn.Reduction reduction)
     {
         using var scope = NewDisposeScope();
         long t = windows.shape[1] - 1;

@@ -61,9 +61,15 @@ public static class PretrainingRun
         if (config.ToJson() != expected.ToJson())
             throw new InvalidDataException($"init_from {folder}: its config.json describes another architecture than the recipe's \"model\"");
         using var source = PretrainedModel.Load(folder, ScalarType.Float32, CPU);
+        CopyParameters(source, model);
+    }
+
+    /// <summary>Every weight of <paramref name="from"/> into the same-named one of <paramref name="to"/>, cast to its dtype.</summary>
+    static void CopyParameters(CausalLM from, CausalLM to)
+    {
         using var noGrad = no_grad();
-        var weights = source.state_dict();
-        foreach (var (name, p) in model.state_dict()) p.copy_(weights[name]);
+        var source = from.state_dict();
+        foreach (var (name, p) in to.state_dict()) p.copy_(source[name]);
     }
 
     /// <summary>The tokenizer decides the special ids and bounds the vocabulary; a recipe that disagrees is refused.</summary>
@@ -114,11 +120,7 @@ public static class PretrainingRun
     static void SaveFinalModel(CausalLM model, PretrainingPaths paths)
     {
         using var bf16 = new CausalLM(model.Config, ScalarType.BFloat16, CPU);
-        using (var noGrad = no_grad())
-        {
-            var source = model.state_dict();
-            foreach (var (name, p) in bf16.state_dict()) p.copy_(source[name]);
-        }
+        CopyParameters(model, bf16);
         PretrainedModel.Save(bf16, paths.FinalModel);
         foreach (var file in TokenizerFiles)
         {
