@@ -27,6 +27,12 @@ public sealed record ModelCard
     public required IReadOnlyList<CardSample> Samples { get; init; }
     public string? DataCard { get; init; }
     public string LossCurveFile { get; init; } = "loss_curve.png";
+    /// <summary>The recipe's path as the card's commands quote it.</summary>
+    public string? RecipePath { get; init; }
+    /// <summary>Tokens per perplexity window: the model's context, whatever window length the run trained on.</summary>
+    public required int PerplexityWindow { get; init; }
+    /// <summary>For a continued run (the recipe's init_from): the starting model card's "training" row.</summary>
+    public string? BaseTraining { get; init; }
 
     public string ToMarkdown()
     {
@@ -39,6 +45,9 @@ public sealed record ModelCard
                       "offline out of the box. It is a base model (no instruction tuning) for English prose, and the default backbone " +
                       "for Gmsa's context-compression experiments: deep and narrow, so that GMSA's encoder (the first layers) is much " +
                       "cheaper than the whole decoder.");
+        if (Recipe.InitFrom is not null)
+            md.AppendLine($"Trained from scratch, then continued from `{Recipe.InitFrom}` on windows in which passages repeat " +
+                          "(`repeated_passages`), so that it learns to copy from its context: the skill GMSA's reconstruction asks of the decoder.");
         md.AppendLine();
         md.AppendLine("| | |");
         md.AppendLine("|---|---|");
@@ -49,13 +58,12 @@ public sealed record ModelCard
         md.AppendLine($"| context | {c.MaxPositionEmbeddings} tokens (trained on {Recipe.SequenceLength}-token windows) |");
         md.AppendLine($"| tokenizer | SentencePiece BPE, {c.VocabSize} pieces, byte fallback (`tokenizer.model`) |");
         md.AppendLine($"| weights | `model.safetensors`, bfloat16, {WeightBytes / 1e6:F1} MB |");
-        md.AppendLine($"| training | {FinalState.Step:N0} steps, {FinalState.TokensSeen / 1e6:F1} M tokens ({(double)FinalState.TokensSeen / TrainTokens:F1} epochs of {TrainTokens / 1e6:F2} M), " +
-                      $"{FinalState.ElapsedSeconds / 3600:F1} h on 2 CPU cores |");
+        md.AppendLine($"| training | {TrainingRow()} |");
         md.AppendLine($"| validation perplexity | **{Math.Exp(ValidationLoss):F2}** (loss {ValidationLoss:F4} over {ValidationTokens:N0} tokens) |");
         md.AppendLine($"| test perplexity | **{Math.Exp(TestLoss):F2}** (loss {TestLoss:F4} over {TestTokens:N0} tokens) |");
         md.AppendLine();
         md.AppendLine("Perplexities are per SentencePiece token over every non-overlapping window of the held-out split " +
-                      $"({Recipe.SequenceLength} tokens each, documents framed as `<s>` text `</s>`), computed in bfloat16 by `gmsa train export`.");
+                      $"({PerplexityWindow} tokens each, documents framed as `<s>` text `</s>`), computed in bfloat16 by `gmsa train export`.");
         md.AppendLine();
         md.AppendLine("## Loss curves");
         md.AppendLine();
@@ -72,7 +80,7 @@ public sealed record ModelCard
         foreach (var command in Commands) md.AppendLine(command);
         md.AppendLine("```");
         md.AppendLine();
-        md.AppendLine("The recipe (`recipes/" + Name + ".json`), as it ran:");
+        md.AppendLine($"The recipe (`{RecipePath ?? $"recipes/{Name}.json"}`), as it ran:");
         md.AppendLine();
         md.AppendLine("```json");
         md.AppendLine(Recipe.ToJson());
@@ -98,6 +106,16 @@ public sealed record ModelCard
                       "knows few facts, invents freely and is not fit for any decision. It has not been tuned to follow instructions " +
                       "or to avoid harmful text.");
         return md.ToString();
+    }
+
+    /// <summary>This run's steps, tokens and time; after the starting model's own row when the run continued one.</summary>
+    public string TrainingRow()
+    {
+        var row = $"{FinalState.Step:N0} steps, {FinalState.TokensSeen / 1e6:F1} M tokens ({(double)FinalState.TokensSeen / TrainTokens:F1} epochs of " +
+                  $"{TrainTokens / 1e6:F2} M), {FinalState.ElapsedSeconds / 3600:F1} h on 2 CPU cores";
+        if (Recipe.InitFrom is null) return row;
+        var repeated = Recipe.RepeatedPassages is { } r ? $", {r.Fraction * 100:F0} % of windows rewritten as repeated passages of {r.MinTokens}-{r.MaxTokens} tokens" : "";
+        return $"from scratch: {BaseTraining ?? "see the starting model's card"}; then continued: {row}{repeated}";
     }
 
     /// <summary>Pushes the data card's headings one level down so they nest under this card's sections.</summary>

@@ -23,17 +23,19 @@ public static class ModelExport
     ];
 
     public static ModelCard Export(string runDirectory, string outDirectory, IReadOnlyList<string> commands, string? dataCardPath = null,
-        int sampleTokens = 60)
+        int sampleTokens = 60, string? recipePath = null)
     {
         var paths = new PretrainingPaths(Data: "", Tokenizer: "", Run: runDirectory);
         if (!Directory.Exists(paths.FinalModel))
             throw new DirectoryNotFoundException($"{paths.FinalModel} does not exist: the run has not completed (gmsa train lm --resume finishes it)");
         var run = JsonNode.Parse(File.ReadAllText(paths.RunFile))?.AsObject() ?? throw new InvalidDataException($"{paths.RunFile} is not a JSON object");
-        var recipe = TrainingRecipe.Parse(run["recipe"]!.ToJsonString());
+        var recipe = RunRecipe(runDirectory);
         string data = run["data"]?.GetValue<string>() ?? throw new InvalidDataException($"{paths.RunFile} lacks \"data\"");
         var checkpoint = TrainingCheckpoint.Latest(Path.Combine(runDirectory, "checkpoints"))
             ?? throw new InvalidDataException($"{runDirectory} has no checkpoint to read the final state from");
 
+        // Read before the copy below: a continued model may be exported over the folder it started from.
+        string? baseTraining = recipe.InitFrom is null ? null : BaseTrainingRow(recipe.InitFrom);
         Directory.CreateDirectory(outDirectory);
         foreach (var file in Directory.GetFiles(paths.FinalModel))
             File.Copy(file, Path.Combine(outDirectory, Path.GetFileName(file)), overwrite: true);
@@ -45,7 +47,9 @@ public static class ModelExport
         var validation = TokenFile.Read(Path.Combine(data, "validation.bin"), vocab);
         var test = TokenFile.Read(Path.Combine(data, "test.bin"), vocab);
         long trainTokens = new FileInfo(Path.Combine(data, "train.bin")).Length / sizeof(ushort);
-        double Loss(TokenStream s) => lm.Runner.Run(() => LanguageModelObjective.MeanLoss(lm.Model, s, recipe.SequenceLength, recipe.MicroBatch));
+        // Perplexity over the model's whole context, so models trained on shorter windows are compared on equal terms.
+        int window = recipe.Model.MaxPositionEmbeddings;
+        double Loss(TokenStream s) => lm.Runner.Run(() => LanguageModelObjective.MeanLoss(lm.Model, s, window, recipe.MicroBatch));
 
         return new ModelCard
         {
@@ -55,14 +59,35 @@ public static class ModelExport
             WeightBytes = new FileInfo(Path.Combine(outDirectory, ShardedCheckpoint.SingleFile)).Length,
             FinalState = TrainingCheckpoint.ReadState(checkpoint),
             ValidationLoss = Loss(validation),
-            ValidationTokens = (validation.Count - 1) / recipe.SequenceLength * recipe.SequenceLength,
+            ValidationTokens = (validation.Count - 1) / window * window,
             TestLoss = Loss(test),
-            TestTokens = (test.Count - 1) / recipe.SequenceLength * recipe.SequenceLength,
+            TestTokens = (test.Count - 1) / window * window,
+            PerplexityWindow = window,
+            RecipePath = recipePath,
+            BaseTraining = baseTraining,
             TrainTokens = trainTokens,
             Commands = commands,
             Samples = Samples(lm, sampleTokens),
             DataCard = dataCardPath is not null && File.Exists(dataCardPath) ? File.ReadAllText(dataCardPath) : null,
         };
+    }
+
+    /// <summary>The recipe a run folder ran with, as its run.json records it.</summary>
+    public static TrainingRecipe RunRecipe(string runDirectory)
+    {
+        var runFile = new PretrainingPaths(Data: "", Tokenizer: "", Run: runDirectory).RunFile;
+        var run = JsonNode.Parse(File.ReadAllText(runFile))?.AsObject() ?? throw new InvalidDataException($"{runFile} is not a JSON object");
+        return TrainingRecipe.Parse((run["recipe"] ?? throw new InvalidDataException($"{runFile} lacks \"recipe\"")).ToJsonString());
+    }
+
+    /// <summary>The "training" row of a model folder's card (README.md), or null when it has none.</summary>
+    public static string? BaseTrainingRow(string modelDirectory)
+    {
+        var card = Path.Combine(modelDirectory, "README.md");
+        if (!File.Exists(card)) return null;
+        const string prefix = "| training | ";
+        var row = File.ReadLines(card).FirstOrDefault(l => l.StartsWith(prefix));
+        return row?[prefix.Length..].TrimEnd(' ', '|');
     }
 
     /// <summary>Each prompt greedily (repetition penalty 1.3, as GMSA's official decoding) and sampled (T 0.8, top-p 0.95, seed 1).</summary>
