@@ -105,6 +105,9 @@ public sealed record ModelCard
                       "news, scripture, encyclopaedic prose) that rambles rather than argues, and sampling also coins words. It " +
                       "knows few facts, invents freely and is not fit for any decision. It has not been tuned to follow instructions " +
                       "or to avoid harmful text.");
+        if (Recipe.RepeatedPassages is not null)
+            md.AppendLine().AppendLine("Trained on repeated passages, it also repeats itself readily: greedy and sampled continuations can fall into " +
+                                       "loops (see the samples above), which a repetition penalty of 1.3 does not stop.");
         return md.ToString();
     }
 

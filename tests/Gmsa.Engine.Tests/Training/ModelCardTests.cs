@@ -30,6 +30,7 @@ public sealed class ModelCardTests
 
         Assert.Equal("1,000 steps, 4.1 M tokens (0.5 epochs of 7.84 M), 1.5 h on 2 CPU cores", card.TrainingRow());
         Assert.DoesNotContain("continued", card.ToMarkdown());
+        Assert.DoesNotContain("loops", card.ToMarkdown());
     }
 
     [Fact]
@@ -46,6 +47,7 @@ public sealed class ModelCardTests
         // The copy run trained on 512-token windows; its perplexity is still over the 1024-token context.
         Assert.Contains("trained on 512-token windows", markdown);
         Assert.Contains("(1024 tokens each,", markdown);
+        Assert.Contains("fall into loops", markdown);
     }
 
     [Fact]
