@@ -43,9 +43,11 @@ public sealed class GmsaClientTests : IDisposable
         var streamed = string.Concat(await chat.GetStreamingResponseAsync(messages, options, Token).Select(u => u.Text).ToListAsync(Token));
 
         Assert.Equal(response.Text, streamed);
-        Assert.Equal(ChatFinishReason.Length, response.FinishReason);
-        Assert.Equal(16, response.Usage!.OutputTokenCount);
-        Assert.Equal(response.Usage.InputTokenCount + 16, response.Usage.TotalTokenCount);
+        // The fine-tuned decoder may answer and stop before the limit; the reason must say which.
+        long output = response.Usage!.OutputTokenCount!.Value;
+        Assert.InRange(output, 1, 16);
+        Assert.Equal(output == 16 ? ChatFinishReason.Length : ChatFinishReason.Stop, response.FinishReason);
+        Assert.Equal(response.Usage.InputTokenCount + output, response.Usage.TotalTokenCount);
         Assert.Equal("gmsa-tiny", response.ModelId);
     }
 

@@ -248,7 +248,9 @@ public sealed class CompressionEndpointTests : IDisposable
         int question = Gmsa.Language.Tokenizer.Encode("Question: What is the capital of Chad? Answer:", addBos: false).Count;
 
         Assert.Equal(soft.Count + question, (int)body["usage"]!["prompt_tokens"]!);   // the document's soft tokens, not its 57 tokens
-        Assert.Equal(8, (int)body["usage"]!["completion_tokens"]!);
+        int completion = (int)body["usage"]!["completion_tokens"]!;   // the fine-tuned decoder may answer and stop early
+        Assert.InRange(completion, 1, 8);
+        Assert.Equal(completion == 8 ? "length" : "stop", (string)body["choices"]![0]!["finish_reason"]!);
         var models = await (await factory.CreateClient().GetAsync("/v1/models", Token)).JsonAsync();
         Assert.Equal([4, 8], models["data"]![0]!["compression_rates"]!.AsArray().Select(r => (int)r!));
     }
@@ -337,7 +339,8 @@ public sealed class CompressionEndpointTests : IDisposable
     public async Task Answer_Stream_EventsConcatenateToTheAnswerAndEndWithDone()
     {
         string body = $$"""{"contexts": ["{{Chad}}"], "question": "{{" Question: What is the capital of Chad? Answer:"}}", "max_tokens": 10""";
-        var whole = (string)(await (await Post("/v1/answer", body + "}")).JsonAsync())["text"]!;
+        var answer = await (await Post("/v1/answer", body + "}")).JsonAsync();
+        var whole = (string)answer["text"]!;
         var response = await factory.CreateClient().SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/answer")
         {
             Content = new StringContent(body + ", \"stream\": true}", Encoding.UTF8, "application/json"),
@@ -345,7 +348,8 @@ public sealed class CompressionEndpointTests : IDisposable
         var events = await response.EventsAsync(Token);
 
         Assert.Equal(whole, string.Concat(events.Select(e => (string)e["text"]!)));
-        Assert.Equal("length", (string)events[^1]["finish_reason"]!);
+        Assert.Equal((string)answer["finish_reason"]!, (string)events[^1]["finish_reason"]!);
+        Assert.Contains((string)events[^1]["finish_reason"]!, new[] { "stop", "length" });
     }
 
     [Fact]

@@ -34,8 +34,10 @@ public sealed class CompressionBatcherTests
         {
             var alone = (await gmsa.CompressToDataAsync([ids[i]], [4 + 4 * (i % 2)], Token))[0];
             Assert.Equal((alone.Count, alone.Dimension, alone.Rate, alone.ContextTokens), (batched[i].Count, batched[i].Dimension, batched[i].Rate, batched[i].ContextTokens));
-            float diff = alone.ToFloat32().Zip(batched[i].ToFloat32(), (a, b) => Math.Abs(a - b)).Max();
-            Assert.True(diff < 0.05f, $"context {i}: batched soft tokens differ from alone by {diff}"); // bf16 and padding order
+            // bf16 and padding order: within two bf16 rounding steps of the tensor's largest value (2^-6 of it).
+            float[] a = alone.ToFloat32(), b = batched[i].ToFloat32();
+            float diff = a.Zip(b, (x, y) => Math.Abs(x - y)).Max(), scale = a.Max(Math.Abs);
+            Assert.True(diff <= scale / 64, $"context {i}: batched soft tokens differ from alone by {diff} (largest value {scale})");
         }
         Assert.Equal(0, batcher.Queued);
     }
