@@ -28,8 +28,8 @@ public static class ModelExport
         var paths = new PretrainingPaths(Data: "", Tokenizer: "", Run: runDirectory);
         if (!Directory.Exists(paths.FinalModel))
             throw new DirectoryNotFoundException($"{paths.FinalModel} does not exist: the run has not completed (gmsa train lm --resume finishes it)");
-        var run = JsonNode.Parse(File.ReadAllText(paths.RunFile))?.AsObject() ?? throw new InvalidDataException($"{paths.RunFile} is not a JSON object");
-        var recipe = RunRecipe(runDirectory);
+        var run = ReadRunFile(paths.RunFile);
+        var recipe = RecipeOf(run, paths.RunFile);
         string data = run["data"]?.GetValue<string>() ?? throw new InvalidDataException($"{paths.RunFile} lacks \"data\"");
         var checkpoint = TrainingCheckpoint.Latest(Path.Combine(runDirectory, "checkpoints"))
             ?? throw new InvalidDataException($"{runDirectory} has no checkpoint to read the final state from");
@@ -76,9 +76,14 @@ public static class ModelExport
     public static TrainingRecipe RunRecipe(string runDirectory)
     {
         var runFile = new PretrainingPaths(Data: "", Tokenizer: "", Run: runDirectory).RunFile;
-        var run = JsonNode.Parse(File.ReadAllText(runFile))?.AsObject() ?? throw new InvalidDataException($"{runFile} is not a JSON object");
-        return TrainingRecipe.Parse((run["recipe"] ?? throw new InvalidDataException($"{runFile} lacks \"recipe\"")).ToJsonString());
+        return RecipeOf(ReadRunFile(runFile), runFile);
     }
+
+    static JsonObject ReadRunFile(string runFile) =>
+        JsonNode.Parse(File.ReadAllText(runFile))?.AsObject() ?? throw new InvalidDataException($"{runFile} is not a JSON object");
+
+    static TrainingRecipe RecipeOf(JsonObject run, string runFile) =>
+        TrainingRecipe.Parse((run["recipe"] ?? throw new InvalidDataException($"{runFile} lacks \"recipe\"")).ToJsonString());
 
     /// <summary>The "training" row of a model folder's card (README.md), or null when it has none.</summary>
     public static string? BaseTrainingRow(string modelDirectory)
