@@ -46,8 +46,10 @@ public sealed record ModelCard
                       "for Gmsa's context-compression experiments: deep and narrow, so that GMSA's encoder (the first layers) is much " +
                       "cheaper than the whole decoder.");
         if (Recipe.InitFrom is not null)
-            md.AppendLine($"Trained from scratch, then continued from `{Recipe.InitFrom}` on windows in which passages repeat " +
-                          "(`repeated_passages`), so that it learns to copy from its context: the skill GMSA's reconstruction asks of the decoder.");
+            md.AppendLine(Recipe.RepeatedPassages is null
+                ? $"Trained from scratch, then continued from `{Recipe.InitFrom}`."
+                : $"Trained from scratch, then continued from `{Recipe.InitFrom}` on windows in which passages repeat " +
+                  "(`repeated_passages`), so that it learns to copy from its context: the skill GMSA's reconstruction asks of the decoder.");
         md.AppendLine();
         md.AppendLine("| | |");
         md.AppendLine("|---|---|");

@@ -51,6 +51,19 @@ public sealed class ModelCardTests
     }
 
     [Fact]
+    public void ToMarkdown_ContinuedRunWithoutRepeatedPassages_SaysNothingOfCopying()
+    {
+        var card = Card("recipes/gmsa-tiny-copy.json");
+        card = card with { Recipe = card.Recipe with { RepeatedPassages = null } };
+
+        var markdown = card.ToMarkdown();
+
+        Assert.Contains("Trained from scratch, then continued from `models/gmsa-tiny`.", markdown);
+        Assert.DoesNotContain("repeated_passages", markdown);
+        Assert.DoesNotContain("fall into loops", markdown);
+    }
+
+    [Fact]
     public void BaseTrainingRow_CardWithATrainingRow_ReturnsItsValue()
     {
         var dir = Directory.CreateTempSubdirectory("gmsa-card-").FullName;
