@@ -31,6 +31,14 @@ public abstract record SamplingFields
     [Description("Penalty on tokens already present; 1 is off. Default: the model's generation_config.json (1.3 for gmsa-tiny), else 1.")]
     public double? RepetitionPenalty { get; init; }
 
+    [Range(-2.0, 2.0, ErrorMessage = "frequency_penalty must be in [-2, 2]")]
+    [Description("As OpenAI's: lowers a token's logit by this much for every time the answer has generated it (the prompt does not count); 0 is off (the default).")]
+    public double? FrequencyPenalty { get; init; }
+
+    [Range(-2.0, 2.0, ErrorMessage = "presence_penalty must be in [-2, 2]")]
+    [Description("As OpenAI's: lowers by this much, once, the logit of every token the answer has generated; 0 is off (the default).")]
+    public double? PresencePenalty { get; init; }
+
     [Description("Sampling seed (default 0). Each request samples with its own generator: its text does not depend on other requests.")]
     public long? Seed { get; init; }
 
@@ -42,5 +50,8 @@ public abstract record SamplingFields
     /// Face does; the seed defaults to 0. <paramref name="maxNewTokens"/> is the route's own (each defaults it its way).
     /// </summary>
     public SamplingOptions ToSampling(GenerationConfig defaults, int maxNewTokens) =>
-        defaults.Resolve(Temperature, TopP, TopK, RepetitionPenalty) with { MaxNewTokens = maxNewTokens, Seed = Seed ?? 0 };
+        defaults.Resolve(Temperature, TopP, TopK, RepetitionPenalty) with
+        {
+            MaxNewTokens = maxNewTokens, Seed = Seed ?? 0, FrequencyPenalty = FrequencyPenalty ?? 0, PresencePenalty = PresencePenalty ?? 0,
+        };
 }

@@ -18,8 +18,9 @@ public sealed class Sampler
 
     /// <param name="logits">[B, V]</param>
     /// <param name="history">[B, N] ids already in each row (for the repetition penalty), or null</param>
+    /// <param name="generated">[B, G] ids each row has generated so far (for the frequency and presence penalties), or null</param>
     /// <returns>[B] int64 token ids</returns>
-    public Tensor Next(Tensor logits, Tensor? history)
+    public Tensor Next(Tensor logits, Tensor? history, Tensor? generated = null)
     {
         using var scope = NewDisposeScope();
         var scores = logits.to(ScalarType.Float32);
@@ -28,6 +29,8 @@ public sealed class Sampler
         if (options.RepetitionPenalty != 1.0 && history is not null)
             // An extreme but finite penalty (1e-40) overflows to ±inf; keep every score finite so nothing below gives NaN.
             scores = Penalize(scores, history, options.RepetitionPenalty).clamp(float.MinValue, float.MaxValue);
+        if (options.PenalizesGenerated && generated is not null && generated.shape[1] > 0)
+            scores = PenalizeGenerated(scores, generated, options.FrequencyPenalty, options.PresencePenalty);
         if (options.Greedy)
             return scores.argmax(-1).MoveToOuterDisposeScope();
 
@@ -50,6 +53,13 @@ public sealed class Sampler
         var seen = scores.gather(1, history);                                          // [B, N]
         var penalized = where(seen.lt(0), seen * penalty, seen / penalty);
         return scores.scatter(1, history, penalized);
+    }
+
+    /// <summary>OpenAI's penalties: score - frequency * count - presence * (count > 0), count = times generated.</summary>
+    internal static Tensor PenalizeGenerated(Tensor scores, Tensor generated, double frequency, double presence)
+    {
+        var counts = zeros_like(scores).scatter_add(1, generated, ones(generated.shape, dtype: scores.dtype, device: scores.device)); // [B, V]
+        return scores - counts * frequency - counts.gt(0).to(scores.dtype) * presence;
     }
 
     // Nucleus filtering: drop a token when the tokens ranked above it already reach p.

@@ -58,6 +58,7 @@ public static class TokenGenerator
         var clock = Stopwatch.StartNew();
         var mask = promptMask.alias();
         var history = penalize && ids is not null ? ids.alias() : null;                 // [B, N]
+        Tensor? generated = null;                                                       // [B, G] once a token is out
         var next = sampler.Next(model.forward(ids, embeds, mask, cache: cache, lastTokenOnly: true).Logits.squeeze(1), history);
         var prefill = clock.Elapsed;
 
@@ -85,12 +86,14 @@ public static class TokenGenerator
             var input = tensor(chosen, [batch, 1], device: model.Device);                // [B, 1]
             var stepMask = cat([mask, ones(batch, 1, dtype: mask.dtype, device: mask.device)], 1);
             var stepHistory = history is null ? (penalize ? input : null) : cat([history, input], 1);
+            var stepGenerated = !options.PenalizesGenerated ? null : generated is null ? input : cat([generated, input], 1);
             var logits = model.DecodeStep(chosen, stepMask, cache);                      // [B, V]
-            var stepNext = sampler.Next(logits, stepHistory);
-            next.Dispose(); mask.Dispose(); history?.Dispose();
+            var stepNext = sampler.Next(logits, stepHistory, stepGenerated);
+            next.Dispose(); mask.Dispose(); history?.Dispose(); generated?.Dispose();
             next = stepNext.MoveToOuterDisposeScope();
             mask = stepMask.MoveToOuterDisposeScope();
             history = stepHistory?.MoveToOuterDisposeScope();
+            generated = stepGenerated?.MoveToOuterDisposeScope();
         }
         var sequences = tokens.Select((t, b) => new GeneratedSequence(t, reasons[b]!.Value)).ToArray();
         int promptTokens = (int)promptMask.sum().item<long>();

@@ -58,7 +58,9 @@ internal sealed class SequenceRow
     {
         using var scope = NewDisposeScope();
         var seen = penalize && history.Count > 0 ? tensor(history.Select(i => (long)i).ToArray(), [1, history.Count], device: logits.device) : null;
-        return (int)sampler.Next(logits, seen).item<long>();
+        var generated = Sampling.PenalizesGenerated && Tokens.Count > 0
+            ? tensor(Tokens.Select(i => (long)i).ToArray(), [1, Tokens.Count], device: logits.device) : null;
+        return (int)sampler.Next(logits, seen, generated).item<long>();
     }
 
     /// <summary>Takes a sampled token: stop, append and stream, or end at the length limit. True once the row is done.</summary>

@@ -35,8 +35,8 @@ public sealed class CompletionEndpointTests(ServiceFixture service) : IClassFixt
     {
         var client = service.Factory.CreateClient();
         var response = await client.PostCompletionAsync(
-            """{"prompt": "Lily saw", "max_tokens": 40, "temperature": 0.8, "top_p": 0.9, "top_k": 50, "repetition_penalty": 1.2, "seed": 11}""", Token);
-        var options = new SamplingOptions { MaxNewTokens = 40, Temperature = 0.8, TopP = 0.9, TopK = 50, RepetitionPenalty = 1.2, Seed = 11 };
+            """{"prompt": "Lily saw", "max_tokens": 40, "temperature": 0.8, "top_p": 0.9, "top_k": 50, "repetition_penalty": 1.2, "seed": 11, "frequency_penalty": 0.5, "presence_penalty": 0.3}""", Token);
+        var options = new SamplingOptions { MaxNewTokens = 40, Temperature = 0.8, TopP = 0.9, TopK = 50, RepetitionPenalty = 1.2, Seed = 11, FrequencyPenalty = 0.5, PresencePenalty = 0.3 };
         var engine = await service.Factory.Model.CompleteAsync(["Lily saw"], options, cancellation: Token);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -109,6 +109,8 @@ public sealed class CompletionEndpointTests(ServiceFixture service) : IClassFixt
         { """{"prompt": "Hi", "top_p": 1.01}""", "top_p" },
         { """{"prompt": "Hi", "top_k": -1}""", "top_k" },
         { """{"prompt": "Hi", "repetition_penalty": 0}""", "repetition_penalty" },
+        { """{"prompt": "Hi", "frequency_penalty": 2.5}""", "frequency_penalty" },
+        { """{"prompt": "Hi", "presence_penalty": -3}""", "presence_penalty" },
         { """{"prompt": "Hi", "n": 0}""", "n" },
         { """{"prompt": "Hi", "n": 9}""", "n" },
         { """{"prompt": "Hi", "n": 2, "stream": true}""", "n" },

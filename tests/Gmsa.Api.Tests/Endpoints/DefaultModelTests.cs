@@ -53,5 +53,16 @@ public sealed class DefaultModelTests : IDisposable
         Assert.NotEqual(await Text("""{"prompt": "The ship sailed", "max_tokens": 40, "repetition_penalty": 1}"""), leftOut);
     }
 
+    [Fact]
+    public async Task Completion_FrequencyPenalty_ChangesTheTextAndZeroIsOff()
+    {
+        var client = factory.CreateClient();
+        async Task<string> Text(string body) => (string)(await (await client.PostCompletionAsync(body, Token)).JsonAsync())["text"]!;
+
+        string plain = await Text("""{"prompt": "The ship sailed", "max_tokens": 40}""");
+        Assert.Equal(await Text("""{"prompt": "The ship sailed", "max_tokens": 40, "frequency_penalty": 0, "presence_penalty": 0}"""), plain);
+        Assert.NotEqual(await Text("""{"prompt": "The ship sailed", "max_tokens": 40, "frequency_penalty": 0.5}"""), plain);
+    }
+
     public void Dispose() => factory.Dispose();
 }

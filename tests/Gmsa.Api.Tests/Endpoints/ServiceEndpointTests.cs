@@ -76,7 +76,8 @@ public sealed class ServiceEndpointTests(ServiceFixture service) : IClassFixture
         Assert.Equal(["application/json", "text/event-stream"], responses["200"]!["content"]!.AsObject().Select(c => c.Key).Order());
         Assert.All(["400", "413", "429"], code => Assert.NotNull(responses[code]!["content"]!["application/problem+json"]));
         var request = document["components"]!["schemas"]!["CompletionRequest"]!["properties"]!.AsObject();
-        Assert.Equal(["max_tokens", "n", "prompt", "repetition_penalty", "seed", "stop", "stream", "temperature", "top_k", "top_p"], request.Select(p => p.Key).Order());
+        Assert.Equal(["frequency_penalty", "max_tokens", "n", "presence_penalty", "prompt", "repetition_penalty", "seed", "stop", "stream",
+                      "temperature", "top_k", "top_p"], request.Select(p => p.Key).Order());
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/swagger/index.html", Token)).StatusCode);
     }
 

@@ -31,6 +31,30 @@ public sealed class SamplerTests
     }
 
     [Fact]
+    public void PenalizeGenerated_CountsPerRow_SubtractsFrequencyTimesCountAndPresenceOnce()
+    {
+        using var scope = NewDisposeScope();
+        var logits = tensor(new[] { 1f, 2f, 3f, 4f, 1f, 2f, 3f, 4f }, [2, 4]);
+        var generated = tensor(new long[] { 1, 1, 1, 3, 0, 0, 2, 2 }, [2, 4]);   // row 0: token 1 three times, 3 once
+        var result = Sampler.PenalizeGenerated(logits, generated, 0.5, 0.25).data<float>().ToArray();
+        // row 0: 2 - 3*0.5 - 0.25 = 0.25, 4 - 0.5 - 0.25 = 3.25; row 1: tokens 0 and 2 twice each: -0.25 and 1.75
+        Assert.Equal([1f, 0.25f, 3f, 3.25f, -0.25f, 2f, 1.75f, 4f], result);
+    }
+
+    [Fact]
+    public void Next_PresencePenalty_TurnsGreedyAwayFromAGeneratedToken_AndANegativeOneTowardIt()
+    {
+        using var scope = NewDisposeScope();
+        var logits = tensor(new[] { 0f, 1f, 0.5f }, [1, 3]);
+        var generated = tensor(new long[] { 1 }, [1, 1]);
+        long Pick(double presence) => new Sampler(new SamplingOptions { PresencePenalty = presence }, CPU).Next(logits, null, generated).item<long>();
+        Assert.Equal(2, Pick(0.6));          // 1 - 0.6 < 0.5
+        Assert.Equal(1, Pick(0.4));          // 1 - 0.4 > 0.5
+        var nothingYet = tensor(new long[] { 2 }, [1, 1]);
+        Assert.Equal(2, new Sampler(new SamplingOptions { PresencePenalty = -0.6 }, CPU).Next(logits, null, nothingYet).item<long>());
+    }
+
+    [Fact]
     public void Next_Greedy_ReturnsArgmaxPerRow()
     {
         using var scope = NewDisposeScope();
@@ -68,6 +92,17 @@ public sealed class SamplerTests
     {
         var options = new SamplingOptions { MaxNewTokens = maxNew, Temperature = temperature, TopK = topK, TopP = topP, RepetitionPenalty = penalty };
         Assert.Throws<ArgumentException>(options.Validate);
+    }
+
+    [Theory]
+    [InlineData(2.5, 0.0)]
+    [InlineData(0.0, -2.01)]
+    [InlineData(double.NaN, 0.0)]
+    public void Validate_OpenAIPenaltyOutsideMinusTwoToTwo_ThrowsArgumentException(double frequency, double presence)
+    {
+        var options = new SamplingOptions { FrequencyPenalty = frequency, PresencePenalty = presence };
+        var e = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Contains("[-2, 2]", e.Message);
     }
 
     [Theory]

@@ -11,7 +11,7 @@ public sealed class TokenGeneratorTests
     static readonly int[] PromptB = [1, 77, 3];
 
     // Reference: argmax of a full forward (no cache) over the growing sequence.
-    static List<int> NaiveGreedy(CausalLM model, int[] prompt, int steps)
+    static List<int> NaiveGreedy(CausalLM model, int[] prompt, int steps, double frequency = 0, double presence = 0)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -20,7 +20,10 @@ public sealed class TokenGeneratorTests
         for (int i = 0; i < steps; i++)
         {
             var logits = model.forward(tensor(seq.Select(x => (long)x).ToArray(), [1, seq.Count])).Logits;
-            int next = (int)logits[0, -1].argmax().item<long>();
+            var scores = logits[0, -1].to(ScalarType.Float32).data<float>().ToArray();
+            // OpenAI's penalties by hand: each generated token's count times frequency, plus presence once.
+            foreach (var g in generated.GroupBy(t => t)) scores[g.Key] -= (float)(g.Count() * frequency + presence);
+            int next = Array.IndexOf(scores, scores.Max());
             seq.Add(next);
             generated.Add(next);
         }
@@ -35,6 +38,18 @@ public sealed class TokenGeneratorTests
         Assert.Equal(NaiveGreedy(model, PromptA, 12), result.Sequences[0].Tokens);
         Assert.Equal(FinishReason.Length, result.Sequences[0].Reason);
         Assert.Equal(PromptA.Length, result.PromptTokens);
+    }
+
+    [Fact]
+    public void Greedy_FrequencyAndPresencePenalties_MatchNaiveLoopCountingGeneratedTokensOnly()
+    {
+        using var model = TinyModels.Create(TinyModels.Llama());
+        var options = new SamplingOptions { MaxNewTokens = 16, FrequencyPenalty = 0.7, PresencePenalty = 0.4 };
+        var result = TokenGenerator.Generate(model, [PromptA, PromptB], options, padId: 0);
+
+        Assert.Equal(NaiveGreedy(model, PromptA, 16, 0.7, 0.4), result.Sequences[0].Tokens);
+        Assert.Equal(NaiveGreedy(model, PromptB, 16, 0.7, 0.4), result.Sequences[1].Tokens);
+        Assert.NotEqual(NaiveGreedy(model, PromptA, 16), result.Sequences[0].Tokens);   // the penalties changed something
     }
 
     [Fact]

@@ -60,6 +60,7 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
             Greedy(lm, "Tom and his dog went to the", 5),
             new(lm.Encode("Lily saw a big"), new SamplingOptions { MaxNewTokens = 40, Temperature = 0.7, TopK = 20, Seed = 8 }),
             new(lm.Encode("One day"), new SamplingOptions { MaxNewTokens = 30, RepetitionPenalty = 1.3 }),
+            new(lm.Encode("Tom went"), new SamplingOptions { MaxNewTokens = 30, Temperature = 0.8, Seed = 5, FrequencyPenalty = 0.8, PresencePenalty = 0.5 }),
         ];
         var first = Enqueue(scheduler, requests[0]);
         Assert.True(await first.Text.WaitToReadAsync(Token).AsTask().WaitAsync(Bound, Token)); // decoding when the others arrive
