@@ -13,9 +13,9 @@ namespace Gmsa.Api.Hosting;
 public sealed class CompressionQueueFullException() : Exception("every compression slot is taken");
 
 /// <summary>
-/// Compress once, ask many: a context's soft tokens are cached under an id derived from the model, the compressor, the
-/// rate and the context's text, so the same context is compressed once and later requests (or other replicas, through
-/// the distributed layer) read it back by id. Misses go through the <see cref="CompressionBatcher"/>.
+/// Compress once, ask many: a context's soft tokens are cached under an id derived from the model, the compressor's and
+/// model's weights, the rate and the context's text, so the same context is compressed once and later requests (or other
+/// replicas, through the distributed layer) read it back by id. Misses go through the <see cref="CompressionBatcher"/>.
 /// </summary>
 public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batcher, HybridCache cache, ModelInfo model, IOptions<CompressionOptions> options)
 {
@@ -24,10 +24,17 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
     public int DefaultRate => gmsa.Config.Rates[0];
     public CompressionOptions Options => options.Value;
 
-    /// <summary>"cmp-" and 32 hex digits of SHA-256 over model, compressor, rate and text: equal inputs, equal ids, on every replica.</summary>
+    /// <summary>
+    /// The weights the soft tokens come from (the model folder's files and the compressor's tree), hashed once at start:
+    /// a replica running other weights under the same names (a retrained compressor, say) never reads this one's entries.
+    /// </summary>
+    public string WeightsFingerprint { get; } =
+        Engine.Checkpoints.WeightsFingerprint.Of((gmsa.Language.Directory, false), (gmsa.CompressorDirectory, true));
+
+    /// <summary>"cmp-" and 32 hex digits of SHA-256 over model, weights, rate and text: equal inputs, equal ids, on every replica.</summary>
     public string IdFor(string context, int rate)
     {
-        var key = $"{model.Id}\n{Path.GetFileName(Path.GetFullPath(gmsa.CompressorDirectory).TrimEnd('/'))}\n{rate}\n{context}";
+        var key = $"{model.Id}\n{WeightsFingerprint}\n{rate}\n{context}";
         return "cmp-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32];
     }
 

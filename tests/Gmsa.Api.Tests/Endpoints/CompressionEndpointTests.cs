@@ -20,7 +20,7 @@ public sealed class CompressionEndpointTests : IDisposable
     readonly ApiFactory factory = new(modelDir: null);
     static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    const string Chad = "The capital of Chad is N'Djamena. The population of Chad is 11,631,456 (July 2015 est.). The currency of Chad is the Central African CFA franc.";
+    internal const string Chad = "The capital of Chad is N'Djamena. The population of Chad is 11,631,456 (July 2015 est.). The currency of Chad is the Central African CFA franc.";
     const string Ship = "It was a cold morning in the village, and the ship sailed before the sun was up.";
 
     GmsaModel Gmsa => factory.Services.GetRequiredService<CompressionHost>().Service!.Gmsa;
@@ -28,7 +28,7 @@ public sealed class CompressionEndpointTests : IDisposable
     Task<HttpResponseMessage> Post(string route, string json) =>
         factory.CreateClient().PostAsync(route, new StringContent(json, Encoding.UTF8, "application/json"), Token);
 
-    static float[] Floats(JsonNode embedding) => embedding.AsArray().SelectMany(row => row!.AsArray().Select(v => (float)v!)).ToArray();
+    internal static float[] Floats(JsonNode embedding) => embedding.AsArray().SelectMany(row => row!.AsArray().Select(v => (float)v!)).ToArray();
 
     async Task<SoftTokenData[]> EngineAsync(params string[] contexts) =>
         (await Gmsa.CompressToDataAsync(contexts.Select(Gmsa.EncodeContext).ToArray(), contexts.Select(_ => 4).ToArray(), Token)).ToArray();
@@ -194,28 +194,6 @@ public sealed class CompressionEndpointTests : IDisposable
         var response = await Post(route, json);
         Assert.Equal(expected, response.StatusCode);
         Assert.Equal(Http.ProblemJson, response.ContentType()?.MediaType);
-    }
-
-    [Fact]
-    public async Task Redis_TwoReplicas_SecondAnswersTheFirstsIdAndNeverRunsItsEncoder()
-    {
-        using var redis = RedisServer.Start();
-        using var first = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString));
-        using var second = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString));
-        int secondEncoder = 0;
-        second.Services.GetRequiredService<CompressionHost>().Service!.Batcher.BatchCompressed += (n, _) => Interlocked.Add(ref secondEncoder, n);
-        async Task<JsonObject> PostTo(ApiFactory replica, string route, string json) =>
-            await (await replica.CreateClient().PostAsync(route, new StringContent(json, Encoding.UTF8, "application/json"), Token)).JsonAsync();
-
-        var made = (await PostTo(first, "/v1/compress", $$"""{"contexts": ["{{Chad}}"]}"""))["data"]![0]!;
-        var again = (await PostTo(second, "/v1/compress", $$"""{"contexts": ["{{Chad}}"]}"""))["data"]![0]!;
-        var answer = await PostTo(second, "/v1/answer", $$"""{"compressed_ids": ["{{(string)made["compressed_id"]!}}"], "question": " Question: What is the capital of Chad? Answer:", "max_tokens": 4}""");
-
-        Assert.False((bool)made["cached"]!);
-        Assert.True((bool)again["cached"]!);                     // found in Redis, not in the second replica's memory
-        Assert.Equal(Floats(made["embedding"]!), Floats(again["embedding"]!));
-        Assert.Equal(1, (int)answer["compression"]!["cache_hits"]!);
-        Assert.Equal(0, secondEncoder);
     }
 
     [Fact]

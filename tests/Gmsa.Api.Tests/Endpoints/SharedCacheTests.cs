@@ -1,0 +1,82 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Gmsa.Api.Hosting;
+using Gmsa.Api.Tests.Infrastructure;
+using Gmsa.Engine.Tests;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gmsa.Api.Tests.Endpoints;
+
+/// <summary>Compress once, ask many, across replicas: two services sharing a real redis-server on loopback.</summary>
+public sealed class SharedCacheTests
+{
+    static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Redis_TwoReplicas_SecondAnswersTheFirstsIdAndNeverRunsItsEncoder()
+    {
+        using var redis = RedisServer.Start();
+        using var first = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString));
+        using var second = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString));
+        int secondEncoder = 0;
+        second.Services.GetRequiredService<CompressionHost>().Service!.Batcher.BatchCompressed += (n, _) => Interlocked.Add(ref secondEncoder, n);
+        async Task<JsonObject> PostTo(ApiFactory replica, string route, string json) =>
+            await (await replica.CreateClient().PostAsync(route, new StringContent(json, Encoding.UTF8, "application/json"), Token)).JsonAsync();
+
+        var made = (await PostTo(first, "/v1/compress", $$"""{"contexts": ["{{CompressionEndpointTests.Chad}}"]}"""))["data"]![0]!;
+        var again = (await PostTo(second, "/v1/compress", $$"""{"contexts": ["{{CompressionEndpointTests.Chad}}"]}"""))["data"]![0]!;
+        var answer = await PostTo(second, "/v1/answer", $$"""{"compressed_ids": ["{{(string)made["compressed_id"]!}}"], "question": " Question: What is the capital of Chad? Answer:", "max_tokens": 4}""");
+
+        Assert.False((bool)made["cached"]!);
+        Assert.True((bool)again["cached"]!);                     // found in Redis, not in the second replica's memory
+        Assert.Equal(CompressionEndpointTests.Floats(made["embedding"]!), CompressionEndpointTests.Floats(again["embedding"]!));
+        Assert.Equal(1, (int)answer["compression"]!["cache_hits"]!);
+        Assert.Equal(0, secondEncoder);
+    }
+
+    [Fact]
+    public async Task Redis_ReplicaWithRetrainedCompressorUnderTheSameNames_MissesAndRunsItsOwnEncoder()
+    {
+        // The second replica's compressor is the shipped one with one weight changed, in a folder of the same name:
+        // soft tokens cached by the first must not be served by it.
+        var root = Directory.CreateTempSubdirectory("gmsa-retrained-").FullName;
+        try
+        {
+            var compressor = Path.Combine(root, "compressor");
+            CopyTree(RepoFiles.Path("models/gmsa-tiny/compressor"), compressor);
+            var alignment = Path.Combine(compressor, "alignment.safetensors");
+            using (var file = File.Open(alignment, FileMode.Open))
+            {
+                file.Seek(-1, SeekOrigin.End);                       // the last byte of the last tensor's data
+                int last = file.ReadByte();
+                file.Seek(-1, SeekOrigin.End);
+                file.WriteByte((byte)(last ^ 1));
+            }
+            using var redis = RedisServer.Start();
+            using var first = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString));
+            using var second = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString), ("Gmsa:Compression:Compressor", compressor));
+            int secondEncoder = 0;
+            second.Services.GetRequiredService<CompressionHost>().Service!.Batcher.BatchCompressed += (n, _) => Interlocked.Add(ref secondEncoder, n);
+            async Task<JsonNode> CompressOn(ApiFactory replica) => (await (await replica.CreateClient().PostAsync("/v1/compress",
+                new StringContent($$"""{"contexts": ["{{CompressionEndpointTests.Chad}}"]}""", Encoding.UTF8, "application/json"), Token)).JsonAsync())["data"]![0]!;
+
+            var made = await CompressOn(first);
+            var elsewhere = await CompressOn(second);
+
+            Assert.False((bool)made["cached"]!);
+            Assert.False((bool)elsewhere["cached"]!);
+            Assert.NotEqual((string)made["compressed_id"]!, (string)elsewhere["compressed_id"]!);
+            Assert.Equal(1, secondEncoder);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    static void CopyTree(string from, string to)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+    }
+}
