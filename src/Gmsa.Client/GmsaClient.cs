@@ -98,6 +98,8 @@ public sealed class GmsaClient(HttpClient http) : IChatClient
             ["temperature"] = options?.Temperature,
             ["top_p"] = options?.TopP,
             ["top_k"] = options?.TopK,
+            ["frequency_penalty"] = options?.FrequencyPenalty,
+            ["presence_penalty"] = options?.PresencePenalty,
             ["seed"] = options?.Seed,
             ["stream"] = stream,
         };

@@ -33,6 +33,25 @@ public sealed class GmsaClientTests : IDisposable
     }
 
     [Fact]
+    public async Task ChatClient_FrequencyAndPresencePenalty_ReachTheService()
+    {
+        IChatClient chat = Client();
+        ChatMessage[] messages = [new(ChatRole.User, "The ship sailed")];
+        async Task<string> Raw(string penalties)
+        {
+            var response = await factory.CreateClient().PostAsync("/v1/chat/completions", new StringContent(
+                $$"""{"messages": [{"role": "user", "content": "The ship sailed"}], "max_tokens": 30{{penalties}}}""",
+                System.Text.Encoding.UTF8, "application/json"), Token);
+            return (string)(await response.JsonAsync())["choices"]![0]!["message"]!["content"]!;
+        }
+
+        var penalized = await chat.GetResponseAsync(messages, new ChatOptions { MaxOutputTokens = 30, FrequencyPenalty = 0.5f, PresencePenalty = 0.25f }, Token);
+
+        Assert.Equal(await Raw(""", "frequency_penalty": 0.5, "presence_penalty": 0.25"""), penalized.Text);
+        Assert.NotEqual(await Raw(""), penalized.Text);
+    }
+
+    [Fact]
     public async Task ChatClient_ResponseAndStreamingUpdates_AgreeAndCarryUsage()
     {
         IChatClient chat = Client();
