@@ -32,9 +32,9 @@ public sealed class DecoderLayer : nn.Module
         // Residual adds; at inference they land in the fresh sublayer outputs instead of new tensors.
         bool inPlace = !is_grad_enabled();
         var attention = self_attn.forward(input_layernorm.forward(x), cos, sin, mask, cache);
-        var h = inPlace ? attention.add_(x) : x + attention;
+        var h = inPlace ? attention.add_(x, Scalars.One) : x.add(attention, Scalars.One);
         var feedForward = mlp.forward(post_attention_layernorm.forward(h));
-        var output = inPlace ? feedForward.add_(h) : h + feedForward;
+        var output = inPlace ? feedForward.add_(h, Scalars.One) : h.add(feedForward, Scalars.One);
         return output.MoveToOuterDisposeScope();
     }
 }

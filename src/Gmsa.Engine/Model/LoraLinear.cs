@@ -32,6 +32,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     Linear? lora_A;             // In -> R
     Linear? lora_B;             // R -> Out
     double scale, dropout;
+    Scalar? scaleScalar;        // scale as the Scalar every forward passes (see Scalars)
     Tensor? mergedWeight;       // [Out, In] = W + scale * B A, for serving with the adapter on
 
     public LoraLinear(Parameter weight, Parameter? bias) : base(nameof(LoraLinear))
@@ -61,6 +62,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         register_module(nameof(lora_A), lora_A);
         register_module(nameof(lora_B), lora_B);
         scale = options.Scale;
+        scaleScalar = scale.ToScalar();
         dropout = options.Dropout;
         Adapter = options;
     }
@@ -104,7 +106,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var input = dropout > 0 && training ? DropoutRandom.Apply(x, dropout) : x;   // masks from a generator a checkpoint can save
         var update = lora_B.forward(lora_A.forward(input));                       // [N, Out]
-        var sum = is_grad_enabled() ? y.add(update, scale) : y.add_(update, scale);
+        var sum = is_grad_enabled() ? y.add(update, scaleScalar!) : y.add_(update, scaleScalar!);
         return sum.MoveToOuterDisposeScope();
     }
 }

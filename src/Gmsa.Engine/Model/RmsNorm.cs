@@ -11,11 +11,13 @@ namespace Gmsa.Engine.Model;
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     readonly double eps;
+    readonly Scalar epsilon;   // eps as the Scalar every forward passes (see Scalars)
     readonly Parameter weight; // [D]
 
     public RmsNorm(long dim, double eps, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(RmsNorm))
     {
         this.eps = eps;
+        epsilon = eps.ToScalar();
         weight = new Parameter(ones(dim, dtype: dtype, device: device));
         RegisterComponents();
     }
@@ -29,12 +31,12 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         var x32 = x.to(ScalarType.Float32);
         if (is_grad_enabled())
         {
-            var normed = x32 * rsqrt(x32.pow(2).mean([-1], keepdim: true) + eps);
+            var normed = x32 * rsqrt(x32.square().mean([-1], keepdim: true).add(epsilon, Scalars.One));
             return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
         }
         // Inference: the same math with fewer full-size passes (memory-bound at prefill). x32 is a copy
         // unless x already is float32, and the result of each step below is a fresh tensor.
-        var inverse = x32.square().mean([-1], keepdim: true).add_(eps).rsqrt_();   // [..., 1]
+        var inverse = x32.square().mean([-1], keepdim: true).add_(epsilon, Scalars.One).rsqrt_();   // [..., 1]
         var scaled = x.dtype == ScalarType.Float32 ? x32 * inverse : x32.mul_(inverse);
         return scaled.to(x.dtype).mul_(weight).MoveToOuterDisposeScope();
     }

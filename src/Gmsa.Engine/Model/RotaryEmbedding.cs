@@ -64,7 +64,7 @@ public sealed class RotaryEmbedding
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = cat([-x2, x1], dim: -1);
-        if (is_grad_enabled()) return (x * cos + rotated * sin).MoveToOuterDisposeScope();
-        return rotated.mul_(sin).addcmul_(x, cos, 1).MoveToOuterDisposeScope(); // same sum, no temporaries
+        if (is_grad_enabled()) return (x * cos).add(rotated * sin, Scalars.One).MoveToOuterDisposeScope();
+        return rotated.mul_(sin).addcmul_(x, cos, Scalars.One).MoveToOuterDisposeScope(); // same sum, no temporaries
     }
 }

@@ -1,0 +1,16 @@
+using TorchSharp;
+
+namespace Gmsa.Engine.Model;
+
+/// <summary>
+/// Scalars kept alive for as long as their users. TorchSharp turns a number passed to an op (and the implicit alpha of
+/// <c>a + b</c>, <c>add_</c>, <c>addcmul_</c>) into a temporary Scalar that only its finalizer frees, and nothing holds it
+/// during the native call: a garbage collection on another thread can free it mid-call, and libtorch then reads garbage
+/// ("Expected false to be true" from c10's Scalar accessors; seen twice here, in a training run and in a training test,
+/// and not reproduced on rerun). The per-layer paths pass these, or a Scalar their module owns, instead.
+/// </summary>
+internal static class Scalars
+{
+    /// <summary>The alpha of a plain add: held by a static field, so never finalized.</summary>
+    public static readonly Scalar One = 1.ToScalar();
+}
