@@ -14,6 +14,7 @@ internal sealed class CompressorOptions
     public Option<string?> File { get; } = new("--file") { Description = "the context from a UTF-8 text file" };
     public Option<int> MaxNewTokens { get; } = new("--max-new-tokens") { Description = "tokens to generate at most", DefaultValueFactory = _ => 100 };
     public Option<double?> RepetitionPenalty { get; } = new("--repetition-penalty") { Description = "1 = off (default: the model's generation_config.json, else 1; GMSA's decoding uses 1.3)" };
+    public OpenAiPenaltyOptions Penalties { get; } = new();
     public DeviceOptions Device { get; } = new();
 
     public void AddTo(Command command, bool context = true, bool decoding = true)
@@ -22,7 +23,7 @@ internal sealed class CompressorOptions
         command.Options.Add(Compressor);
         command.Options.Add(Rate);
         if (context) { command.Options.Add(Text); command.Options.Add(File); }
-        if (decoding) { command.Options.Add(MaxNewTokens); command.Options.Add(RepetitionPenalty); }
+        if (decoding) { command.Options.Add(MaxNewTokens); command.Options.Add(RepetitionPenalty); Penalties.AddTo(command); }
         Device.AddTo(command);
     }
 
@@ -42,8 +43,8 @@ internal sealed class CompressorOptions
 
     /// <summary>Greedy decoding with the model's generation_config.json defaults for what the command line leaves out.</summary>
     public SamplingOptions Sampling(ParseResult parse, GmsaModel gmsa) =>
-        gmsa.Language.Generation.Resolve(temperature: 0, repetitionPenalty: parse.GetValue(RepetitionPenalty)) with
+        Penalties.Apply(gmsa.Language.Generation.Resolve(temperature: 0, repetitionPenalty: parse.GetValue(RepetitionPenalty)) with
         {
             MaxNewTokens = parse.GetValue(MaxNewTokens),
-        };
+        }, parse);
 }

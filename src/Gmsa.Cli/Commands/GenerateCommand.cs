@@ -17,23 +17,23 @@ internal static class GenerateCommand
         var topP = new Option<double?>("--top-p") { Description = "nucleus sampling mass (default: generation_config.json, else 1)" };
         var topK = new Option<int?>("--top-k") { Description = "keep the k most likely tokens, 0 = all (default: generation_config.json, else 0)" };
         var penalty = new Option<double?>("--repetition-penalty") { Description = "1 = off (default: generation_config.json, else 1)" };
-        var frequency = new Option<double>("--frequency-penalty") { Description = "OpenAI's: lowers a token's logit per time it was generated, -2 to 2 (default 0, off)" };
-        var presence = new Option<double>("--presence-penalty") { Description = "OpenAI's: lowers once the logit of every generated token, -2 to 2 (default 0, off)" };
+        var penalties = new OpenAiPenaltyOptions();
         var seed = new Option<long>("--seed") { Description = "sampling seed", DefaultValueFactory = _ => 0 };
         var chat = new Option<bool>("--chat") { Description = "wrap the prompt in the model's chat template as a user turn" };
         var device = new DeviceOptions();
-        var command = new Command("generate", "Continue a prompt with a model folder") { model, prompt, maxNew, temperature, topP, topK, penalty, frequency, presence, seed, chat };
+        var command = new Command("generate", "Continue a prompt with a model folder") { model, prompt, maxNew, temperature, topP, topK, penalty };
+        penalties.AddTo(command);
+        command.Options.Add(seed);
+        command.Options.Add(chat);
         device.AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             using var lm = LanguageModel.Load(parse.GetValue(model)!, device.ParseDevice(parse), device.ParseDtype(parse));
-            var sampling = lm.Generation.Resolve(parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK), parse.GetValue(penalty)) with
+            var sampling = penalties.Apply(lm.Generation.Resolve(parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK), parse.GetValue(penalty)) with
             {
                 MaxNewTokens = parse.GetValue(maxNew),
                 Seed = parse.GetValue(seed),
-                FrequencyPenalty = parse.GetValue(frequency),
-                PresencePenalty = parse.GetValue(presence),
-            };
+            }, parse);
             sampling.Validate();
             var text = parse.GetValue(prompt)!;
             var ids = parse.GetValue(chat) ? lm.EncodeChat([new ChatMessage("user", text)]) : lm.Encode(text);
