@@ -19,18 +19,22 @@ internal static class CompressorTrainCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var tokens = new Option<string>("--tokens") { Description = "token files for the recipe's autoencoder_share", DefaultValueFactory = _ => "data/tokens" };
-        var init = new Option<string>("--compressor") { Description = "the stage-1 compressor folder to fine-tune (none for the full-context reference, method 'none')" };
+        var init = new Option<string>("--compressor")
+        {
+            Description = ae ? "a compressor folder of the recipe's shape to continue training (weights only: a fresh optimizer and schedule)"
+                : "the stage-1 compressor folder to fine-tune (none for the full-context reference, method 'none')",
+        };
         var run = new Option<string>("--out") { Description = "run folder: run.json, metrics.csv, loss_curve.png, train.log, checkpoints/, final/", Required = true };
         var resume = new Option<bool>("--resume") { Description = "continue the run folder's latest checkpoint (exactly where it stopped)" };
         var command = ae
-            ? new Command("ae", "GMSA stage 1: train the compressor as an autoencoder (the decoder restates the context)") { recipe, model, data, run, resume }
+            ? new Command("ae", "GMSA stage 1: train the compressor as an autoencoder (the decoder restates the context)") { recipe, model, data, init, run, resume }
             : new Command("finetune", "GMSA stage 2: train the decoder to answer questions from soft tokens (compressor frozen)") { recipe, model, data, tokens, init, run, resume };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             var r = CompressorRecipe.Load(parse.GetValue(recipe)!);
             if (r.Stage != stage) throw new ArgumentException($"the recipe is for stage '{r.Stage}', not this verb's");
             var paths = new CompressorPaths(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(run)!,
-                ae ? null : parse.GetValue(init), ae ? null : parse.GetValue(tokens));
+                parse.GetValue(init), ae ? null : parse.GetValue(tokens));
             return TrainCommand.Train(r.Training.Steps, paths.Run, $"compressor in {paths.Final}",
                 (report, stop) => CompressorTrainingRun.Run(r, paths, parse.GetValue(resume), report, stop));
         }));

@@ -64,17 +64,20 @@ public static class CompressorTrainingRun
     }
 
     /// <summary>
-    /// The compressor a run trains, on <paramref name="decoder"/>: stage 1 builds a fresh one from the backbone;
-    /// stage 2 loads the stage-1 folder (weights only: the optimizer starts fresh) with the recipe's rates and, when
-    /// the stage-1 decoder had none, the recipe's decoder adapter shape. Decoder adapters are added when trained.
+    /// The compressor a run trains, on <paramref name="decoder"/>: stage 1 builds a fresh one from the backbone, or
+    /// continues a compressor folder of the same shape; stage 2 loads the stage-1 folder. A loaded folder brings weights
+    /// only (the optimizer and schedule start fresh), takes the recipe's rates and, when its decoder had no adapters,
+    /// the recipe's decoder adapter shape. Decoder adapters are added when trained.
     /// </summary>
     static ContextCompressor Build(CompressorRecipe recipe, CausalLM decoder, string model, string? initFrom)
     {
         var config = recipe.Compressor with { BaseModel = Path.GetFileName(Path.GetFullPath(model).TrimEnd('/')) };
-        var compressor = recipe.Stage == CompressorStage.Autoencoder || config.Method == CompressionMethod.None
+        bool fresh = config.Method == CompressionMethod.None || (recipe.Stage == CompressorStage.Autoencoder && initFrom is null);
+        var compressor = fresh
             ? ContextCompressor.FromBackbone(decoder, config, recipe.Seed)
             : CompressorFolder.Load(initFrom ?? throw new ArgumentException("fine-tuning starts from a stage-1 compressor folder"), decoder);
-        if (recipe.Stage == CompressorStage.Finetune)
+        if (recipe.Stage == CompressorStage.Autoencoder && initFrom is not null) RequireSameShape(compressor.Config, config, initFrom);
+        if (!fresh)
         {
             bool had = compressor.Config.DecoderLoraRank > 0;
             compressor.Config = compressor.Config with
@@ -87,6 +90,19 @@ public static class CompressorTrainingRun
         if (recipe.DecoderTraining == DecoderTraining.Lora && !Lora.AdapterParameters(decoder).Any())
             Lora.AddAdapters(decoder, compressor.Config.DecoderLora!, recipe.Seed + 1, Lora.InDecoderBlocks);
         return compressor;
+    }
+
+    /// <summary>Stage 1 continues a compressor only where the recipe would build the same parts; otherwise it says which differs.</summary>
+    static void RequireSameShape(CompressorConfig folder, CompressorConfig recipe, string initFrom)
+    {
+        var differences = new (string Name, object Folder, object Recipe)[]
+        {
+            ("method", folder.Method, recipe.Method), ("alignment", folder.Alignment, recipe.Alignment),
+            ("encoder_layers", folder.EncoderLayers, recipe.EncoderLayers), ("alignment_layers", folder.AlignmentLayers, recipe.AlignmentLayers),
+            ("lora_rank", folder.LoraRank, recipe.LoraRank), ("lora_alpha", folder.LoraAlpha, recipe.LoraAlpha),
+        }.Where(d => !Equals(d.Folder, d.Recipe)).Select(d => $"{d.Name} {d.Folder} (recipe: {d.Recipe})").ToArray();
+        if (differences.Length > 0)
+            throw new ArgumentException($"the compressor in {initFrom} differs from the recipe's: {string.Join(", ", differences)}");
     }
 
     /// <summary>

@@ -75,6 +75,32 @@ public sealed class CompressorTrainingRunTests
     }
 
     [Fact]
+    public void Run_Stage1FromACompressorFolder_ContinuesItsWeightsAndRefusesAnotherShape()
+    {
+        using var dir = new TempDir();
+        string tokens = Path.Combine(dir.Path, "tokens");
+        WriteTokens(tokens);
+        var recipe = Recipe(CompressorStage.Autoencoder);
+        var first = new CompressorPaths(ModelDir, [tokens], Path.Combine(dir.Path, "first"));
+        Assert.True(CompressorTrainingRun.Run(recipe, first, resume: false).Completed);
+
+        // A learning rate too small to move bf16 weights: the continued run ends where the folder began.
+        var still = recipe with { Training = recipe.Training with { Steps = 1, WarmupSteps = 0, LearningRate = 1e-30, MinLearningRate = 1e-31, EvalEvery = 1 } };
+        var continued = new CompressorPaths(ModelDir, [tokens], Path.Combine(dir.Path, "continued"), InitFrom: first.Final);
+        Assert.True(CompressorTrainingRun.Run(still, continued, resume: false).Completed);
+        foreach (var file in new[] { "alignment.safetensors", Path.Combine("encoder_adapter", "adapter_model.safetensors") })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(first.Final, file)), File.ReadAllBytes(Path.Combine(continued.Final, file)));
+        // And a fresh stage 1 does not begin there: the folder's weights are what the continuation started from.
+        var fresh = new CompressorPaths(ModelDir, [tokens], Path.Combine(dir.Path, "fresh"));
+        Assert.True(CompressorTrainingRun.Run(still, fresh, resume: false).Completed);
+        Assert.NotEqual(File.ReadAllBytes(Path.Combine(first.Final, "alignment.safetensors")), File.ReadAllBytes(Path.Combine(fresh.Final, "alignment.safetensors")));
+
+        var deeper = recipe with { Compressor = recipe.Compressor with { EncoderLayers = 2 } };
+        var e = Assert.Throws<ArgumentException>(() => CompressorTrainingRun.Run(deeper, continued with { Run = Path.Combine(dir.Path, "deeper") }, resume: false));
+        Assert.Contains("encoder_layers 1 (recipe: 2)", e.Message);
+    }
+
+    [Fact]
     public void Run_FullContextReference_FinetunesTheDecoderReadingTheTextWithoutAStage1Folder()
     {
         using var dir = new TempDir();
