@@ -12,6 +12,9 @@ public sealed class SharedCacheTests
 {
     static CancellationToken Token => TestContext.Current.CancellationToken;
 
+    static async Task<JsonObject> PostTo(ApiFactory replica, string route, string json) =>
+        await (await replica.CreateClient().PostAsync(route, new StringContent(json, Encoding.UTF8, "application/json"), Token)).JsonAsync();
+
     [Fact]
     public async Task Redis_TwoReplicas_SecondAnswersTheFirstsIdAndNeverRunsItsEncoder()
     {
@@ -20,8 +23,6 @@ public sealed class SharedCacheTests
         using var second = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString));
         int secondEncoder = 0;
         second.Services.GetRequiredService<CompressionHost>().Service!.Batcher.BatchCompressed += (n, _) => Interlocked.Add(ref secondEncoder, n);
-        async Task<JsonObject> PostTo(ApiFactory replica, string route, string json) =>
-            await (await replica.CreateClient().PostAsync(route, new StringContent(json, Encoding.UTF8, "application/json"), Token)).JsonAsync();
 
         var made = (await PostTo(first, "/v1/compress", $$"""{"contexts": ["{{CompressionEndpointTests.Chad}}"]}"""))["data"]![0]!;
         var again = (await PostTo(second, "/v1/compress", $$"""{"contexts": ["{{CompressionEndpointTests.Chad}}"]}"""))["data"]![0]!;
@@ -39,36 +40,30 @@ public sealed class SharedCacheTests
     {
         // The second replica's compressor is the shipped one with one weight changed, in a folder of the same name:
         // soft tokens cached by the first must not be served by it.
-        var root = Directory.CreateTempSubdirectory("gmsa-retrained-").FullName;
-        try
+        using var root = new TempDir();                             // disposed last, after both services
+        var compressor = root.File("compressor");
+        CopyTree(RepoFiles.Path("models/gmsa-tiny/compressor"), compressor);
+        using (var file = File.Open(Path.Combine(compressor, "alignment.safetensors"), FileMode.Open))
         {
-            var compressor = Path.Combine(root, "compressor");
-            CopyTree(RepoFiles.Path("models/gmsa-tiny/compressor"), compressor);
-            var alignment = Path.Combine(compressor, "alignment.safetensors");
-            using (var file = File.Open(alignment, FileMode.Open))
-            {
-                file.Seek(-1, SeekOrigin.End);                       // the last byte of the last tensor's data
-                int last = file.ReadByte();
-                file.Seek(-1, SeekOrigin.End);
-                file.WriteByte((byte)(last ^ 1));
-            }
-            using var redis = RedisServer.Start();
-            using var first = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString));
-            using var second = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString), ("Gmsa:Compression:Compressor", compressor));
-            int secondEncoder = 0;
-            second.Services.GetRequiredService<CompressionHost>().Service!.Batcher.BatchCompressed += (n, _) => Interlocked.Add(ref secondEncoder, n);
-            async Task<JsonNode> CompressOn(ApiFactory replica) => (await (await replica.CreateClient().PostAsync("/v1/compress",
-                new StringContent($$"""{"contexts": ["{{CompressionEndpointTests.Chad}}"]}""", Encoding.UTF8, "application/json"), Token)).JsonAsync())["data"]![0]!;
-
-            var made = await CompressOn(first);
-            var elsewhere = await CompressOn(second);
-
-            Assert.False((bool)made["cached"]!);
-            Assert.False((bool)elsewhere["cached"]!);
-            Assert.NotEqual((string)made["compressed_id"]!, (string)elsewhere["compressed_id"]!);
-            Assert.Equal(1, secondEncoder);
+            file.Seek(-1, SeekOrigin.End);                           // the last byte of the last tensor's data
+            int last = file.ReadByte();
+            file.Seek(-1, SeekOrigin.End);
+            file.WriteByte((byte)(last ^ 1));
         }
-        finally { Directory.Delete(root, recursive: true); }
+        using var redis = RedisServer.Start();
+        using var first = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString));
+        using var second = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString), ("Gmsa:Compression:Compressor", compressor));
+        int secondEncoder = 0;
+        second.Services.GetRequiredService<CompressionHost>().Service!.Batcher.BatchCompressed += (n, _) => Interlocked.Add(ref secondEncoder, n);
+        const string Body = $$"""{"contexts": ["{{CompressionEndpointTests.Chad}}"]}""";
+
+        var made = (await PostTo(first, "/v1/compress", Body))["data"]![0]!;
+        var elsewhere = (await PostTo(second, "/v1/compress", Body))["data"]![0]!;
+
+        Assert.False((bool)made["cached"]!);
+        Assert.False((bool)elsewhere["cached"]!);
+        Assert.NotEqual((string)made["compressed_id"]!, (string)elsewhere["compressed_id"]!);
+        Assert.Equal(1, secondEncoder);
     }
 
     static void CopyTree(string from, string to)

@@ -19,62 +19,62 @@ public sealed class WeightsFingerprintTests
 
     static string Of(string root) => WeightsFingerprint.Of((root, false), (Path.Combine(root, "compressor"), true));
 
-    [Fact]
-    public void Of_SameFilesInAnotherFolder_IsEqual()
+    /// <summary>The fingerprints of a folder as <see cref="Write"/> makes it and of one that <paramref name="second"/> makes.</summary>
+    static (string First, string Second) Pair(Action<string> second, Func<string, string>? of = null)
     {
+        of ??= Of;
         using var a = new TempDir();
         using var b = new TempDir();
         Write(a.Path);
-        Write(b.Path);
+        second(b.Path);
+        return (of(a.Path), of(b.Path));
+    }
 
-        Assert.Equal(Of(a.Path), Of(b.Path));
-        Assert.Matches("^[0-9a-f]{32}$", Of(a.Path));
+    [Fact]
+    public void Of_SameFilesInAnotherFolder_IsEqual()
+    {
+        var (first, second) = Pair(p => Write(p));
+
+        Assert.Equal(first, second);
+        Assert.Matches("^[0-9a-f]{32}$", first);
     }
 
     [Fact]
     public void Of_CardAndMetricsChanged_IsEqual()
     {
-        using var a = new TempDir();
-        using var b = new TempDir();
-        Write(a.Path);
-        Write(b.Path, card: "# a rewritten card, longer than the first");
+        var (first, second) = Pair(p => Write(p, card: "# a rewritten card, longer than the first"));
 
-        Assert.Equal(Of(a.Path), Of(b.Path));
+        Assert.Equal(first, second);
     }
 
     [Fact]
     public void Of_OneWeightByteChanged_Differs()
     {
-        using var a = new TempDir();
-        using var b = new TempDir();
-        Write(a.Path);
-        Write(b.Path, weightByte: 3);
+        var (first, second) = Pair(p => Write(p, weightByte: 3));
 
-        Assert.NotEqual(Of(a.Path), Of(b.Path));
+        Assert.NotEqual(first, second);
     }
 
     [Fact]
     public void Of_AdapterNestedInTheCompressorChanged_Differs()
     {
-        using var a = new TempDir();
-        using var b = new TempDir();
-        Write(a.Path);
-        Write(b.Path, adapterByte: 9);
-
-        Assert.NotEqual(Of(a.Path), Of(b.Path));
+        var (first, second) = Pair(p => Write(p, adapterByte: 9));
         // The model folder alone, not recursive, does not see the compressor's files.
-        Assert.Equal(WeightsFingerprint.Of((a.Path, false)), WeightsFingerprint.Of((b.Path, false)));
+        var (modelFirst, modelSecond) = Pair(p => Write(p, adapterByte: 9), of: p => WeightsFingerprint.Of((p, false)));
+
+        Assert.NotEqual(first, second);
+        Assert.Equal(modelFirst, modelSecond);
     }
 
     [Fact]
     public void Of_FileRenamed_Differs()
     {
-        using var a = new TempDir();
-        using var b = new TempDir();
-        Write(a.Path);
-        Write(b.Path);
-        File.Move(Path.Combine(b.Path, "tokenizer.model"), Path.Combine(b.Path, "tokenizer.json"));
+        var (first, second) = Pair(p =>
+        {
+            Write(p);
+            File.Move(Path.Combine(p, "tokenizer.model"), Path.Combine(p, "tokenizer.json"));
+        });
 
-        Assert.NotEqual(Of(a.Path), Of(b.Path));
+        Assert.NotEqual(first, second);
     }
 }
