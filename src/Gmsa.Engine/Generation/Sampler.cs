@@ -1,19 +1,36 @@
+using Gmsa.Engine.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Gmsa.Engine.Generation;
 
 /// <summary>Picks the next token of every row from its last-position logits.</summary>
+/// <remarks>
+/// Every number handed to an op is a Scalar this sampler (or a static field) holds, never a temporary: see
+/// <see cref="Scalars"/> for the garbage-collection race a temporary invites in a loop that runs once a token.
+/// </remarks>
 public sealed class Sampler
 {
+    static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
+    static readonly Scalar Zero = 0.ToScalar();
+    static readonly Scalar MinusOne = (-1).ToScalar(); // the alpha of a - b, written a.add(b, MinusOne)
+    static readonly Scalar FloatMin = float.MinValue.ToScalar();
+    static readonly Scalar FloatMax = float.MaxValue.ToScalar();
+
     readonly SamplingOptions options;
     readonly Generator? generator;
+    readonly Scalar temperature, repetitionPenalty, frequencyPenalty, presencePenalty, topP;
 
     public Sampler(SamplingOptions options, Device device)
     {
         options.Validate();
         this.options = options;
         if (!options.Greedy) generator = new Generator((ulong)options.Seed, device);
+        temperature = options.Temperature.ToScalar();
+        repetitionPenalty = options.RepetitionPenalty.ToScalar();
+        frequencyPenalty = options.FrequencyPenalty.ToScalar();
+        presencePenalty = options.PresencePenalty.ToScalar();
+        topP = options.TopP.ToScalar();
     }
 
     /// <param name="logits">[B, V]</param>
@@ -25,52 +42,58 @@ public sealed class Sampler
         using var scope = NewDisposeScope();
         var scores = logits.to(ScalarType.Float32);
         if (options.VocabLimit is { } limit && limit < scores.shape[^1])
-            scores = scores.index_fill(-1, arange(limit, scores.shape[^1], device: scores.device), double.NegativeInfinity);
+            scores = scores.index_fill(-1, arange(limit, scores.shape[^1], device: scores.device), NegativeInfinity);
         if (options.RepetitionPenalty != 1.0 && history is not null)
             // An extreme but finite penalty (1e-40) overflows to ±inf; keep every score finite so nothing below gives NaN.
-            scores = Penalize(scores, history, options.RepetitionPenalty).clamp(float.MinValue, float.MaxValue);
+            scores = Penalize(scores, history, repetitionPenalty).clamp(FloatMin, FloatMax);
         if (options.PenalizesGenerated && generated is not null && generated.shape[1] > 0)
-            scores = PenalizeGenerated(scores, generated, options.FrequencyPenalty, options.PresencePenalty);
+            scores = PenalizeGenerated(scores, generated, frequencyPenalty, presencePenalty);
         if (options.Greedy)
-            return scores.argmax(-1).MoveToOuterDisposeScope();
+        {
+            var best = scores.argmax(-1).MoveToOuterDisposeScope();
+            GC.KeepAlive(this); // the Scalar fields outlive every native call that read them
+            return best;
+        }
 
         // Shifted so the best token scores 0 before dividing: a tiny temperature (1e-38) then sends the others to -inf
         // (greedy, its limit) instead of every score to inf and the softmax to NaN. Softmax does not see the shift.
-        scores = (scores - scores.max(-1, keepdim: true).values) / options.Temperature;
+        scores = scores.add(scores.max(-1, keepdim: true).values, MinusOne).div_(temperature);
         if (options.TopK > 0 && options.TopK < scores.shape[^1])
         {
             var kth = scores.topk(options.TopK, dim: -1).values.narrow(-1, options.TopK - 1, 1); // [B, 1]
-            scores = scores.masked_fill(scores.lt(kth), double.NegativeInfinity);
+            scores = scores.masked_fill(scores.lt(kth), NegativeInfinity);
         }
         if (options.TopP < 1.0)
-            scores = TopP(scores, options.TopP);
-        var probs = scores.softmax(-1);
-        return multinomial(probs, 1, generator: generator).squeeze(-1).MoveToOuterDisposeScope();
+            scores = TopP(scores, topP);
+        var drawn = multinomial(scores.softmax(-1), 1, generator: generator).squeeze(-1).MoveToOuterDisposeScope();
+        GC.KeepAlive(this);
+        return drawn;
     }
 
-    internal static Tensor Penalize(Tensor scores, Tensor history, double penalty)
+    internal static Tensor Penalize(Tensor scores, Tensor history, Scalar penalty)
     {
         var seen = scores.gather(1, history);                                          // [B, N]
-        var penalized = where(seen.lt(0), seen * penalty, seen / penalty);
+        var penalized = where(seen.lt(Zero), seen.mul(penalty), seen.div(penalty));
         return scores.scatter(1, history, penalized);
     }
 
     /// <summary>OpenAI's penalties: score - frequency * count - presence * (count > 0), count = times generated.</summary>
-    internal static Tensor PenalizeGenerated(Tensor scores, Tensor generated, double frequency, double presence)
+    internal static Tensor PenalizeGenerated(Tensor scores, Tensor generated, Scalar frequency, Scalar presence)
     {
         var counts = zeros_like(scores).scatter_add(1, generated, ones(generated.shape, dtype: scores.dtype, device: scores.device)); // [B, V]
-        return scores - counts * frequency - counts.gt(0).to(scores.dtype) * presence;
+        var present = counts.gt(Zero).to(scores.dtype);
+        return scores.add(counts.mul_(frequency), MinusOne).add_(present.mul_(presence), MinusOne);
     }
 
     // Nucleus filtering: drop a token when the tokens ranked above it already reach p.
-    internal static Tensor TopP(Tensor scores, double p)
+    internal static Tensor TopP(Tensor scores, Scalar p)
     {
         var (sorted, order) = scores.sort(dim: -1, descending: true);                  // [B, V]
-        var cumulative = sorted.softmax(-1).cumsum(-1);
-        var before = cumulative - sorted.softmax(-1);                                 // mass strictly above each token
+        var probabilities = sorted.softmax(-1);
+        var before = probabilities.cumsum(-1).add_(probabilities, MinusOne);         // mass strictly above each token
         // The top token is never dropped, even when p underflows float32 (1e-50 becomes 0, and 0 >= 0).
-        var dropSorted = before.ge(p).logical_and(before.gt(0));
+        var dropSorted = before.ge(p).logical_and(before.gt(Zero));
         var drop = zeros_like(dropSorted).scatter(-1, order, dropSorted);
-        return scores.masked_fill(drop, double.NegativeInfinity);
+        return scores.masked_fill(drop, NegativeInfinity);
     }
 }

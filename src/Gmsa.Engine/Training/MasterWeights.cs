@@ -1,3 +1,5 @@
+using Gmsa.Engine.Model;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -50,7 +52,7 @@ public sealed class MasterWeights : IDisposable
             if (grad is null) continue;
             using var sum = master.grad;
             if (sum is null) master.grad = grad.to(ScalarType.Float32);
-            else sum.add_(grad);
+            else sum.add_(grad, Scalars.One);
             working.grad = null;
         }
     }
@@ -59,10 +61,11 @@ public sealed class MasterWeights : IDisposable
     public void ScaleGradients(double factor)
     {
         using var noGrad = no_grad();
+        using var scale = factor.ToScalar(); // held to the end, not a temporary (see Scalars)
         foreach (var (_, _, master) in weights)
         {
             using var grad = master.grad;
-            grad?.mul_(factor);
+            grad?.mul_(scale);
         }
     }
 
