@@ -27,9 +27,11 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
     /// <summary>
     /// The weights the soft tokens come from (the model folder's files and the compressor's tree), hashed once at start:
     /// a replica running other weights under the same names (a retrained compressor, say) never reads this one's entries.
+    /// An operator's <see cref="CompressionOptions.WeightsVersion"/> replaces the hash.
     /// </summary>
-    public string WeightsFingerprint { get; } =
-        Engine.Checkpoints.WeightsFingerprint.Of((gmsa.Language.Directory, false), (gmsa.CompressorDirectory, true));
+    public string WeightsFingerprint { get; } = options.Value.WeightsVersion is { Length: > 0 } version
+        ? "version:" + version
+        : Engine.Checkpoints.WeightsFingerprint.Of((gmsa.Language.Directory, false), (gmsa.CompressorDirectory, true));
 
     /// <summary>"cmp-" and 32 hex digits of SHA-256 over model, weights, rate and text: equal inputs, equal ids, on every replica.</summary>
     public string IdFor(string context, int rate)

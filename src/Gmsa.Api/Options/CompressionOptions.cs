@@ -52,6 +52,14 @@ public sealed class CompressionOptions
     [Range(1024, long.MaxValue)]
     public long CacheBytes { get; set; } = 512L << 20;
 
+    /// <summary>
+    /// A label for the loaded weights (a release tag, a training run's name): set, it stands in compressed ids for the
+    /// SHA-256 of the weight files, which start-up then skips (one pass over the files; seconds for a multi-GB model).
+    /// Every replica serving the same weights must carry the same label, and new weights a new one.
+    /// </summary>
+    [RegularExpression(@"^[\x21-\x7E]{1,128}$", ErrorMessage = "WeightsVersion is 1 to 128 printable ASCII characters without spaces")]
+    public string? WeightsVersion { get; set; }
+
     public CompressionBatcherOptions ToBatcher() => new()
     {
         Capacity = MaxQueuedContexts,

@@ -66,6 +66,21 @@ public sealed class SharedCacheTests
         Assert.Equal(1, secondEncoder);
     }
 
+    [Fact]
+    public void WeightsVersion_Set_StandsInIdsForTheHashOfTheWeightFiles()
+    {
+        using var hashed = new ApiFactory(null);
+        using var release7 = new ApiFactory(null, ("Gmsa:Compression:WeightsVersion", "release-7"));
+        using var release8 = new ApiFactory(null, ("Gmsa:Compression:WeightsVersion", "release-8"));
+        static CompressionService Of(ApiFactory f) => f.Services.GetRequiredService<CompressionHost>().Service!;
+
+        Assert.Equal("version:release-7", Of(release7).WeightsFingerprint);
+        Assert.Matches("^[0-9a-f]{32}$", Of(hashed).WeightsFingerprint);
+        string[] ids = [Of(hashed).IdFor("Chad.", 4), Of(release7).IdFor("Chad.", 4), Of(release8).IdFor("Chad.", 4)];
+        Assert.Equal(3, ids.Distinct().Count());                    // same weights, three keys: the label is the operator's word
+        Assert.Equal(ids[1], Of(release7).IdFor("Chad.", 4));
+    }
+
     static void CopyTree(string from, string to)
     {
         foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))

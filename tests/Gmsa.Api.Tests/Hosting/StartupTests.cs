@@ -72,6 +72,19 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
         Assert.True(new ServingOptionsValidator().Validate(null, new ServingOptions()).Succeeded);
     }
 
+    [Theory]
+    [InlineData("release-7", true)]
+    [InlineData("run 12", false)]                               // a space
+    [InlineData("v1\nv2", false)]                               // a line break would split the id's key
+    public void CompressionOptions_WeightsVersion_IsOnePrintableWord(string version, bool valid)
+    {
+        var options = new CompressionOptions { WeightsVersion = version };
+        var errors = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+
+        Assert.Equal(valid, System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options, new(options), errors, validateAllProperties: true));
+        if (!valid) Assert.Contains("WeightsVersion", Assert.Single(errors).ErrorMessage);
+    }
+
     [Fact]
     public void ServingOptionsValidator_BatchLargerThanCapacity_Fails()
     {
