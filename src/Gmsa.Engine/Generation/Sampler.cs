@@ -1,19 +1,17 @@
 using Gmsa.Engine.Model;
 using TorchSharp;
+using static Gmsa.Engine.Model.Scalars;
 using static TorchSharp.torch;
 
 namespace Gmsa.Engine.Generation;
 
 /// <summary>Picks the next token of every row from its last-position logits.</summary>
 /// <remarks>
-/// Every number handed to an op is a Scalar this sampler (or a static field) holds, never a temporary: see
+/// Every number handed to an op is a Scalar this sampler or <see cref="Scalars"/> holds, never a temporary: see
 /// <see cref="Scalars"/> for the garbage-collection race a temporary invites in a loop that runs once a token.
 /// </remarks>
 public sealed class Sampler
 {
-    static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
-    static readonly Scalar Zero = 0.ToScalar();
-    static readonly Scalar MinusOne = (-1).ToScalar(); // the alpha of a - b, written a.add(b, MinusOne)
     static readonly Scalar FloatMin = float.MinValue.ToScalar();
     static readonly Scalar FloatMax = float.MaxValue.ToScalar();
 
@@ -48,13 +46,14 @@ public sealed class Sampler
             scores = Penalize(scores, history, repetitionPenalty).clamp(FloatMin, FloatMax);
         if (options.PenalizesGenerated && generated is not null && generated.shape[1] > 0)
             scores = PenalizeGenerated(scores, generated, frequencyPenalty, presencePenalty);
-        if (options.Greedy)
-        {
-            var best = scores.argmax(-1).MoveToOuterDisposeScope();
-            GC.KeepAlive(this); // the Scalar fields outlive every native call that read them
-            return best;
-        }
+        var next = options.Greedy ? scores.argmax(-1) : Draw(scores);
+        GC.KeepAlive(this); // the Scalar fields outlive every native call that read them
+        return next.MoveToOuterDisposeScope();
+    }
 
+    /// <summary>Temperature, top-k and top-p, then one draw per row from this sampler's generator.</summary>
+    Tensor Draw(Tensor scores)
+    {
         // Shifted so the best token scores 0 before dividing: a tiny temperature (1e-38) then sends the others to -inf
         // (greedy, its limit) instead of every score to inf and the softmax to NaN. Softmax does not see the shift.
         scores = scores.add(scores.max(-1, keepdim: true).values, MinusOne).div_(temperature);
@@ -65,9 +64,7 @@ public sealed class Sampler
         }
         if (options.TopP < 1.0)
             scores = TopP(scores, topP);
-        var drawn = multinomial(scores.softmax(-1), 1, generator: generator).squeeze(-1).MoveToOuterDisposeScope();
-        GC.KeepAlive(this);
-        return drawn;
+        return multinomial(scores.softmax(-1), 1, generator: generator).squeeze(-1);
     }
 
     internal static Tensor Penalize(Tensor scores, Tensor history, Scalar penalty)

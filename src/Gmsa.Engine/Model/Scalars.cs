@@ -7,10 +7,18 @@ namespace Gmsa.Engine.Model;
 /// <c>a + b</c>, <c>add_</c>, <c>addcmul_</c>) into a temporary Scalar that only its finalizer frees, and nothing holds it
 /// during the native call: a garbage collection on another thread can free it mid-call, and libtorch then reads garbage
 /// ("Expected false to be true" from c10's Scalar accessors; seen twice here, in a training run and in a training test,
-/// and not reproduced on rerun). The per-layer paths pass these, or a Scalar their module owns, instead.
+/// and not reproduced on rerun). The per-layer paths and the sampler pass these, or a Scalar their owner holds, instead.
 /// </summary>
 internal static class Scalars
 {
     /// <summary>The alpha of a plain add: held by a static field, so never finalized.</summary>
     public static readonly Scalar One = 1.ToScalar();
+
+    /// <summary>The alpha of a difference: a - b is written <c>a.add(b, MinusOne)</c>.</summary>
+    public static readonly Scalar MinusOne = (-1).ToScalar();
+
+    public static readonly Scalar Zero = 0.ToScalar();
+
+    /// <summary>The fill of a masked-out logit.</summary>
+    public static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
 }
