@@ -34,6 +34,7 @@ public static class ModelServices
             .BindConfiguration(CompressionOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CompressionOptions>, CompressionOptionsValidator>();
 
         services.AddSingleton(sp =>
         {
@@ -57,6 +58,7 @@ public static class ModelServices
         services.AddOptions<MemoryCacheOptions>().Configure<IOptions<CompressionOptions>>((o, compression) =>
         {
             o.SizeLimit = compression.Value.CacheBytes;
+            o.CompactionPercentage = compression.Value.CompactionShare;
             o.TrackStatistics = true;
         });
         services.AddHybridCache().AddSerializer<SoftTokenData, SoftTokenCacheSerializer>();

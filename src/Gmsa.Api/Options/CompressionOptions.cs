@@ -60,6 +60,13 @@ public sealed class CompressionOptions
     [RegularExpression(@"^[\x21-\x7E]{1,128}$", ErrorMessage = "WeightsVersion is 1 to 128 printable ASCII characters without spaces")]
     public string? WeightsVersion { get; set; }
 
+    /// <summary>
+    /// The share of <see cref="CacheBytes"/> a full in-process cache frees at once. The memory cache drops an entry that
+    /// does not fit and then frees down to (1 - share) of the bound, so a payload larger than the share would be dropped
+    /// on every try once the cache is full: the share is at least the largest cacheable payload's (and the library's 5 %).
+    /// </summary>
+    public double CompactionShare => Math.Clamp((double)MaxCachedBytes / CacheBytes, 0.05, 1.0);
+
     public CompressionBatcherOptions ToBatcher() => new()
     {
         Capacity = MaxQueuedContexts,

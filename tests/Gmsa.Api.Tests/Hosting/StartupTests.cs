@@ -86,6 +86,22 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
     }
 
     [Fact]
+    public void CompressionOptionsValidator_PayloadBoundAboveCacheBound_FailsNamingBoth()
+    {
+        var result = new CompressionOptionsValidator().Validate(null, new CompressionOptions { CacheBytes = 4096, MaxCachedBytes = 8192 });
+
+        Assert.True(result.Failed);
+        Assert.Contains("MaxCachedBytes (8192) exceeds CacheBytes (4096)", result.FailureMessage);
+    }
+
+    [Theory]
+    [InlineData(16 << 20, 512L << 20, 0.05)]                   // the defaults: the library's 5 % already holds a 16 MB payload
+    [InlineData(40_000, 100_000L, 0.4)]
+    [InlineData(8192, 8192L, 1.0)]
+    public void CompressionOptions_CompactionShare_CoversTheLargestPayload(int maxCached, long cacheBytes, double share) =>
+        Assert.Equal(share, new CompressionOptions { MaxCachedBytes = maxCached, CacheBytes = cacheBytes }.CompactionShare, 1e-12);
+
+    [Fact]
     public void ServingOptionsValidator_BatchLargerThanCapacity_Fails()
     {
         var result = new ServingOptionsValidator().Validate(null, new ServingOptions { MaxQueuedRequests = 2, MaxBatchSize = 4 });
