@@ -21,7 +21,7 @@ public sealed class CompressionEndpointTests : IDisposable
     static CancellationToken Token => TestContext.Current.CancellationToken;
 
     internal const string Chad = "The capital of Chad is N'Djamena. The population of Chad is 11,631,456 (July 2015 est.). The currency of Chad is the Central African CFA franc.";
-    const string Ship = "It was a cold morning in the village, and the ship sailed before the sun was up.";
+    internal const string Ship = "It was a cold morning in the village, and the ship sailed before the sun was up.";
 
     GmsaModel Gmsa => factory.Services.GetRequiredService<CompressionHost>().Service!.Gmsa;
 
@@ -115,74 +115,6 @@ public sealed class CompressionEndpointTests : IDisposable
         Assert.Equal(id, (string)item["compressed_id"]!);
         Assert.False((bool)item["cached"]!);
         Assert.True((int)item["tokens_out"]! > 0);
-    }
-
-    [Fact]
-    public async Task Cache_BoundInBytes_HoldsAtMostThatManyBytesAndStillHits()
-    {
-        // One soft token of gmsa-tiny is 384 bf16 values, 768 bytes, so a context of ~20 tokens caches ~4.6 kB:
-        // 30 of them overflow a 100,000-byte cache (payloads up to 10,000 bytes kept, so a full cache frees 10 % at once).
-        using var bounded = new ApiFactory(null, ("Gmsa:Compression:CacheBytes", "100000"), ("Gmsa:Compression:MaxCachedBytes", "10000"));
-        var local = bounded.Services.GetRequiredService<IMemoryCache>();
-        async Task<JsonArray> Compress(params string[] contexts) =>
-            (await (await bounded.CreateClient().PostAsync("/v1/compress",
-                new StringContent(JsonSerializer.Serialize(new { contexts, rate = 4, format = "base64-bfloat16" }), Encoding.UTF8, "application/json"),
-                Token)).JsonAsync())["data"]!.AsArray();
-
-        var items = await Compress(Enumerable.Range(0, 30).Select(i => $"{Ship} Day {i}.").ToArray());
-        long bytes = items.Sum(item => 24 + 768L * (int)item!["tokens_out"]!);
-        Assert.True(bytes > 120_000, $"the contexts should overflow the cache, made only {bytes} bytes");
-        Assert.InRange(local.GetCurrentStatistics()!.CurrentEstimatedSize!.Value, 1, 100_000);
-        Assert.InRange(local.GetCurrentStatistics()!.CurrentEntryCount, 1, 29);
-
-        // A short context (one soft token, under 1 kB): compaction leaves at least 10 % of the bound free, so it fits then.
-        const string Probe = "Day 30.";
-        var first = (await Compress(Probe))[0]!;
-        // An entry that arrives before the overflow's compaction (on the thread pool) has made room is dropped, so
-        // ask again until it is kept: on a loaded machine the compaction can take a while, hence a deadline, not a count.
-        bool hit = false;
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!hit && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100, Token);
-            hit = (bool)(await Compress(Probe))[0]!["cached"]!;
-        }
-        Assert.False((bool)first["cached"]!);
-        Assert.True(hit);
-        Assert.InRange(local.GetCurrentStatistics()!.CurrentEstimatedSize!.Value, 1, 100_000);
-    }
-
-    [Fact]
-    public async Task Cache_FullAndPayloadAThirdOfTheBound_IsKeptOnALaterTry()
-    {
-        // A full memory cache drops the entry that overflowed it and frees down to (1 - share) of its bound. With the
-        // library's fixed 5 %, a 30 kB payload in a 100 kB cache full of small ones was dropped on every try; the share
-        // now follows MaxCachedBytes (40 %), so once a compaction has run the large payload fits.
-        using var bounded = new ApiFactory(null, ("Gmsa:Compression:CacheBytes", "100000"), ("Gmsa:Compression:MaxCachedBytes", "40000"));
-        var local = bounded.Services.GetRequiredService<IMemoryCache>();
-        async Task<JsonArray> Compress(int rate, params string[] contexts) =>
-            (await (await bounded.CreateClient().PostAsync("/v1/compress",
-                new StringContent(JsonSerializer.Serialize(new { contexts, rate, format = "base64-bfloat16" }), Encoding.UTF8, "application/json"),
-                Token)).JsonAsync())["data"]!.AsArray();
-
-        var small = await Compress(4, Enumerable.Range(0, 30).Select(i => $"{Ship} Day {i}.").ToArray());
-        Assert.True(small.Sum(item => 24 + 768L * (int)item!["tokens_out"]!) > 120_000, "the small contexts should overflow the cache");
-
-        // Rate 1 keeps one soft token (768 bytes) per token: the sentence twice makes a payload of ~30 kB.
-        string large = $"{Ship} {Ship}";
-        var first = (await Compress(1, large))[0]!;
-        long payload = 24 + 768L * (int)first["tokens_out"]!;
-        Assert.InRange(payload, 20_000, 40_000);
-        bool hit = false;
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!hit && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100, Token);
-            hit = (bool)(await Compress(1, large))[0]!["cached"]!;
-        }
-        Assert.False((bool)first["cached"]!);
-        Assert.True(hit, $"a {payload}-byte payload was never kept in a full 100,000-byte cache");
-        Assert.InRange(local.GetCurrentStatistics()!.CurrentEstimatedSize!.Value, payload, 100_000);
     }
 
     [Fact]
