@@ -24,6 +24,7 @@ internal static class EvalCommand
         var sets = new Option<string?>("--sets") { Description = "folder with reconstruction.jsonl, qa.jsonl, passkey.jsonl (default: MODEL/compressor/eval)" };
         var samples = new Option<int?>("--samples") { Description = "at most this many samples per task (default: all)" };
         var output = new Option<string?>("--output") { Description = "write the rows as JSON here" };
+        var predictions = new Option<string?>("--predictions") { Description = "write every scored sample (expected, predicted, its scores) as JSON Lines here" };
         var plot = new Option<string?>("--plot") { Description = "write the reconstruction BLEU-against-rate plot (PNG) here" };
         var penalty = new Option<double>("--repetition-penalty")
         {
@@ -33,7 +34,7 @@ internal static class EvalCommand
         var device = new DeviceOptions();
         var command = new Command("eval", "Evaluate compressors: reconstruction BLEU/ROUGE-L/prefix match, QA EM/F1, passkey accuracy")
         {
-            model, compressor, method, compare, baselineDir, tasks, rates, sets, samples, output, plot, penalty,
+            model, compressor, method, compare, baselineDir, tasks, rates, sets, samples, output, predictions, plot, penalty,
         };
         device.AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
@@ -58,6 +59,7 @@ internal static class EvalCommand
                 methods.AddRange(Directory.GetDirectories(baselines).Order().Where(CompressorFolder.Exists).Select(d => (Path.GetFileName(d), d)));
 
             var rows = new List<EvalRow>();
+            var samplesScored = new List<EvalPrediction>();
             void Report(EvalRow row)
             {
                 rows.Add(row);
@@ -93,11 +95,13 @@ internal static class EvalCommand
                     if (references)
                         foreach (var row in evaluator.PasskeyAsync(items, null).GetAwaiter().GetResult()) Report(row);
                 }
+                samplesScored.AddRange(evaluator.Predictions);
             }
             if (rows.Count == 0) throw new FileNotFoundException($"no evaluation set found in {setDir} (reconstruction.jsonl, qa.jsonl, passkey.jsonl)");
             Console.WriteLine($"Greedy decoding, repetition penalty {parse.GetValue(penalty)}.\n");
             Console.WriteLine(EvalRow.Markdown(rows));
             if (parse.GetValue(output) is { } json) EvalRow.WriteJson(json, rows);
+            if (parse.GetValue(predictions) is { } jsonl) EvalPrediction.WriteJsonl(jsonl, samplesScored);
             if (parse.GetValue(plot) is { } png) RatePlot.Render(rows, "reconstruction", "bleu", png);
             return 0;
         }));

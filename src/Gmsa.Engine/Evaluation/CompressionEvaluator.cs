@@ -17,6 +17,8 @@ public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
     /// <summary>Answer tokens at most (GMSA's code generates up to 100).</summary>
     public int MaxAnswerTokens { get; init; } = 32;
     public double RepetitionPenalty { get; init; } = 1.0;
+    /// <summary>Every scored sample of every call, in order (what <c>gmsa eval --predictions</c> writes).</summary>
+    public List<EvalPrediction> Predictions { get; } = [];
 
     static readonly int[] PasskeyLengths = [256, 512, 1024, 2048, 4096, 8192];
 
@@ -28,12 +30,14 @@ public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
         public int Count => bleu.Count;
 
         /// <summary>BLEU-4 and ROUGE-L on the texts (whitespace words), prefix match on the token ids.</summary>
-        public void Add(IReadOnlyList<int> reference, string hypothesis, IReadOnlyList<int> hypothesisTokens)
+        /// <returns>the reference text and this sample's three scores</returns>
+        public (string Reference, Dictionary<string, double> Scores) Add(IReadOnlyList<int> reference, string hypothesis, IReadOnlyList<int> hypothesisTokens)
         {
             string text = tokenizer.Decode(reference);
             bleu.Add(Bleu.Words(text, hypothesis));
             rouge.Add(RougeL.F1(text, hypothesis));
             prefix.Add(PrefixMatch.Score(reference, hypothesisTokens));
+            return (text, new() { ["bleu"] = bleu[^1], ["rouge_l"] = rouge[^1], ["prefix_match"] = prefix[^1] });
         }
 
         public Dictionary<string, double> Means() => new()
@@ -46,6 +50,7 @@ public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
     {
         var scores = new RestatementScores(gmsa.Language.Tokenizer);
         double compressSeconds = 0;
+        int index = 0;
         foreach (var batch in texts.Chunk(BatchSize))
         {
             var ids = batch.Select(gmsa.EncodeContext).ToArray();
@@ -56,8 +61,11 @@ public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
             {
                 var options = new SamplingOptions { MaxNewTokens = ids.Max(i => i.Count) + 8, RepetitionPenalty = RepetitionPenalty };
                 var completion = await gmsa.ReconstructAsync(soft, options);
-                for (int i = 0; i < batch.Length; i++)
-                    scores.Add(ids[i], completion.Texts[i], completion.Result.Sequences[i].Tokens);
+                for (int i = 0; i < batch.Length; i++, index++)
+                {
+                    var (reference, sample) = scores.Add(ids[i], completion.Texts[i], completion.Result.Sequences[i].Tokens);
+                    Predictions.Add(new EvalPrediction(method, rate, "reconstruction", index, null, [reference], completion.Texts[i], sample));
+                }
             }
             finally { foreach (var s in soft) s.Dispose(); }
         }
@@ -76,15 +84,19 @@ public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
         var lm = gmsa.Language;
         var scores = new RestatementScores(lm.Tokenizer);
         int[] bos = lm.Tokenizer.BosId is { } id ? [id] : [];
-        foreach (var batch in texts.Chunk(BatchSize))
+        foreach (var batch in texts.Select((text, index) => (text, index)).Chunk(BatchSize))
         {
-            var ids = batch.Select(gmsa.EncodeContext).Where(i => i.Count > cue).ToArray();
+            var kept = batch.Select(t => (Ids: gmsa.EncodeContext(t.text), t.index)).Where(t => t.Ids.Count > cue).ToArray();
+            var ids = kept.Select(t => t.Ids).ToArray();
             if (ids.Length == 0) continue;
             var prompts = ids.Select(i => (IReadOnlyList<int>)[.. bos, .. i, .. i.Take(cue)]).ToArray();
             var options = new SamplingOptions { MaxNewTokens = ids.Max(i => i.Count) - cue + 8, RepetitionPenalty = RepetitionPenalty };
             var completion = await lm.CompleteAsync(prompts, options);
             for (int i = 0; i < ids.Length; i++)
-                scores.Add(ids[i].Skip(cue).ToArray(), completion.Texts[i], completion.Result.Sequences[i].Tokens);
+            {
+                var (reference, sample) = scores.Add(ids[i].Skip(cue).ToArray(), completion.Texts[i], completion.Result.Sequences[i].Tokens);
+                Predictions.Add(new EvalPrediction("full-context", null, "reconstruction", kept[i].index, null, [reference], completion.Texts[i], sample));
+            }
         }
         return new EvalRow("full-context", null, "reconstruction", scores.Count, scores.Means());
     }
@@ -93,9 +105,13 @@ public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
     public async Task<EvalRow> QuestionsAsync(IReadOnlyList<QaItem> items, int? rate, string task = "qa", bool closedBook = false)
     {
         var answers = await AnswerAllAsync(items, rate, closedBook);
-        var em = items.Select((q, i) => SquadMetrics.ExactMatch(q.Answers, answers[i].Text));
-        var f1 = items.Select((q, i) => SquadMetrics.F1(q.Answers, answers[i].Text));
-        return new EvalRow(closedBook ? "closed-book" : rate is null ? "full-context" : method, rate, task, items.Count, new Dictionary<string, double>
+        var em = items.Select((q, i) => SquadMetrics.ExactMatch(q.Answers, answers[i].Text)).ToArray();
+        var f1 = items.Select((q, i) => SquadMetrics.F1(q.Answers, answers[i].Text)).ToArray();
+        string name = closedBook ? "closed-book" : rate is null ? "full-context" : method;
+        for (int i = 0; i < items.Count; i++)
+            Predictions.Add(new EvalPrediction(name, rate, task, i, items[i].Prompt, items[i].Answers, answers[i].Text,
+                new Dictionary<string, double> { ["em"] = em[i], ["f1"] = f1[i] }));
+        return new EvalRow(name, rate, task, items.Count, new Dictionary<string, double>
         {
             ["em"] = MetricSummary.Of(em).Mean, ["f1"] = MetricSummary.Of(f1).Mean,
             ["first_token_ms"] = answers.Average(a => a.FirstTokenMs),
@@ -119,13 +135,23 @@ public sealed class CompressionEvaluator(GmsaModel gmsa, string method)
                 : tokens + 1; // BOS
             return read + gmsa.EncodePrompt(q.Prompt).Count + MaxAnswerTokens <= window;
         }
-        foreach (var bucket in items.GroupBy(q => Nearest(gmsa.EncodeContext(q.Input).Count)).OrderBy(g => g.Key))
+        string name = rate is null ? "full-context" : method;
+        var indexed = items.Select((q, index) => (q, index));
+        foreach (var bucket in indexed.GroupBy(t => Nearest(gmsa.EncodeContext(t.q.Input).Count)).OrderBy(g => g.Key))
         {
             var list = bucket.ToList();
-            var fitting = list.Where(Fits).ToList();
-            var answers = fitting.Count > 0 ? await AnswerAllAsync(fitting, rate, closedBook: false) : [];
-            int correct = fitting.Where((q, i) => PasskeyMatch.Contains(q.Answers[0], answers[i].Text)).Count();
-            rows.Add(new EvalRow(rate is null ? "full-context" : method, rate, "passkey", list.Count, new Dictionary<string, double>
+            var fitting = list.Where(t => Fits(t.q)).ToList();
+            var answers = fitting.Count > 0 ? await AnswerAllAsync(fitting.Select(t => t.q).ToArray(), rate, closedBook: false) : [];
+            var said = fitting.Select((t, i) => (t.index, answers[i].Text)).ToDictionary(a => a.index, a => a.Text);
+            int correct = 0;
+            foreach (var (q, index) in list)
+            {
+                bool fits = said.TryGetValue(index, out var text), found = fits && PasskeyMatch.Contains(q.Answers[0], text!);
+                correct += found ? 1 : 0;
+                Predictions.Add(new EvalPrediction(name, rate, "passkey", index, q.Prompt, q.Answers, text ?? "",
+                    new Dictionary<string, double> { ["correct"] = found ? 1 : 0, ["fits"] = fits ? 1 : 0 }, bucket.Key));
+            }
+            rows.Add(new EvalRow(name, rate, "passkey", list.Count, new Dictionary<string, double>
             {
                 ["accuracy"] = (double)correct / list.Count, ["fits"] = (double)fitting.Count / list.Count,
             }, bucket.Key));
