@@ -36,13 +36,13 @@ public static class CompressorTrainingRun
             throw new ArgumentException("fine-tuning starts from a stage-1 compressor: give its folder (--compressor)");
         if (reference && (recipe.Stage != CompressorStage.Finetune || paths.InitFrom is not null))
             throw new ArgumentException("method 'none' is the full-context reference: a fine-tuning run without --compressor");
-        RecordRun(recipe, paths, resume);
         var tokenizer = TextTokenizer.Load(paths.Model);
         int eos = tokenizer.EosId ?? throw new InvalidDataException($"{paths.Model}'s tokenizer has no EOS token");
         manual_seed(recipe.Seed);
         DropoutRandom.Seed(recipe.Seed);
         using var decoder = PretrainedModel.Load(paths.Model, Devices.ParseDtype(recipe.Dtype), device ?? CPU);
         using var compressor = Build(recipe, decoder, paths.Model, paths.InitFrom);
+        RecordRun(recipe, paths, resume);   // after the checks of Build, so a refused recipe leaves no run folder behind
         ActivationCheckpoint.Enable(decoder, recipe.Training.ActivationCheckpointing);      // the decoder's blocks
         ActivationCheckpoint.Enable(compressor, recipe.Training.ActivationCheckpointing);   // the encoder's and LSA's
         var (train, validation) = recipe.Stage == CompressorStage.Autoencoder
@@ -67,7 +67,8 @@ public static class CompressorTrainingRun
     /// The compressor a run trains, on <paramref name="decoder"/>: stage 1 builds a fresh one from the backbone, or
     /// continues a compressor folder of the same shape; stage 2 loads the stage-1 folder. A loaded folder brings weights
     /// only (the optimizer and schedule start fresh), takes the recipe's rates and, when its decoder had no adapters,
-    /// the recipe's decoder adapter shape. Decoder adapters are added when trained.
+    /// the recipe's decoder adapter shape; adapters it has are trained on only where the recipe asks the same shape (a
+    /// different rank would otherwise be ignored without a word). Decoder adapters are added when trained.
     /// </summary>
     static ContextCompressor Build(CompressorRecipe recipe, CausalLM decoder, string model, string? initFrom)
     {
@@ -80,6 +81,12 @@ public static class CompressorTrainingRun
         if (!fresh)
         {
             bool had = compressor.Config.DecoderLoraRank > 0;
+            if (had && recipe.DecoderTraining == DecoderTraining.Lora
+                && (compressor.Config.DecoderLoraRank != config.DecoderLoraRank || compressor.Config.DecoderLoraAlpha != config.DecoderLoraAlpha))
+                throw new ArgumentException(
+                    $"the compressor in {initFrom} has decoder adapters of rank {compressor.Config.DecoderLoraRank} and alpha {compressor.Config.DecoderLoraAlpha}, " +
+                    $"which this run would go on training; the recipe asks rank {config.DecoderLoraRank} and alpha {config.DecoderLoraAlpha}: " +
+                    "set decoder_lora_rank and decoder_lora_alpha to the folder's");
             compressor.Config = compressor.Config with
             {
                 Rates = config.Rates,

@@ -101,6 +101,33 @@ public sealed class CompressorTrainingRunTests
     }
 
     [Fact]
+    public void Run_Stage2OnStage1DecoderAdaptersOfAnotherRank_RefusesNamingBothShapes()
+    {
+        using var dir = new TempDir();
+        string tokens = Path.Combine(dir.Path, "tokens"), qa = Path.Combine(dir.Path, "qa");
+        WriteTokens(tokens);
+        var items = Enumerable.Range(0, 4).Select(i => new QaItem($"The capital of Land{i} is City{i}.", $" Question: What is the capital of Land{i}? Answer:", [$"City{i}"])).ToList();
+        QaJsonl.Write(Path.Combine(qa, "train.jsonl"), items);
+        QaJsonl.Write(Path.Combine(qa, "validation.jsonl"), items.Take(2));
+        // Stage 1 with rank-4 decoder adapters, as the shipped recipe trains them.
+        var ae = new CompressorPaths(ModelDir, [tokens], Path.Combine(dir.Path, "ae"));
+        Assert.True(CompressorTrainingRun.Run(Recipe(CompressorStage.Autoencoder) with { DecoderTraining = DecoderTraining.Lora }, ae, resume: false).Completed);
+
+        // Stage 2 goes on training those adapters, so a recipe asking rank 8 would get rank 4 without a word: refused.
+        var wider = Recipe(CompressorStage.Finetune) with { Compressor = Recipe(CompressorStage.Finetune).Compressor with { DecoderLoraRank = 8, DecoderLoraAlpha = 8 } };
+        var ft = new CompressorPaths(ModelDir, [qa], Path.Combine(dir.Path, "ft"), InitFrom: ae.Final, Tokens: tokens);
+        var e = Assert.Throws<ArgumentException>(() => CompressorTrainingRun.Run(wider, ft, resume: false));
+        Assert.Contains("rank 4 and alpha 32", e.Message);
+        Assert.Contains("asks rank 8 and alpha 8", e.Message);
+        Assert.False(File.Exists(ft.RunFile)); // nothing recorded: the corrected recipe runs in the same folder
+
+        // The same shape continues them.
+        Assert.True(CompressorTrainingRun.Run(Recipe(CompressorStage.Finetune), ft, resume: false).Completed);
+        using var gmsa = GmsaModel.Load(ModelDir, ft.Final);
+        Assert.Equal(4, gmsa.Config.DecoderLoraRank);
+    }
+
+    [Fact]
     public void Run_FullContextReference_FinetunesTheDecoderReadingTheTextWithoutAStage1Folder()
     {
         using var dir = new TempDir();
