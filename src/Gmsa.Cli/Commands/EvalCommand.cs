@@ -20,7 +20,11 @@ internal static class EvalCommand
         var compare = new Option<bool>("--compare") { Description = "the shipped compressor, the baselines in MODEL/baselines/, full-context and closed-book rows" };
         var baselineDir = new Option<string?>("--baselines") { Description = "with --compare: the folder whose compressor subfolders are the baselines (default: MODEL/baselines)" };
         var tasks = new Option<string[]>("--task") { Description = "reconstruction, qa, passkey (default: every task whose set exists)", AllowMultipleArgumentsPerToken = true };
-        var rates = new Option<int[]>("--rates") { Description = "rates for reconstruction", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [2, 4, 8, 16, 32] };
+        var rates = new Option<int[]>("--rates")
+        {
+            Description = "rates for reconstruction; given, also for qa and passkey (default there: the compressor's trained rates)",
+            AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [2, 4, 8, 16, 32],
+        };
         var sets = new Option<string?>("--sets") { Description = "folder with reconstruction.jsonl, qa.jsonl, passkey.jsonl (default: MODEL/compressor/eval)" };
         var samples = new Option<int?>("--samples") { Description = "at most this many samples per task (default: all)" };
         var output = new Option<string?>("--output") { Description = "write the rows as JSON here" };
@@ -46,6 +50,9 @@ internal static class EvalCommand
             foreach (var task in chosen)
                 if (task is not ("reconstruction" or "qa" or "passkey")) throw new ArgumentException($"unknown task '{task}' (reconstruction, qa, passkey)");
             if (!(parse.GetValue(penalty) > 0)) throw new ArgumentException($"--repetition-penalty must be > 0, got {parse.GetValue(penalty)}");
+            foreach (var rate in parse.GetValue(rates)!)
+                if (rate < 1) throw new ArgumentException($"--rates must be >= 1, got {rate}");
+            bool ratesGiven = parse.GetResult(rates) is { Implicit: false };
             int? limit = parse.GetValue(samples);
             IReadOnlyList<T> Take<T>(IReadOnlyList<T> items) => limit is { } n ? items.Take(n).ToArray() : items;
             string Set(string name) => Path.Combine(setDir, name);
@@ -70,6 +77,8 @@ internal static class EvalCommand
             {
                 using var gmsa = GmsaModel.Load(modelDir, methods[m].Folder, device.ParseDevice(parse), device.ParseDtype(parse));
                 var evaluator = new CompressionEvaluator(gmsa, methods[m].Name) { RepetitionPenalty = parse.GetValue(penalty) };
+                // QA and passkey run at the trained rates unless --rates was given; a full-context reference (method none) reads at its own.
+                var answerRates = ratesGiven && gmsa.Config.Method != CompressionMethod.None ? parse.GetValue(rates)! : gmsa.Config.Rates;
                 bool references = m == 0 && parse.GetValue(compare); // the decoder's own rows, once
                 if (Has("reconstruction", "reconstruction.jsonl"))
                 {
@@ -80,7 +89,7 @@ internal static class EvalCommand
                 if (Has("qa", "qa.jsonl"))
                 {
                     var items = Take(QaJsonl.Read(Set("qa.jsonl")));
-                    foreach (var rate in gmsa.Config.Rates) Report(evaluator.QuestionsAsync(items, rate).GetAwaiter().GetResult());
+                    foreach (var rate in answerRates) Report(evaluator.QuestionsAsync(items, rate).GetAwaiter().GetResult());
                     if (references)
                     {
                         Report(evaluator.QuestionsAsync(items, null).GetAwaiter().GetResult());
@@ -90,7 +99,7 @@ internal static class EvalCommand
                 if (Has("passkey", "passkey.jsonl"))
                 {
                     var items = Take(QaJsonl.Read(Set("passkey.jsonl")));
-                    foreach (var rate in gmsa.Config.Rates)
+                    foreach (var rate in answerRates)
                         foreach (var row in evaluator.PasskeyAsync(items, rate).GetAwaiter().GetResult()) Report(row);
                     if (references)
                         foreach (var row in evaluator.PasskeyAsync(items, null).GetAwaiter().GetResult()) Report(row);
