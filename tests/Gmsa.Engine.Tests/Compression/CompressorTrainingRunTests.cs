@@ -42,6 +42,13 @@ public sealed class CompressorTrainingRunTests
         }
     }
 
+    /// <summary>A stage-2 data folder: every item for training, the first two held out for validation.</summary>
+    static void WriteQa(string folder, IReadOnlyList<QaItem> items)
+    {
+        QaJsonl.Write(Path.Combine(folder, "train.jsonl"), items);
+        QaJsonl.Write(Path.Combine(folder, "validation.jsonl"), items.Take(2));
+    }
+
     [Fact]
     public void Run_BothStagesAndExport_WriteLoadableCompressorFoldersWithRelativeRunRecords()
     {
@@ -49,8 +56,7 @@ public sealed class CompressorTrainingRunTests
         string tokens = Path.Combine(dir.Path, "tokens"), qa = Path.Combine(dir.Path, "qa");
         WriteTokens(tokens);
         var items = Enumerable.Range(0, 6).Select(i => new QaItem($"The capital of Land{i} is City{i}. It lies by the sea.", $" Question: What is the capital of Land{i}? Answer:", [$"City{i}"])).ToList();
-        QaJsonl.Write(Path.Combine(qa, "train.jsonl"), items);
-        QaJsonl.Write(Path.Combine(qa, "validation.jsonl"), items.Take(2));
+        WriteQa(qa, items);
 
         var ae = new CompressorPaths(ModelDir, [tokens], Path.Combine(dir.Path, "ae"));
         var first = CompressorTrainingRun.Run(Recipe(CompressorStage.Autoencoder), ae, resume: false);
@@ -107,8 +113,7 @@ public sealed class CompressorTrainingRunTests
         string tokens = Path.Combine(dir.Path, "tokens"), qa = Path.Combine(dir.Path, "qa");
         WriteTokens(tokens);
         var items = Enumerable.Range(0, 4).Select(i => new QaItem($"The capital of Land{i} is City{i}.", $" Question: What is the capital of Land{i}? Answer:", [$"City{i}"])).ToList();
-        QaJsonl.Write(Path.Combine(qa, "train.jsonl"), items);
-        QaJsonl.Write(Path.Combine(qa, "validation.jsonl"), items.Take(2));
+        WriteQa(qa, items);
         // Stage 1 with rank-4 decoder adapters, as the shipped recipe trains them.
         var ae = new CompressorPaths(ModelDir, [tokens], Path.Combine(dir.Path, "ae"));
         Assert.True(CompressorTrainingRun.Run(Recipe(CompressorStage.Autoencoder) with { DecoderTraining = DecoderTraining.Lora }, ae, resume: false).Completed);
@@ -137,8 +142,7 @@ public sealed class CompressorTrainingRunTests
         string longContext = string.Join(" ", Enumerable.Repeat("The capital of Land9 is City9, a port by the sea with many ships.", 120));
         var items = Enumerable.Range(0, 6).Select(i => new QaItem(i == 5 ? longContext : $"The capital of Land{i} is City{i}. It lies by the sea.",
             $" Question: What is the capital of Land{i}? Answer:", [$"City{i}"])).ToList();
-        QaJsonl.Write(Path.Combine(qa, "train.jsonl"), items);
-        QaJsonl.Write(Path.Combine(qa, "validation.jsonl"), items.Take(2));
+        WriteQa(qa, items);
         var recipe = Recipe(CompressorStage.Finetune) with
         {
             Compressor = Recipe(CompressorStage.Finetune).Compressor with { Method = CompressionMethod.None, Alignment = AlignmentKind.None, Rates = [1] },
