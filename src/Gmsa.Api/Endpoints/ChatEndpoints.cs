@@ -84,7 +84,7 @@ public static class ChatEndpoints
                 var one = new GenerationRequest(prompt, sampling with { Seed = sampling.Seed + i })
                 {
                     SoftPrefix = soft,
-                    DecoderAdapters = soft is not null && compression!.Gmsa.HasDecoderAdapters,
+                    DecoderAdapter = soft is not null ? compression!.Gmsa.AnswerAdapter : null,
                 };
                 if (!services.Scheduler.TryEnqueue(one, stopping.Token, out var g))
                 {

@@ -20,6 +20,8 @@ namespace Gmsa.Api.Endpoints;
 /// </summary>
 public static class CompressionEndpoints
 {
+    const string ReconstructOperation = "reconstruct";   // the span and metric name, and the restate adapter's cue
+
     public static IEndpointRouteBuilder MapCompressionEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1").WithTags("Compression");
@@ -110,7 +112,7 @@ public static class CompressionEndpoints
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The reconstruction request is not valid");
         var sampling = services.Language.Generation.Resolve(temperature: 0) with { MaxNewTokens = request.MaxTokens ?? services.Serving.Value.DefaultMaxTokens };
         return await RunAsync(compression, services, request.Context is { Length: > 0 } ctx ? [ctx] : null, tokenized,
-            request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, compression.Gmsa.Config.AutoencoderPrompt, sampling, false, cancellation, "reconstruct");
+            request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, compression.Gmsa.Config.AutoencoderPrompt, sampling, false, cancellation, ReconstructOperation);
     }
 
     /// <summary>Soft tokens for the contexts (cache, else the batcher) or ids (cache only), then the scheduler.</summary>
@@ -150,7 +152,8 @@ public static class CompressionEndpoints
 
         var prompt = compression.Gmsa.EncodePrompt(question);
         var softTensor = prefix.ToTensor(services.Language.Model.Device);
-        var request = new GenerationRequest(prompt, sampling) { SoftPrefix = softTensor, DecoderAdapters = compression.Gmsa.HasDecoderAdapters };
+        var adapter = operation == ReconstructOperation ? compression.Gmsa.RestateAdapter : compression.Gmsa.AnswerAdapter;
+        var request = new GenerationRequest(prompt, sampling) { SoftPrefix = softTensor, DecoderAdapter = adapter };
         ScheduledGeneration? generation;
         try
         {

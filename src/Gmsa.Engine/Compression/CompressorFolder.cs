@@ -15,17 +15,23 @@ namespace Gmsa.Engine.Compression;
 /// <item><c>alignment.safetensors</c>: the LSA blocks under the decoder's own names (<c>model.layers.{i}.*</c>,
 /// <c>model.norm.weight</c>), or the projector / memory tokens of the ablations;</item>
 /// <item><c>decoder_adapter/</c> (PEFT, when the decoder has adapters) or <c>decoder.safetensors</c> (the decoder
-/// weights that fine-tuning changed, for qkv and full).</item>
+/// weights that fine-tuning changed, for qkv and full);</item>
+/// <item><c>restate_adapter/</c> (PEFT, optional): a second decoder adapter used to restate the context (reconstruction),
+/// when the <c>decoder_adapter/</c> was fine-tuned for answers alone and no longer restates.</item>
 /// </list>
 /// </summary>
 public static class CompressorFolder
 {
-    public const string EncoderAdapter = "encoder_adapter", DecoderAdapter = "decoder_adapter";
+    public const string EncoderAdapter = "encoder_adapter", DecoderAdapter = "decoder_adapter", RestateAdapter = "restate_adapter";
+    /// <summary>The name the restate adapter is switched on by (<see cref="Lora.Activate"/>).</summary>
+    public const string RestateAdapterName = "restate";
     public const string AlignmentFile = "alignment.safetensors", DecoderFile = "decoder.safetensors";
     const string PeftConfig = "adapter_config.json", PeftWeights = "adapter_model.safetensors";
     static readonly string[] TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
     public static bool Exists(string folder) => File.Exists(Path.Combine(folder, CompressorConfig.FileName));
+
+    public static bool HasRestateAdapter(string folder) => File.Exists(Path.Combine(folder, RestateAdapter, PeftWeights));
 
     /// <param name="changedDecoder">decoder weights fine-tuning changed (qkv/full), by decoder key; null when none</param>
     public static void Save(string folder, ContextCompressor compressor, CausalLM decoder, IEnumerable<string>? changedDecoder = null)
@@ -68,6 +74,7 @@ public static class CompressorFolder
                 saved[key] = value;
             SubsetLoad.CopyAll(folder, compressor, saved, key => key.StartsWith("encoder.") && !Lora.IsAdapterKey(key) ? null : SavedKey(key));
             if (config.DecoderLora is { } decoderLora) LoadDecoderAdapter(folder, decoder, decoderLora);
+            if (HasRestateAdapter(folder)) LoadRestateAdapter(Path.Combine(folder, RestateAdapter), decoder);
             string changed = Path.Combine(folder, DecoderFile);
             if (File.Exists(changed))
             {
@@ -90,6 +97,46 @@ public static class CompressorFolder
         if (!Lora.AdapterParameters(decoder).Any()) Lora.AddAdapters(decoder, options, seed: 0, include: Lora.InDecoderBlocks);
         var adapter = SafeTensors.Load(Path.Combine(folder, DecoderAdapter, PeftWeights));
         SubsetLoad.CopyAll(Path.Combine(folder, DecoderAdapter), decoder, adapter, key => Lora.IsAdapterKey(key) ? "base_model.model." + key : null);
+    }
+
+    /// <summary>The restate adapter, kept unfolded beside the decoder's own (see <see cref="LoraLinear.AddServedAdapter"/>).</summary>
+    static void LoadRestateAdapter(string adapterFolder, CausalLM decoder)
+    {
+        var options = ReadAdapterOptions(adapterFolder);
+        const string prefix = "base_model.model.";
+        var weights = SafeTensors.Load(Path.Combine(adapterFolder, PeftWeights));
+        var bad = weights.Keys.FirstOrDefault(k => !k.StartsWith(prefix) || !Lora.IsAdapterKey(k));
+        if (bad is not null) throw new InvalidDataException($"{adapterFolder}: '{bad}' is not a PEFT adapter key of a causal LM");
+        Lora.AddServedAdapters(decoder, RestateAdapterName, weights.ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value), options.Scale);
+    }
+
+    static LoraOptions ReadAdapterOptions(string adapterFolder)
+    {
+        string file = Path.Combine(adapterFolder, PeftConfig);
+        if (!File.Exists(file)) throw new FileNotFoundException($"{adapterFolder} has no {PeftConfig}", file);
+        var node = JsonNode.Parse(File.ReadAllText(file)) ?? throw new InvalidDataException($"{file} is empty");
+        int rank = node["r"]?.GetValue<int>() ?? throw new InvalidDataException($"{file} has no 'r'");
+        double alpha = node["lora_alpha"]?.GetValue<double>() ?? throw new InvalidDataException($"{file} has no 'lora_alpha'");
+        var options = new LoraOptions(rank, alpha, 0);
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>
+    /// What a fine-tuning run's folder takes over from the folder it started from: its restate adapter, or, when the run
+    /// trains answers alone (<paramref name="answersOnly"/>), its decoder adapter, which restated and will not any more.
+    /// Returns the adapter folder copied, or null when there is none to keep.
+    /// </summary>
+    public static string? KeepRestateAdapter(string from, string to, bool answersOnly)
+    {
+        string? source = HasRestateAdapter(from) ? Path.Combine(from, RestateAdapter)
+            : answersOnly && File.Exists(Path.Combine(from, DecoderAdapter, PeftWeights)) ? Path.Combine(from, DecoderAdapter)
+            : null;
+        if (source is null) return null;
+        string target = Path.Combine(to, RestateAdapter);
+        Directory.CreateDirectory(target);
+        foreach (var name in new[] { PeftConfig, PeftWeights }) File.Copy(Path.Combine(source, name), Path.Combine(target, name), overwrite: true);
+        return source;
     }
 
     static string AlignmentKey(string compressorKey) =>

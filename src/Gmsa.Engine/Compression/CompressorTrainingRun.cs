@@ -58,9 +58,21 @@ public static class CompressorTrainingRun
                 ? objective.Trainable.Where(p => p.Name.StartsWith("decoder.")).Select(p => p.Name["decoder.".Length..]).ToArray()
                 : null;
             CompressorFolder.Save(paths.Final, compressor, decoder, changed);
+            KeepRestateAdapter(recipe, paths.InitFrom, paths.Final);
             File.Copy(Path.Combine(paths.Run, "metrics.csv"), Path.Combine(paths.Final, MetricsFile(recipe.Stage)), overwrite: true);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Stage 2 with decoder adapters keeps a restate adapter beside the one it trains: the starting folder's, or, when
+    /// it trains no restating (<c>autoencoder_share</c> 0), the starting folder's decoder adapter, which restated. Stage 1
+    /// changes the soft tokens and qkv / full change the decoder under any adapter, so those keep none.
+    /// </summary>
+    static void KeepRestateAdapter(CompressorRecipe recipe, string? initFrom, string folder)
+    {
+        if (recipe.Stage != CompressorStage.Finetune || recipe.DecoderTraining != DecoderTraining.Lora || initFrom is null) return;
+        CompressorFolder.KeepRestateAdapter(initFrom, folder, answersOnly: recipe.AutoencoderShare == 0);
     }
 
     /// <summary>
@@ -140,6 +152,7 @@ public static class CompressorTrainingRun
         var changed = recipe.DecoderTraining is DecoderTraining.Qkv or DecoderTraining.Full
             ? DecoderParts.Select(decoder, recipe.DecoderTraining).Select(p => p.Name).ToArray() : null;
         CompressorFolder.Save(output, compressor, decoder, changed);
+        KeepRestateAdapter(recipe, initFrom, output);
         File.Copy(Path.Combine(run, "metrics.csv"), Path.Combine(output, MetricsFile(recipe.Stage)), overwrite: true);
         return checkpoint;
     }

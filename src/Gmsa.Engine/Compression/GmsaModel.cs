@@ -13,7 +13,8 @@ public sealed record CompressedCompletion(TextCompletion Completion, TimeSpan Co
 /// A base model folder with its trained compressor (by default the folder's <c>compressor/</c>): contexts in,
 /// soft tokens out; questions over soft tokens in, answers out. All tensor work runs on the base model's
 /// thread. Decoder adapters that came with the compressor are switched on only while the decoder reads soft
-/// tokens, so the same loaded base still serves plain completions unchanged.
+/// tokens, so the same loaded base still serves plain completions unchanged; a compressor with a restate adapter
+/// answers with one adapter and restates (reconstruction) with the other.
 /// </summary>
 public sealed class GmsaModel : IDisposable
 {
@@ -24,6 +25,8 @@ public sealed class GmsaModel : IDisposable
         Language = language;
         Compressor = compressor;
         CompressorDirectory = compressorDirectory;
+        AnswerAdapter = Lora.AdapterParameters(language.Model).Any() ? Lora.DefaultAdapter : null;
+        RestateAdapter = CompressorFolder.HasRestateAdapter(compressorDirectory) ? CompressorFolder.RestateAdapterName : AnswerAdapter;
     }
 
     public LanguageModel Language { get; }
@@ -103,14 +106,27 @@ public sealed class GmsaModel : IDisposable
     }
 
     /// <summary>Whether the decoder reads soft tokens with adapters of its own (then they are on for answers only).</summary>
-    public bool HasDecoderAdapters => Lora.AdapterParameters(Decoder).Any();
+    public bool HasDecoderAdapters => AnswerAdapter is not null;
+
+    /// <summary>The decoder adapter answers over soft tokens are generated with (<see cref="Lora.Activate"/>); null: the base alone.</summary>
+    public string? AnswerAdapter { get; }
+
+    /// <summary>The decoder adapter that restates a compressed context: the compressor's restate adapter, else the answer one.</summary>
+    public string? RestateAdapter { get; }
+
+    /// <summary>Whether restating uses an adapter of its own (<c>restate_adapter/</c>), apart from answers.</summary>
+    public bool HasRestateAdapter => RestateAdapter != AnswerAdapter;
 
     /// <summary>
     /// Generates after each row's [soft tokens ; prompt] (left-padded batch). Soft tokens can come from earlier
     /// calls (compress once, ask many).
     /// </summary>
     public Task<TextCompletion> GenerateAsync(IReadOnlyList<SoftTokens> contexts, IReadOnlyList<IReadOnlyList<int>> prompts,
-        SamplingOptions options, Action<int, string>? onText = null, CancellationToken cancellation = default)
+        SamplingOptions options, Action<int, string>? onText = null, CancellationToken cancellation = default) =>
+        GenerateAsync(contexts, prompts, options, AnswerAdapter, onText, cancellation);
+
+    Task<TextCompletion> GenerateAsync(IReadOnlyList<SoftTokens> contexts, IReadOnlyList<IReadOnlyList<int>> prompts,
+        SamplingOptions options, string? adapter, Action<int, string>? onText, CancellationToken cancellation)
     {
         if (contexts.Count != prompts.Count) throw new ArgumentException($"need one prompt per context ({contexts.Count}), got {prompts.Count}");
         var sampling = Language.WithModelStops(options);
@@ -118,13 +134,13 @@ public sealed class GmsaModel : IDisposable
         for (int i = 0; i < contexts.Count; i++)
             if (contexts[i].Count + prompts[i].Count + sampling.MaxNewTokens > Decoder.Config.ContextLength)
                 throw new ArgumentException($"{contexts[i].Count} soft tokens + {prompts[i].Count} prompt tokens + {sampling.MaxNewTokens} new tokens exceed the model's context of {Decoder.Config.ContextLength}; compress at a higher rate or ask for fewer tokens");
-        return Language.Runner.RunAsync(() => Generate(contexts, prompts, sampling, onText, cancellation), cancellation);
+        return Language.Runner.RunAsync(() => Generate(contexts, prompts, sampling, adapter, onText, cancellation), cancellation);
     }
 
     TextCompletion Generate(IReadOnlyList<SoftTokens> contexts, IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions sampling,
-        Action<int, string>? onText, CancellationToken cancellation)
+        string? adapter, Action<int, string>? onText, CancellationToken cancellation)
     {
-        Lora.SetActive(Decoder, true);
+        Lora.Activate(Decoder, adapter);
         try
         {
             using var scope = NewDisposeScope();
@@ -158,11 +174,11 @@ public sealed class GmsaModel : IDisposable
         }
     }
 
-    /// <summary>The decoder's restatement of each compressed context (stage 1's instruction as prompt).</summary>
+    /// <summary>The decoder's restatement of each compressed context (stage 1's instruction as prompt, the restate adapter on).</summary>
     public Task<TextCompletion> ReconstructAsync(IReadOnlyList<SoftTokens> contexts, SamplingOptions options, CancellationToken cancellation = default)
     {
         var prompt = EncodePrompt(Config.AutoencoderPrompt);
-        return GenerateAsync(contexts, contexts.Select(_ => prompt).ToArray(), options, cancellation: cancellation);
+        return GenerateAsync(contexts, contexts.Select(_ => prompt).ToArray(), options, RestateAdapter, null, cancellation);
     }
 
     public void Dispose()

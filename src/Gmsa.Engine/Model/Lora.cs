@@ -7,6 +7,9 @@ namespace Gmsa.Engine.Model;
 /// <summary>Puts LoRA adapters on a module's projections and finds them again by their PEFT key names.</summary>
 public static class Lora
 {
+    /// <summary>The trained adapter's name, as PEFT names a model's first adapter.</summary>
+    public const string DefaultAdapter = "default";
+
     /// <summary>
     /// Adds an adapter to every <see cref="LoraLinear"/> under <paramref name="root"/> whose name passes
     /// <paramref name="include"/> (all of them by default, as GMSA does). Adapters are initialised from a
@@ -40,12 +43,50 @@ public static class Lora
         root.named_parameters().Where(p => IsAdapterKey(p.name)).Select(p => (p.name, p.parameter));
 
     /// <summary>Switches every adapter under a module on or off (weights untouched); returns how many there are.</summary>
-    public static int SetActive(nn.Module root, bool active)
+    public static int SetActive(nn.Module root, bool active) => Activate(root, active ? DefaultAdapter : null);
+
+    /// <summary>
+    /// Switches the projections under a module to the adapter named <paramref name="adapter"/>, or to the base weights
+    /// alone when it is null; returns how many projections carry adapters.
+    /// </summary>
+    public static int Activate(nn.Module root, string? adapter)
     {
         int count = 0;
         foreach (var (_, module) in root.named_modules())
-            if (module is LoraLinear { HasAdapter: true } linear) { linear.AdapterActive = active; count++; }
+            if (module is LoraLinear { HasAnyAdapter: true } linear)
+            {
+                linear.AdapterActive = adapter is not null;
+                linear.ActiveAdapter = adapter ?? DefaultAdapter;
+                count++;
+            }
         return count;
+    }
+
+    /// <summary>
+    /// Adds an inference-only adapter named <paramref name="name"/> from PEFT-style weights keyed by the module's own
+    /// state_dict names (<c>model.layers.0.self_attn.q_proj.lora_A.weight</c>, ...). Every key must find its
+    /// projection and every projection must get both halves, so a mismatched file fails loudly.
+    /// </summary>
+    public static int AddServedAdapters(nn.Module root, string name, IReadOnlyDictionary<string, Tensor> weights, double scale)
+    {
+        var pairs = new List<(LoraLinear Linear, Tensor A, Tensor B)>();
+        var used = new HashSet<string>();
+        foreach (var (module, m) in root.named_modules())
+        {
+            if (m is not LoraLinear linear) continue;
+            string a = module + ".lora_A.weight", b = module + ".lora_B.weight";
+            bool hasA = weights.ContainsKey(a), hasB = weights.ContainsKey(b);
+            if (hasA != hasB) throw new InvalidDataException($"adapter '{name}' has only one half of {module} ({(hasA ? a : b)})");
+            if (!hasA) continue;
+            pairs.Add((linear, weights[a], weights[b]));
+            used.Add(a);
+            used.Add(b);
+        }
+        var unknown = weights.Keys.Where(k => !used.Contains(k)).Take(3).ToArray();
+        if (unknown.Length > 0) throw new InvalidDataException($"adapter '{name}' has weights for no projection of this model: {string.Join(", ", unknown)}");
+        if (pairs.Count == 0) throw new InvalidDataException($"adapter '{name}' holds no weights");
+        foreach (var (linear, a, b) in pairs) linear.AddServedAdapter(name, a, b, scale);   // checked in full before any is added
+        return pairs.Count;
     }
 
     /// <summary>Folds every adapter under a module into its inference weight (see <see cref="LoraLinear.MergeForInference"/>).</summary>

@@ -34,6 +34,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     double scale, dropout;
     Scalar? scaleScalar;        // scale as the Scalar every forward passes (see Scalars)
     Tensor? mergedWeight;       // [Out, In] = W + scale * B A, for serving with the adapter on
+    readonly Dictionary<string, ServedAdapter> servedAdapters = [];   // more adapters over the same W, inference only
 
     public LoraLinear(Parameter weight, Parameter? bias) : base(nameof(LoraLinear))
     {
@@ -47,8 +48,15 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public Parameter Weight => weight;
     public Parameter? Bias => bias;
     public bool HasAdapter => lora_A is not null;
+    /// <summary>Whether there is an adapter to switch on: the trained one, or one added for inference only.</summary>
+    public bool HasAnyAdapter => HasAdapter || servedAdapters.Count > 0;
     /// <summary>False: the adapter is skipped (the base projection alone), e.g. for plain completions on a decoder with GMSA adapters.</summary>
     public bool AdapterActive { get; set; } = true;
+    /// <summary>
+    /// Which adapter is on while <see cref="AdapterActive"/>: <see cref="Lora.DefaultAdapter"/> (the trained one,
+    /// <c>lora_A</c>/<c>lora_B</c>) or a name given to <see cref="AddServedAdapter"/>.
+    /// </summary>
+    public string ActiveAdapter { get; set; } = Lora.DefaultAdapter;
     public LoraOptions? Adapter { get; private set; }
 
     /// <summary>Adds a fresh adapter in the weight's dtype and device; initialisation draws from libtorch's default generator.</summary>
@@ -84,9 +92,33 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         mergedWeight = merged.DetachFromDisposeScope();
     }
 
+    /// <summary>
+    /// Adds a second (third, ...) adapter over the same base weight, for inference only, under <paramref name="name"/>:
+    /// <paramref name="loraA"/> [R, In] and <paramref name="loraB"/> [Out, R] as PEFT saves them, scale = alpha / R. It
+    /// is kept unfolded (three matmuls while it is on), so each extra adapter costs its rank, not a copy of the weight.
+    /// The tensors are copied into the weight's dtype and device.
+    /// </summary>
+    public void AddServedAdapter(string name, Tensor loraA, Tensor loraB, double scale)
+    {
+        if (name == Lora.DefaultAdapter) throw new ArgumentException($"'{name}' names the trained adapter (lora_A, lora_B)");
+        if (servedAdapters.ContainsKey(name)) throw new InvalidOperationException($"this projection already carries an adapter named '{name}'");
+        if (loraA.dim() != 2 || loraB.dim() != 2 || loraA.shape[1] != InFeatures || loraB.shape[0] != OutFeatures || loraA.shape[0] != loraB.shape[1])
+            throw new ArgumentException($"adapter '{name}' is [{string.Join(", ", loraA.shape)}] x [{string.Join(", ", loraB.shape)}], " +
+                $"which does not fit a projection of {InFeatures} -> {OutFeatures}");
+        var a = loraA.to(weight.dtype, weight.device, copy: true).DetachFromDisposeScope();
+        var b = loraB.to(weight.dtype, weight.device, copy: true).DetachFromDisposeScope();
+        servedAdapters[name] = new ServedAdapter(a, b, scale.ToScalar());
+    }
+
+    public bool HasServedAdapter(string name) => servedAdapters.ContainsKey(name);
+
     protected override void Dispose(bool disposing)
     {
-        if (disposing) mergedWeight?.Dispose();
+        if (disposing)
+        {
+            mergedWeight?.Dispose();
+            foreach (var adapter in servedAdapters.Values) adapter.Dispose();
+        }
         base.Dispose(disposing);
     }
 
@@ -95,10 +127,15 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     /// or null while an unmerged adapter is on: then the forward is three matmuls and no single weight stands for it.
     /// </summary>
     internal Tensor? InferenceWeight =>
-        lora_A is null || !AdapterActive ? weight : mergedWeight is not null && !training ? mergedWeight : null;
+        !AdapterActive || !HasAnyAdapter ? weight
+        : ActiveAdapter != Lora.DefaultAdapter ? null
+        : lora_A is null ? weight
+        : mergedWeight is not null && !training ? mergedWeight : null;
 
     public override Tensor forward(Tensor x) // [N, In] -> [N, Out]
     {
+        if (AdapterActive && ActiveAdapter != Lora.DefaultAdapter && HasAnyAdapter)
+            return ForwardServed(x);
         if (AdapterActive && mergedWeight is not null && !training && !is_grad_enabled())
             return nn.functional.linear(x, mergedWeight, bias);
         var y = nn.functional.linear(x, weight, bias);
@@ -108,5 +145,26 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         var update = lora_B.forward(lora_A.forward(input));                       // [N, Out]
         var sum = is_grad_enabled() ? y.add(update, scaleScalar!) : y.add_(update, scaleScalar!);
         return sum.MoveToOuterDisposeScope();
+    }
+
+    Tensor ForwardServed(Tensor x) // [N, In] -> [N, Out]
+    {
+        if (!servedAdapters.TryGetValue(ActiveAdapter, out var adapter))
+            throw new InvalidOperationException($"no adapter named '{ActiveAdapter}' on this projection");
+        if (training || is_grad_enabled()) throw new InvalidOperationException($"adapter '{ActiveAdapter}' is for inference only");
+        var y = nn.functional.linear(x, weight, bias);
+        using var scope = NewDisposeScope();
+        var update = nn.functional.linear(nn.functional.linear(x, adapter.A), adapter.B);   // [N, Out]
+        return y.add_(update, adapter.Scale);
+    }
+
+    sealed record ServedAdapter(Tensor A, Tensor B, Scalar Scale) : IDisposable   // A [R, In], B [Out, R]
+    {
+        public void Dispose()
+        {
+            A.Dispose();
+            B.Dispose();
+            Scale.Dispose();
+        }
     }
 }

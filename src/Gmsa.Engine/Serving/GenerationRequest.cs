@@ -15,8 +15,11 @@ public sealed record GenerationRequest(IReadOnlyList<int> PromptTokens, Sampling
     /// </summary>
     public Tensor? SoftPrefix { get; init; }
 
-    /// <summary>Whether the decoder's LoRA adapters are on for this request (answers over soft tokens); off for plain text.</summary>
-    public bool DecoderAdapters { get; init; }
+    /// <summary>
+    /// The decoder adapter on for this request (<see cref="Model.Lora.Activate"/>): the answer or restate adapter over soft
+    /// tokens; null, the base weights alone, for plain text.
+    /// </summary>
+    public string? DecoderAdapter { get; init; }
 
     /// <summary>Positions the prompt takes in the decoder: soft tokens and text tokens.</summary>
     public int InputLength => PromptTokens.Count + (int)(SoftPrefix?.shape[0] ?? 0);

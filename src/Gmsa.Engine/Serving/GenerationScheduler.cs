@@ -210,7 +210,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
         foreach (var job in prefilling.ToArray())
         {
             if (budget == 0) break;
-            using (WithAdapters(job.Row.Request.DecoderAdapters))
+            using (WithAdapter(job.Row.Request.DecoderAdapter))
             {
                 int n = job.Advance(budget);
                 budget -= n;
@@ -219,7 +219,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
                 job.Row.Prefill = Stopwatch.GetElapsedTime(job.Row.Generation.EnqueuedAt) - job.Row.QueueWait;
                 firstTokens++;
                 if (job.Row.Accept(job.Row.Sample(job.LastLogits))) job.Row.Complete();
-                else BatchFor(job.Row.Request.DecoderAdapters).Join(job);
+                else BatchFor(job.Row.Request.DecoderAdapter).Join(job);
             }
             prefilling.Remove(job);
             job.Dispose();
@@ -227,10 +227,10 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
         return (positions, firstTokens);
     }
 
-    RunningBatch BatchFor(bool adapters)
+    RunningBatch BatchFor(string? adapter)
     {
-        var batch = batches.FirstOrDefault(b => b.DecoderAdapters == adapters);
-        if (batch is null) batches.Add(batch = new RunningBatch(Model.Model, adapters));
+        var batch = batches.FirstOrDefault(b => b.DecoderAdapter == adapter);
+        if (batch is null) batches.Add(batch = new RunningBatch(Model.Model, adapter));
         return batch;
     }
 
@@ -238,7 +238,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
     int Decode(RunningBatch batch)
     {
         int[] chosen;
-        using (WithAdapters(batch.DecoderAdapters)) chosen = batch.Step();
+        using (WithAdapter(batch.DecoderAdapter)) chosen = batch.Step();
         var rows = batch.Rows;
         for (int r = 0; r < rows.Count; r++)
         {
@@ -249,11 +249,11 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
         return chosen.Length;
     }
 
-    /// <summary>Switches the decoder's LoRA adapters on for the scope when asked (they are off between iterations).</summary>
-    IDisposable? WithAdapters(bool on)
+    /// <summary>Switches the decoder's named LoRA adapter on for the scope when one is asked (they are off between iterations).</summary>
+    IDisposable? WithAdapter(string? adapter)
     {
-        if (!on) return null;
-        Lora.SetActive(Model.Model, true);
+        if (adapter is null) return null;
+        Lora.Activate(Model.Model, adapter);
         return new Restore(() => Lora.SetActive(Model.Model, false));
     }
 

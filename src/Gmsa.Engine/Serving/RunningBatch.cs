@@ -18,15 +18,15 @@ internal sealed class RunningBatch : IDisposable
     Tensor? mask;                                  // [B, S] int64: 1 real, 0 padding
     readonly List<SequenceRow> rows = [];
 
-    public RunningBatch(CausalLM model, bool decoderAdapters)
+    public RunningBatch(CausalLM model, string? decoderAdapter)
     {
         this.model = model;
-        DecoderAdapters = decoderAdapters;
+        DecoderAdapter = decoderAdapter;
         cache = new KvCache(model.Config.NumHiddenLayers);
     }
 
-    /// <summary>The decoder weights this batch runs with: adapters on (answers over soft tokens) or off (plain text).</summary>
-    public bool DecoderAdapters { get; }
+    /// <summary>The decoder weights this batch runs with: an adapter's (answers or restating over soft tokens) or the base's (null, plain text).</summary>
+    public string? DecoderAdapter { get; }
     public IReadOnlyList<SequenceRow> Rows => rows;
     public int Count => rows.Count;
     public long CachedPositions => cache.Length;

@@ -136,14 +136,23 @@ public sealed class CompressionEndpointTests : IDisposable
     }
 
     [Fact]
-    public async Task Reconstruct_CompressedId_RestatesWithTheAutoencoderPrompt()
+    public async Task Reconstruct_CompressedId_RestatesWithTheRestateAdapterAsTheEngineDoes()
     {
         var id = (string)(await (await Post("/v1/compress", $$"""{"contexts": ["{{Ship}}"], "rate": 2}""")).JsonAsync())["data"]![0]!["compressed_id"]!;
         var response = await Post("/v1/reconstruct", $$"""{"compressed_id": "{{id}}", "max_tokens": 24}""");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.JsonAsync();
-        Assert.False(string.IsNullOrWhiteSpace((string)body["text"]!));
         Assert.True((int)body["usage"]!["completion_tokens"]! > 0);
+
+        // The shipped compressor answers with one decoder adapter and restates with another; the service picks as the engine does.
+        Assert.True(Gmsa.HasRestateAdapter);
+        var soft = await Gmsa.CompressAsync([Gmsa.EncodeContext(Ship)], 2, Token);
+        var sampling = Gmsa.Language.Generation.Resolve(temperature: 0) with { MaxNewTokens = 24 };
+        var engine = await Gmsa.ReconstructAsync(soft, sampling, Token);
+        var withAnswerAdapter = await Gmsa.GenerateAsync(soft, [Gmsa.EncodePrompt(Gmsa.Config.AutoencoderPrompt)], sampling, cancellation: Token);
+        Assert.Equal(engine.Texts[0], (string)body["text"]!);
+        Assert.NotEqual(withAnswerAdapter.Texts[0], engine.Texts[0]);
+        soft[0].Dispose();
     }
 
     [Theory]

@@ -106,17 +106,48 @@ public sealed class CompressorTrainingRunTests
         Assert.Contains("encoder_layers 1 (recipe: 2)", e.Message);
     }
 
+    /// <summary>Stage 1 with rank-4 decoder adapters, as the shipped recipe trains them, and a stage-2 data folder.</summary>
+    static (CompressorPaths Stage1, string Qa, string Tokens) Stage1WithDecoderAdapters(string dir)
+    {
+        string tokens = Path.Combine(dir, "tokens"), qa = Path.Combine(dir, "qa");
+        WriteTokens(tokens);
+        var items = Enumerable.Range(0, 4).Select(i => new QaItem($"The capital of Land{i} is City{i}.", $" Question: What is the capital of Land{i}? Answer:", [$"City{i}"])).ToList();
+        WriteQa(qa, items);
+        var ae = new CompressorPaths(ModelDir, [tokens], Path.Combine(dir, "ae"));
+        Assert.True(CompressorTrainingRun.Run(Recipe(CompressorStage.Autoencoder) with { DecoderTraining = DecoderTraining.Lora }, ae, resume: false).Completed);
+        return (ae, qa, tokens);
+    }
+
+    [Fact]
+    public void Run_Stage2WithoutRestating_KeepsStage1DecoderAdapterAsTheRestateAdapterAndExportDoesToo()
+    {
+        using var dir = new TempDir();
+        var (ae, qa, tokens) = Stage1WithDecoderAdapters(dir.Path);
+        string Weights(string folder, string adapter) => Path.Combine(folder, adapter, "adapter_model.safetensors");
+
+        // With restating in the mix the one adapter still restates: nothing kept beside it.
+        var mixed = new CompressorPaths(ModelDir, [qa], Path.Combine(dir.Path, "mixed"), InitFrom: ae.Final, Tokens: tokens);
+        Assert.True(CompressorTrainingRun.Run(Recipe(CompressorStage.Finetune), mixed, resume: false).Completed);
+        Assert.False(CompressorFolder.HasRestateAdapter(mixed.Final));
+
+        var answersOnly = Recipe(CompressorStage.Finetune) with { AutoencoderShare = 0 };
+        var ft = new CompressorPaths(ModelDir, [qa], Path.Combine(dir.Path, "answers"), InitFrom: ae.Final);
+        Assert.True(CompressorTrainingRun.Run(answersOnly, ft, resume: false).Completed);
+        var stage1Adapter = File.ReadAllBytes(Weights(ae.Final, CompressorFolder.DecoderAdapter));
+        Assert.Equal(stage1Adapter, File.ReadAllBytes(Weights(ft.Final, CompressorFolder.RestateAdapter)));
+        Assert.NotEqual(stage1Adapter, File.ReadAllBytes(Weights(ft.Final, CompressorFolder.DecoderAdapter)));   // trained on
+        string exported = Path.Combine(dir.Path, "exported");
+        CompressorTrainingRun.ExportCheckpoint(ft.Run, ModelDir, exported);
+        Assert.Equal(stage1Adapter, File.ReadAllBytes(Weights(exported, CompressorFolder.RestateAdapter)));
+        using var gmsa = GmsaModel.Load(ModelDir, ft.Final);
+        Assert.True(gmsa.HasRestateAdapter);
+    }
+
     [Fact]
     public void Run_Stage2OnStage1DecoderAdaptersOfAnotherRank_RefusesNamingBothShapes()
     {
         using var dir = new TempDir();
-        string tokens = Path.Combine(dir.Path, "tokens"), qa = Path.Combine(dir.Path, "qa");
-        WriteTokens(tokens);
-        var items = Enumerable.Range(0, 4).Select(i => new QaItem($"The capital of Land{i} is City{i}.", $" Question: What is the capital of Land{i}? Answer:", [$"City{i}"])).ToList();
-        WriteQa(qa, items);
-        // Stage 1 with rank-4 decoder adapters, as the shipped recipe trains them.
-        var ae = new CompressorPaths(ModelDir, [tokens], Path.Combine(dir.Path, "ae"));
-        Assert.True(CompressorTrainingRun.Run(Recipe(CompressorStage.Autoencoder) with { DecoderTraining = DecoderTraining.Lora }, ae, resume: false).Completed);
+        var (ae, qa, tokens) = Stage1WithDecoderAdapters(dir.Path);
 
         // Stage 2 goes on training those adapters, so a recipe asking rank 8 would get rank 4 without a word: refused.
         var wider = Recipe(CompressorStage.Finetune) with { Compressor = Recipe(CompressorStage.Finetune).Compressor with { DecoderLoraRank = 8, DecoderLoraAlpha = 8 } };

@@ -16,7 +16,10 @@ public sealed class GmsaModelTests : IDisposable
     static readonly string ModelDir = RepoFiles.Path("models/gmsa-tiny");
     readonly TempDir folder = new();
 
-    public GmsaModelTests()
+    public GmsaModelTests() => SaveCompressor(folder.Path, adapterSeed: 5);
+
+    /// <summary>A compressor folder whose decoder adapters are perturbed by draws of <paramref name="adapterSeed"/>.</summary>
+    static void SaveCompressor(string path, ulong adapterSeed)
     {
         using var decoder = PretrainedModel.Load(ModelDir, ScalarType.BFloat16, CPU);
         var config = new CompressorConfig
@@ -27,11 +30,11 @@ public sealed class GmsaModelTests : IDisposable
         Lora.AddAdapters(decoder, config.DecoderLora!, seed: 2, Lora.InDecoderBlocks);
         using (no_grad())
         {
-            var generator = new Generator(5);
+            var generator = new Generator(adapterSeed);
             foreach (var (name, p) in decoder.named_parameters().Where(p => Lora.IsAdapterKey(p.name)))
                 p.add_(randn(p.shape, generator: generator).to(p.dtype) * 0.05);
         }
-        CompressorFolder.Save(folder.Path, compressor, decoder);
+        CompressorFolder.Save(path, compressor, decoder);
     }
 
     public void Dispose() => folder.Dispose();
@@ -94,5 +97,55 @@ public sealed class GmsaModelTests : IDisposable
             gmsa.GenerateAsync(soft, [gmsa.EncodePrompt("Q")], new SamplingOptions { MaxNewTokens = 1020 }));
         Assert.Contains("exceed the model's context of 1024", error.Message);
         soft[0].Dispose();
+    }
+
+    [Fact]
+    public async Task ReconstructAsync_WithARestateAdapter_RestatesWithItAndAnswersWithTheDecoderAdapter()
+    {
+        // Same compressor, another answer adapter; the first folder's decoder adapter kept as its restate adapter.
+        using var other = new TempDir();
+        SaveCompressor(other.Path, adapterSeed: 9);
+        using var both = new TempDir();
+        foreach (var file in Directory.EnumerateFiles(other.Path, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(both.Path, Path.GetRelativePath(other.Path, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        Assert.NotNull(CompressorFolder.KeepRestateAdapter(folder.Path, both.Path, answersOnly: true));
+
+        var options = new SamplingOptions { MaxNewTokens = 12 };
+        async Task<(int[] Restated, int[] Answered)> Run(string compressor)
+        {
+            using var gmsa = GmsaModel.Load(ModelDir, compressor, CPU, ScalarType.Float32);   // float32: folded and unfolded adapters agree
+            var soft = await gmsa.CompressAsync([gmsa.EncodeContext(Context)], 4);
+            var restated = await gmsa.ReconstructAsync(soft, options);
+            var answered = await gmsa.GenerateAsync(soft, [gmsa.EncodePrompt(" Question: Where did the children play? Answer:")], options);
+            soft[0].Dispose();
+            return (restated.Result.Sequences[0].Tokens.ToArray(), answered.Result.Sequences[0].Tokens.ToArray());
+        }
+        var first = await Run(folder.Path);
+        var second = await Run(other.Path);
+        var combined = await Run(both.Path);
+        Assert.NotEqual(first.Restated, second.Restated);   // the two adapters restate differently, so the test can tell them apart
+        Assert.Equal(first.Restated, combined.Restated);
+        Assert.Equal(second.Answered, combined.Answered);
+        using var loaded = GmsaModel.Load(ModelDir, both.Path, CPU);
+        Assert.True(loaded.HasRestateAdapter);
+        Assert.Equal((Lora.DefaultAdapter, CompressorFolder.RestateAdapterName), (loaded.AnswerAdapter, loaded.RestateAdapter));
+    }
+
+    [Fact]
+    public void KeepRestateAdapter_ByWhatTheSourceHolds_CopiesTheRestateOrTheDecoderAdapterOrNothing()
+    {
+        using var target = new TempDir();
+        Assert.Null(CompressorFolder.KeepRestateAdapter(folder.Path, target.Path, answersOnly: false)); // its adapter still restates
+        Assert.False(CompressorFolder.HasRestateAdapter(target.Path));
+        Assert.EndsWith(CompressorFolder.DecoderAdapter, CompressorFolder.KeepRestateAdapter(folder.Path, target.Path, answersOnly: true));
+        string Weights(string f, string adapter) => Path.Combine(f, adapter, "adapter_model.safetensors");
+        Assert.Equal(File.ReadAllBytes(Weights(folder.Path, CompressorFolder.DecoderAdapter)), File.ReadAllBytes(Weights(target.Path, CompressorFolder.RestateAdapter)));
+        // A folder with a restate adapter passes that one on, whatever the next run trains.
+        using var next = new TempDir();
+        Assert.EndsWith(CompressorFolder.RestateAdapter, CompressorFolder.KeepRestateAdapter(target.Path, next.Path, answersOnly: false));
     }
 }

@@ -85,4 +85,74 @@ public sealed class LoraLinearTests
         Lora.SetActive(model, false);
         TensorAssert.Identical(baseLogits, model.forward(ids).Logits);
     }
+
+    [Fact]
+    public void AddServedAdapter_SwitchedBetween_EachAddsItsOwnScaledUpdateAndOffIsTheBase()
+    {
+        var weight = new Parameter(tensor(new float[] { 1, 0, 0, 1 }, [2, 2]));
+        using var linear = new LoraLinear(weight, null);
+        linear.AddAdapter(new LoraOptions(Rank: 1, Alpha: 2, Dropout: 0)); // trained adapter, scale 2, B zero
+        // Served adapter: A = [1, 1], B = [1, -1]^T, scale 0.5.
+        linear.AddServedAdapter("restate", tensor(new float[] { 1, 1 }, [1, 2]), tensor(new float[] { 1, -1 }, [2, 1]), 0.5);
+        linear.eval();
+        using var noGrad = no_grad();
+        var x = tensor(new float[] { 3, 4 }, [1, 2]);
+        float[] Run(string? adapter)
+        {
+            linear.AdapterActive = adapter is not null;
+            linear.ActiveAdapter = adapter ?? Lora.DefaultAdapter;
+            return linear.forward(x).data<float>().ToArray();
+        }
+        // x W^T = [3, 4]; A x = 7; B (A x) = [7, -7]; scaled by 0.5: [3.5, -3.5].
+        Assert.Equal([6.5f, 0.5f], Run("restate"));
+        Assert.Equal([3f, 4f], Run(Lora.DefaultAdapter)); // the trained adapter's B is still zero
+        Assert.Equal([3f, 4f], Run(null));
+        linear.ActiveAdapter = "restate";
+        linear.AdapterActive = true;
+        Assert.Null(linear.InferenceWeight); // no single weight stands for it: fused and fast decode paths step aside
+    }
+
+    [Fact]
+    public void AddServedAdapter_MisfitOrRepeatedOrTrained_IsRefused()
+    {
+        using var linear = new LoraLinear(new Parameter(zeros(3, 2)), null);
+        var misfit = Assert.Throws<ArgumentException>(() => linear.AddServedAdapter("restate", zeros(1, 4), zeros(3, 1), 1));
+        Assert.Contains("2 -> 3", misfit.Message);
+        Assert.Throws<ArgumentException>(() => linear.AddServedAdapter(Lora.DefaultAdapter, zeros(1, 2), zeros(3, 1), 1));
+        linear.AddServedAdapter("restate", zeros(1, 2), zeros(3, 1), 1);
+        Assert.Throws<InvalidOperationException>(() => linear.AddServedAdapter("restate", zeros(1, 2), zeros(3, 1), 1));
+        linear.ActiveAdapter = "restate";
+        Assert.Throws<InvalidOperationException>(() => linear.forward(ones(1, 2))); // inference only: autograd is on here
+    }
+
+    [Fact]
+    public void AddServedAdapters_TheTrainedAdaptersWeights_SameLogitsAsTheTrainedAdapter()
+    {
+        using var model = TinyModels.Create(TinyModels.Llama());
+        var ids = TinyModels.Ids([1, 5, 17, 42, 8]);
+        var options = new LoraOptions(Rank: 4, Alpha: 8, Dropout: 0);
+        Lora.AddAdapters(model, options, seed: 3, Lora.InDecoderBlocks);
+        using (no_grad())
+        {
+            var generator = new Generator(9);
+            foreach (var (name, p) in model.named_parameters().Where(p => Lora.IsAdapterKey(p.name)))
+                p.add_(randn(p.shape, generator: generator) * 0.2);
+        }
+        var adapter = Lora.AdapterParameters(model).ToDictionary(p => p.Name, p => (Tensor)p.Parameter.detach().clone());
+        Assert.Equal(14, Lora.AddServedAdapters(model, "copy", adapter, options.Scale)); // 2 layers x 7 projections
+        model.eval();
+        using var noGrad = no_grad();
+        var trained = model.forward(ids).Logits;
+        Lora.Activate(model, "copy");
+        var served = model.forward(ids).Logits;
+        Lora.Activate(model, null);
+        var baseLogits = model.forward(ids).Logits;
+        Assert.True(TensorAssert.MaxDiff(trained, baseLogits) > 1e-2);
+        TensorAssert.Close(trained, served, 1e-5, "served");
+
+        var half = adapter.Where(kv => !kv.Key.StartsWith("model.layers.1.mlp.down_proj.lora_B")).ToDictionary();
+        Assert.Contains("only one half", Assert.Throws<InvalidDataException>(() => Lora.AddServedAdapters(model, "half", half, 1)).Message);
+        var stray = new Dictionary<string, Tensor>(adapter) { ["model.layers.9.mlp.up_proj.lora_A.weight"] = zeros(4, 4) };
+        Assert.Contains("model.layers.9", Assert.Throws<InvalidDataException>(() => Lora.AddServedAdapters(model, "stray", stray, 1)).Message);
+    }
 }
