@@ -1,4 +1,5 @@
 using Gmsa.Engine.Generation;
+using Gmsa.Engine.Model;
 using Gmsa.Engine.Serving;
 using Gmsa.Engine.Tests.Golden;
 using TorchSharp;
@@ -140,6 +141,42 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
             Assert.Equal(3 + prompt.Count, outcome.PromptTokens);
         }
         finally { await lm.Runner.RunAsync(soft.Dispose); }
+    }
+
+    [Fact]
+    public async Task DecoderAdapter_RowsOfThreeAdaptersAtOnce_EachEqualsItsAdapterAlone()
+    {
+        using var lm = LanguageModel.Load(stories.Require());
+        await lm.Runner.RunAsync(() =>
+        {
+            // A trained adapter and a served one, both perturbed so that each changes the text.
+            var options = new LoraOptions(Rank: 2, Alpha: 2, Dropout: 0);
+            Lora.AddAdapters(lm.Model, options, seed: 4, Lora.InDecoderBlocks);
+            using var noGrad = no_grad();
+            var generator = new Generator(11);
+            foreach (var (_, p) in Lora.AdapterParameters(lm.Model)) p.add_(randn(p.shape, generator: generator) * 0.3);
+            var other = Lora.AdapterParameters(lm.Model).ToDictionary(p => p.Name, p => randn(p.Parameter.shape, generator: generator) * 0.3);
+            Lora.AddServedAdapters(lm.Model, "other", other, options.Scale);
+            Lora.Activate(lm.Model, null);
+            lm.Model.eval();
+            return true;
+        });
+        string?[] adapters = [null, Lora.DefaultAdapter, "other"];
+        GenerationRequest Request(string? adapter) => Greedy(lm, "Once upon a time", 20) with { DecoderAdapter = adapter };
+        var alone = new List<string>();
+        foreach (var adapter in adapters)
+        {
+            await lm.Runner.RunAsync(() => Lora.Activate(lm.Model, adapter));
+            alone.Add(await AloneAsync(lm, Request(adapter)));
+        }
+        await lm.Runner.RunAsync(() => Lora.Activate(lm.Model, null));
+        Assert.Equal(3, alone.Distinct().Count());   // the adapters matter, so a row on the wrong one would show
+
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { MaxBatchSize = 8 });
+        ScheduledGeneration[] generations;
+        using (new BusyModel(lm)) generations = adapters.Select(a => Enqueue(scheduler, Request(a))).ToArray();   // all admitted together
+        for (int i = 0; i < adapters.Length; i++)
+            Assert.Equal(alone[i], (await generations[i].Completion.WaitAsync(Bound, Token)).Text);
     }
 
     [Fact]
