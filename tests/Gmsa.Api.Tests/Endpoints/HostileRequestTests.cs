@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -99,11 +100,30 @@ public sealed class HostileRequestTests : IDisposable
                 Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(route, new StringContent(body, Encoding.UTF8, "application/json"), Token)).StatusCode);
         }
         await Round(0);
-        await Task.Delay(200, Token);                    // soft-token tensors are released when their generation completes
-        long before = torch.Tensor.TotalCount;
+        long before = await SettledTensorCountAsync();   // soft-token tensors are released when their generation completes
         for (int i = 1; i <= 10; i++) await Round(i);
-        await Task.Delay(200, Token);
-        Assert.Equal(before, torch.Tensor.TotalCount);
+        Assert.Equal(before, await SettledTensorCountAsync(before));
+    }
+
+    /// <summary>
+    /// The live-tensor count once releases that follow a response have run: the count reaches <paramref name="target"/>,
+    /// or holds still for 300 ms; at most 10 s, so a leak still shows on a loaded machine but fails in bounded time.
+    /// </summary>
+    static async Task<long> SettledTensorCountAsync(long? target = null)
+    {
+        var total = Stopwatch.StartNew();
+        var still = Stopwatch.StartNew();
+        long last = torch.Tensor.TotalCount;
+        while (total.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            if (target is { } t ? last == t : still.Elapsed >= TimeSpan.FromMilliseconds(300)) break;
+            await Task.Delay(50, Token);
+            long now = torch.Tensor.TotalCount;
+            if (now == last) continue;
+            last = now;
+            still.Restart();
+        }
+        return last;
     }
 
     public void Dispose() => factory.Dispose();
