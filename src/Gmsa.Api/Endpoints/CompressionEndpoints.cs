@@ -36,7 +36,8 @@ public static class CompressionEndpoints
             .WithDescription("The decoder reads the contexts' soft tokens, then the question, and answers; stream: true answers with server-sent events.")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapPost("/reconstruct", Reconstruct).WithName("Reconstruct").WithSummary("What the compression kept")
-            .WithDescription("The decoder's restatement of one compressed context (the autoencoder's instruction as prompt).")
+            .WithDescription("The decoder's restatement of one compressed context (the autoencoder's instruction as prompt), with the " +
+                "compressor's restate adapter where it has one (its answer adapter otherwise).")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
         return app;
     }
