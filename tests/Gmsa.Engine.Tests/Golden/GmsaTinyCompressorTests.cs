@@ -7,7 +7,7 @@ namespace Gmsa.Engine.Tests.Golden;
 
 /// <summary>
 /// The shipped compressor, models/gmsa-tiny/compressor, as committed: the stage-1 recipe's shape, bf16 weights
-/// under 20 MB, loadable on gmsa-tiny, with its held-out evaluation sets beside it.
+/// under 20 MB with an answer and a restate adapter, loadable on gmsa-tiny, with its held-out evaluation sets beside it.
 /// </summary>
 public sealed class GmsaTinyCompressorTests
 {
@@ -21,7 +21,8 @@ public sealed class GmsaTinyCompressorTests
         var recipe = CompressorRecipe.Load(RepoFiles.Path("recipes/gmsa-tiny-ae.json")).Compressor;
         Assert.Equal((recipe with { BaseModel = "gmsa-tiny" }).ToJson(), config.ToJson());
         var files = Directory.GetFiles(CompressorDir, "*.safetensors", SearchOption.AllDirectories);
-        Assert.Equal(3, files.Length); // encoder adapter, alignment, decoder adapter
+        Assert.Equal(4, files.Length); // encoder adapter, alignment, decoder (answer) adapter, restate adapter
+        Assert.True(CompressorFolder.HasRestateAdapter(CompressorDir));
         Assert.All(files, f => Assert.All(SafeTensors.ReadHeader(f).Values, h => Assert.Equal("BF16", h.Dtype)));
         Assert.True(files.Sum(f => new FileInfo(f).Length) < 20_000_000);
         foreach (var set in new[] { "reconstruction.jsonl", "qa.jsonl", "passkey.jsonl" })
