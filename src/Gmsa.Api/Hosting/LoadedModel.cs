@@ -26,7 +26,7 @@ public sealed class LoadedModel(LanguageModel language, GmsaModel? gmsa) : IDisp
             var configured => ModelFolder.Resolve(configured, contentRoot),
         };
         if (folder is null) return new LoadedModel(LanguageModel.Load(model.Path, device, dtype), null);
-        var gmsa = GmsaModel.Load(model.Path, folder, device, dtype);
+        var gmsa = GmsaModel.Load(model.Path, folder, device, dtype, compression.FoldRestateAdapter);
         return new LoadedModel(gmsa.Language, gmsa);
     }
 

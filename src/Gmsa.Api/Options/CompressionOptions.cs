@@ -11,6 +11,13 @@ public sealed class CompressionOptions
     /// <summary>Compressor folder; empty: the model folder's <c>compressor/</c> when it has one; <c>none</c>: compression off.</summary>
     public string? Compressor { get; set; }
 
+    /// <summary>
+    /// Whether a compressor's restate adapter is folded into weights of its own at start-up, as the answer adapter always
+    /// is: restating then decodes as fast as answering, for one more copy of the decoder blocks' projection weights in
+    /// memory. False keeps it unfolded (memory of its rank; restating decodes several times slower).
+    /// </summary>
+    public bool FoldRestateAdapter { get; set; } = true;
+
     /// <summary>Longest context accepted, in tokens (contexts are cut into segments, so this bounds work, not the window).</summary>
     [Range(1, 10_000_000)]
     public int MaxContextTokens { get; set; } = 65_536;

@@ -113,6 +113,12 @@ public static class CompressionBenchmark
             $"full: [{Bos(o)}{fullAnswer} context ; {q} question] + {o.AnswerTokens} tokens (greedy, no stop tokens)"));
         log?.Invoke($"answer: GMSA {Ms(gmsaAnswer):F1} ms, full context {Ms(fullAnswerTime):F1} ms");
 
+        if (Lora.HasServedAdapter(decoder, CompressorFolder.RestateAdapterName))
+        {
+            rows.Add(RestateDecode(decoder, compressor, context, o, answer));
+            log?.Invoke($"restating: {rows[^1].Gmsa:F1} ms with the restate adapter folded, {rows[^1].Baseline:F1} ms unfolded");
+        }
+
         rows.Add(EncoderThroughput(compressor, o, encoderContexts));
         log?.Invoke($"encoder: {rows[^1].Gmsa:F1} contexts/s batched, {rows[^1].Baseline:F1} one call each");
         rows.Add(AutoencoderStep(decoder, compressor, o, rng, log));
@@ -227,10 +233,27 @@ public static class CompressionBenchmark
         return soft;
     }
 
-    /// <summary>[soft ; question] packed as GmsaModel packs it, generated with the decoder's adapters on.</summary>
-    static void AnswerFromSoft(CausalLM decoder, Tensor soft, IReadOnlyList<int> question, SamplingOptions sampling)
+    /// <summary>
+    /// 3b. The same forced-length generation over cached soft tokens with the restate adapter folded into weights of its
+    /// own (as served by default) against unfolded (three matmuls a projection, the memory-saving setting).
+    /// </summary>
+    static CompressionRow RestateDecode(CausalLM decoder, ContextCompressor compressor, int[] context, CompressionBenchmarkOptions o, SamplingOptions sampling)
     {
-        Lora.SetActive(decoder, true);
+        using var scope = NewDisposeScope();
+        var soft = Compress(compressor, [context], o.Rate)[0];
+        void Restate() => AnswerFromSoft(decoder, soft, o.AutoencoderPrompt, sampling, CompressorFolder.RestateAdapterName);
+        var unfolded = Time(o, Restate);
+        Lora.MergeServedForInference(decoder);
+        var folded = Time(o, Restate);
+        return new($"{sampling.MaxNewTokens} restating tokens over cached soft tokens, restate adapter folded vs unfolded", "ms", Ms(folded), Ms(unfolded), "-",
+            $"[{soft.shape[0]} soft ; {o.AutoencoderPrompt.Count} instruction] + {sampling.MaxNewTokens} tokens with the restate adapter: folded into " +
+            "one weight per projection (FoldRestateAdapter, the default) against x W + (alpha/r) (x A) B");
+    }
+
+    /// <summary>[soft ; question] packed as GmsaModel packs it, generated with a decoder adapter on (the answer one by default).</summary>
+    static void AnswerFromSoft(CausalLM decoder, Tensor soft, IReadOnlyList<int> question, SamplingOptions sampling, string adapter = Lora.DefaultAdapter)
+    {
+        Lora.Activate(decoder, adapter);
         try
         {
             using var scope = NewDisposeScope();

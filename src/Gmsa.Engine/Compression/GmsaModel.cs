@@ -35,7 +35,12 @@ public sealed class GmsaModel : IDisposable
     public CompressorConfig Config => Compressor.Config;
     CausalLM Decoder => Language.Model;
 
-    public static GmsaModel Load(string modelDirectory, string? compressorDirectory = null, Device? device = null, ScalarType? dtype = null)
+    /// <param name="foldRestateAdapter">
+    /// fold the restate adapter, when the compressor has one, into weights of its own as the answer adapter is: restating
+    /// decodes as fast as answering, for one more copy of the decoder blocks' projection weights; false keeps it unfolded
+    /// </param>
+    public static GmsaModel Load(string modelDirectory, string? compressorDirectory = null, Device? device = null, ScalarType? dtype = null,
+        bool foldRestateAdapter = true)
     {
         compressorDirectory ??= Path.Combine(modelDirectory, DefaultCompressorFolder);
         if (!CompressorFolder.Exists(compressorDirectory))
@@ -47,6 +52,7 @@ public sealed class GmsaModel : IDisposable
             {
                 var c = CompressorFolder.Load(compressorDirectory, language.Model);
                 Lora.MergeForInference(language.Model); // serving only: the weights are final
+                if (foldRestateAdapter) Lora.MergeServedForInference(language.Model);
                 Lora.MergeForInference(c);              // the encoder's rank-128 adapters too: one matmul a projection instead of three
                 Lora.SetActive(language.Model, false);
                 return c;

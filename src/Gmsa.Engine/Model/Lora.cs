@@ -63,7 +63,7 @@ public static class Lora
     }
 
     /// <summary>
-    /// Adds an inference-only adapter named <paramref name="name"/> from PEFT-style weights keyed by the module's own
+    /// Adds a served (never trained) adapter named <paramref name="name"/> from PEFT-style weights keyed by the module's own
     /// state_dict names (<c>model.layers.0.self_attn.q_proj.lora_A.weight</c>, ...). Every key must find its
     /// projection and every projection must get both halves, so a mismatched file fails loudly.
     /// </summary>
@@ -89,10 +89,21 @@ public static class Lora
         return pairs.Count;
     }
 
-    /// <summary>Folds every adapter under a module into its inference weight (see <see cref="LoraLinear.MergeForInference"/>).</summary>
+    /// <summary>Whether any projection under a module carries a served adapter named <paramref name="name"/>.</summary>
+    public static bool HasServedAdapter(nn.Module root, string name) =>
+        root.named_modules().Any(m => m.module is LoraLinear linear && linear.HasServedAdapter(name));
+
+    /// <summary>Folds every trained adapter under a module into its inference weight (see <see cref="LoraLinear.MergeForInference"/>).</summary>
     public static void MergeForInference(nn.Module root)
     {
         foreach (var (_, module) in root.named_modules())
             if (module is LoraLinear { HasAdapter: true } linear) linear.MergeForInference();
+    }
+
+    /// <summary>Folds every served adapter under a module into a weight of its own (see <see cref="LoraLinear.MergeServedForInference"/>).</summary>
+    public static void MergeServedForInference(nn.Module root)
+    {
+        foreach (var (_, module) in root.named_modules())
+            if (module is LoraLinear linear) linear.MergeServedForInference();
     }
 }

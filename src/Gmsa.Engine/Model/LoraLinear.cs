@@ -34,7 +34,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     double scale, dropout;
     Scalar? scaleScalar;        // scale as the Scalar every forward passes (see Scalars)
     Tensor? mergedWeight;       // [Out, In] = W + scale * B A, for serving with the adapter on
-    readonly Dictionary<string, ServedAdapter> servedAdapters = [];   // more adapters over the same W, inference only
+    readonly Dictionary<string, ServedAdapter> servedAdapters = [];   // more adapters over the same W, served, never trained
 
     public LoraLinear(Parameter weight, Parameter? bias) : base(nameof(LoraLinear))
     {
@@ -48,7 +48,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public Parameter Weight => weight;
     public Parameter? Bias => bias;
     public bool HasAdapter => lora_A is not null;
-    /// <summary>Whether there is an adapter to switch on: the trained one, or one added for inference only.</summary>
+    /// <summary>Whether there is an adapter to switch on: the trained one, or a served one (<see cref="AddServedAdapter"/>).</summary>
     public bool HasAnyAdapter => HasAdapter || servedAdapters.Count > 0;
     /// <summary>False: the adapter is skipped (the base projection alone), e.g. for plain completions on a decoder with GMSA adapters.</summary>
     public bool AdapterActive { get; set; } = true;
@@ -84,18 +84,36 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public void MergeForInference()
     {
         if (lora_A is null || lora_B is null) return;
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        var update = lora_B.weight!.to(ScalarType.Float32).mm(lora_A.weight!.to(ScalarType.Float32)).mul_(scale);   // [Out, In]
-        var merged = weight.to(ScalarType.Float32).add(update).to(weight.dtype);
         mergedWeight?.Dispose();
-        mergedWeight = merged.DetachFromDisposeScope();
+        mergedWeight = Fold(lora_A.weight!, lora_B.weight!, scale);
     }
 
     /// <summary>
-    /// Adds a second (third, ...) adapter over the same base weight, for inference only, under <paramref name="name"/>:
+    /// Folds every served adapter into a weight of its own, as <see cref="MergeForInference"/> does the trained one: decode
+    /// with it on is then as fast as with the trained one, at the cost of one more [Out, In] weight per adapter.
+    /// </summary>
+    public void MergeServedForInference()
+    {
+        foreach (var adapter in servedAdapters.Values)
+        {
+            adapter.Merged?.Dispose();
+            adapter.Merged = Fold(adapter.A, adapter.B, adapter.ScaleValue);
+        }
+    }
+
+    /// <summary>W + scale * B A in float32, back in the weight's dtype: [Out, In].</summary>
+    Tensor Fold(Tensor a, Tensor b, double s)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var update = b.to(ScalarType.Float32).mm(a.to(ScalarType.Float32)).mul_(s);
+        return weight.to(ScalarType.Float32).add(update).to(weight.dtype).DetachFromDisposeScope();
+    }
+
+    /// <summary>
+    /// Adds a second (third, ...) adapter over the same base weight, served and never trained, under <paramref name="name"/>:
     /// <paramref name="loraA"/> [R, In] and <paramref name="loraB"/> [Out, R] as PEFT saves them, scale = alpha / R. It
-    /// is kept unfolded (three matmuls while it is on), so each extra adapter costs its rank, not a copy of the weight.
+    /// is unfolded (three matmuls while it is on, memory of its rank) until <see cref="MergeServedForInference"/> folds it.
     /// The tensors are copied into the weight's dtype and device.
     /// </summary>
     public void AddServedAdapter(string name, Tensor loraA, Tensor loraB, double scale)
@@ -107,7 +125,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
                 $"which does not fit a projection of {InFeatures} -> {OutFeatures}");
         var a = loraA.to(weight.dtype, weight.device, copy: true).DetachFromDisposeScope();
         var b = loraB.to(weight.dtype, weight.device, copy: true).DetachFromDisposeScope();
-        servedAdapters[name] = new ServedAdapter(a, b, scale.ToScalar());
+        servedAdapters[name] = new ServedAdapter(a, b, scale);
     }
 
     public bool HasServedAdapter(string name) => servedAdapters.ContainsKey(name);
@@ -128,7 +146,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     /// </summary>
     internal Tensor? InferenceWeight =>
         !AdapterActive || !HasAnyAdapter ? weight
-        : ActiveAdapter != Lora.DefaultAdapter ? null
+        : ActiveAdapter != Lora.DefaultAdapter ? (servedAdapters.GetValueOrDefault(ActiveAdapter)?.Merged is { } folded && !training ? folded : null)
         : lora_A is null ? weight
         : mergedWeight is not null && !training ? mergedWeight : null;
 
@@ -151,20 +169,29 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         if (!servedAdapters.TryGetValue(ActiveAdapter, out var adapter))
             throw new InvalidOperationException($"no adapter named '{ActiveAdapter}' on this projection");
-        if (training || is_grad_enabled()) throw new InvalidOperationException($"adapter '{ActiveAdapter}' is for inference only");
+        if (adapter.Merged is not null && !training && !is_grad_enabled())
+            return nn.functional.linear(x, adapter.Merged, bias);
         var y = nn.functional.linear(x, weight, bias);
         using var scope = NewDisposeScope();
-        var update = nn.functional.linear(nn.functional.linear(x, adapter.A), adapter.B);   // [N, Out]
-        return y.add_(update, adapter.Scale);
+        var update = nn.functional.linear(nn.functional.linear(x, adapter.A), adapter.B);   // [N, Out]; its weights never train
+        var sum = is_grad_enabled() ? y.add(update, adapter.Scale) : y.add_(update, adapter.Scale);
+        return sum.MoveToOuterDisposeScope();
     }
 
-    sealed record ServedAdapter(Tensor A, Tensor B, Scalar Scale) : IDisposable   // A [R, In], B [Out, R]
+    sealed class ServedAdapter(Tensor a, Tensor b, double scale) : IDisposable
     {
+        public Tensor A { get; } = a;                    // [R, In]
+        public Tensor B { get; } = b;                    // [Out, R]
+        public double ScaleValue { get; } = scale;
+        public Scalar Scale { get; } = scale.ToScalar();
+        public Tensor? Merged { get; set; }              // [Out, In] = W + scale * B A, once folded
+
         public void Dispose()
         {
             A.Dispose();
             B.Dispose();
             Scale.Dispose();
+            Merged?.Dispose();
         }
     }
 }

@@ -7,29 +7,48 @@ namespace Gmsa.Engine.Tests.Benchmarks;
 /// <summary>`gmsa bench compress`'s code on a tiny random decoder: every row comes out; no timing is asserted.</summary>
 public sealed class CompressionBenchmarkTests
 {
+    static readonly CompressionBenchmarkOptions Options = new()
+    {
+        Repeats = 1, Rate = 4, ContextTokens = 40, Question = [20, 21, 22], BosId = 1, AnswerTokens = 5,
+        EncoderContexts = 3, EncoderContextTokens = 24, TrainBatch = 2, TrainContextTokens = 16,
+        AutoencoderPrompt = [10, 11, 12], MatmulSize = 64,
+    };
+
     [Fact]
     public void Run_TinyModelOneRepeat_EveryRowFiniteAndPositive()
     {
         using var decoder = TinyCompressors.Decoder();
         using var compressor = CompressionBenchmark.FreshCompressor(decoder, TinyCompressors.Config(), seed: 7);
-        var options = new CompressionBenchmarkOptions
-        {
-            Repeats = 1, Rate = 4, ContextTokens = 40, Question = [20, 21, 22], BosId = 1, AnswerTokens = 5,
-            EncoderContexts = 3, EncoderContextTokens = 24, TrainBatch = 2, TrainContextTokens = 16,
-            AutoencoderPrompt = [10, 11, 12], MatmulSize = 64,
-        };
 
-        var rows = CompressionBenchmark.Run(decoder, compressor, options);
+        var rows = CompressionBenchmark.Run(decoder, compressor, Options);
 
         Assert.Equal(6, rows.Count);
+        AssertFinite(rows);
+        Assert.True(Lora.AdapterParameters(decoder).Any(), "the fresh compressor puts the config's decoder adapters on");
+    }
+
+    [Fact]
+    public void Run_DecoderWithARestateAdapter_AddsTheRestatingRow()
+    {
+        using var decoder = TinyCompressors.Decoder();
+        using var compressor = CompressionBenchmark.FreshCompressor(decoder, TinyCompressors.Config(), seed: 7);
+        var restate = Lora.AdapterParameters(decoder).ToDictionary(p => p.Name, p => (TorchSharp.torch.Tensor)p.Parameter.detach());
+        Lora.AddServedAdapters(decoder, Gmsa.Engine.Compression.CompressorFolder.RestateAdapterName, restate, scale: 1);
+
+        var rows = CompressionBenchmark.Run(decoder, compressor, Options);
+
+        Assert.Equal(7, rows.Count);
+        Assert.Contains(rows, r => r.Figure.Contains("restate adapter folded vs unfolded"));
+        AssertFinite(rows);
+    }
+
+    static void AssertFinite(IReadOnlyList<CompressionRow> rows) =>
         Assert.All(rows, r =>
         {
             Assert.True(double.IsFinite(r.Gmsa) && r.Gmsa > 0, $"{r.Figure}: GMSA {r.Gmsa}");
             Assert.True(double.IsFinite(r.Baseline) && r.Baseline > 0, $"{r.Figure}: baseline {r.Baseline}");
             Assert.True(double.IsFinite(r.Ratio) && r.Ratio > 0, $"{r.Figure}: ratio {r.Ratio}");
         });
-        Assert.True(Lora.AdapterParameters(decoder).Any(), "the fresh compressor puts the config's decoder adapters on");
-    }
 
     [Theory]
     [InlineData(1024, 128, 8, 128)]

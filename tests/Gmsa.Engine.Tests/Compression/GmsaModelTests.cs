@@ -115,9 +115,9 @@ public sealed class GmsaModelTests : IDisposable
         Assert.NotNull(CompressorFolder.KeepRestateAdapter(folder.Path, both.Path, answersOnly: true));
 
         var options = new SamplingOptions { MaxNewTokens = 12 };
-        async Task<(int[] Restated, int[] Answered)> Run(string compressor)
+        async Task<(int[] Restated, int[] Answered)> Run(string compressor, bool fold = true)
         {
-            using var gmsa = GmsaModel.Load(ModelDir, compressor, CPU, ScalarType.Float32);   // float32: folded and unfolded adapters agree
+            using var gmsa = GmsaModel.Load(ModelDir, compressor, CPU, ScalarType.Float32, fold);   // float32: folded and unfolded adapters agree
             var soft = await gmsa.CompressAsync([gmsa.EncodeContext(Context)], 4);
             var restated = await gmsa.ReconstructAsync(soft, options);
             var answered = await gmsa.GenerateAsync(soft, [gmsa.EncodePrompt(" Question: Where did the children play? Answer:")], options);
@@ -130,6 +130,9 @@ public sealed class GmsaModelTests : IDisposable
         Assert.NotEqual(first.Restated, second.Restated);   // the two adapters restate differently, so the test can tell them apart
         Assert.Equal(first.Restated, combined.Restated);
         Assert.Equal(second.Answered, combined.Answered);
+        var unfolded = await Run(both.Path, fold: false);   // the restate adapter unfolded: the same tokens
+        Assert.Equal(combined.Restated, unfolded.Restated);
+        Assert.Equal(combined.Answered, unfolded.Answered);
         using var loaded = GmsaModel.Load(ModelDir, both.Path, CPU);
         Assert.True(loaded.HasRestateAdapter);
         Assert.Equal((Lora.DefaultAdapter, CompressorFolder.RestateAdapterName), (loaded.AnswerAdapter, loaded.RestateAdapter));

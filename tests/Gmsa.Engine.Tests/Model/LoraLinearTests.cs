@@ -87,7 +87,7 @@ public sealed class LoraLinearTests
     }
 
     [Fact]
-    public void AddServedAdapter_SwitchedBetween_EachAddsItsOwnScaledUpdateAndOffIsTheBase()
+    public void AddServedAdapter_SwitchedBetweenUnfoldedThenFolded_EachAddsItsOwnScaledUpdateAndOffIsTheBase()
     {
         var weight = new Parameter(tensor(new float[] { 1, 0, 0, 1 }, [2, 2]));
         using var linear = new LoraLinear(weight, null);
@@ -110,10 +110,15 @@ public sealed class LoraLinearTests
         linear.ActiveAdapter = "restate";
         linear.AdapterActive = true;
         Assert.Null(linear.InferenceWeight); // no single weight stands for it: fused and fast decode paths step aside
+
+        linear.MergeServedForInference();    // W + 0.5 B A = [[1.5, 0.5], [-0.5, 0.5]]
+        Assert.Equal([1.5f, 0.5f, -0.5f, 0.5f], linear.InferenceWeight!.data<float>().ToArray());
+        Assert.Equal([6.5f, 0.5f], Run("restate"));
+        Assert.Equal([3f, 4f], Run(null));
     }
 
     [Fact]
-    public void AddServedAdapter_MisfitOrRepeatedOrTrained_IsRefused()
+    public void AddServedAdapter_MisfitRepeatedOrTrainedName_IsRefusedAndAnUnknownOneFailsTheForward()
     {
         using var linear = new LoraLinear(new Parameter(zeros(3, 2)), null);
         var misfit = Assert.Throws<ArgumentException>(() => linear.AddServedAdapter("restate", zeros(1, 4), zeros(3, 1), 1));
@@ -121,8 +126,8 @@ public sealed class LoraLinearTests
         Assert.Throws<ArgumentException>(() => linear.AddServedAdapter(Lora.DefaultAdapter, zeros(1, 2), zeros(3, 1), 1));
         linear.AddServedAdapter("restate", zeros(1, 2), zeros(3, 1), 1);
         Assert.Throws<InvalidOperationException>(() => linear.AddServedAdapter("restate", zeros(1, 2), zeros(3, 1), 1));
-        linear.ActiveAdapter = "restate";
-        Assert.Throws<InvalidOperationException>(() => linear.forward(ones(1, 2))); // inference only: autograd is on here
+        linear.ActiveAdapter = "another";
+        Assert.Contains("'another'", Assert.Throws<InvalidOperationException>(() => linear.forward(ones(1, 2))).Message);
     }
 
     [Fact]
