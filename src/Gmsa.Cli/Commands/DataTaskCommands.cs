@@ -42,11 +42,13 @@ internal static class DataTaskCommands
         var model = new Option<string>("--model") { Description = "model folder whose tokenizer measures lengths", DefaultValueFactory = _ => "models/gmsa-tiny" };
         var output = new Option<string>("--out") { Description = "folder for train.jsonl, test.jsonl, test_lengths.json and README.md", DefaultValueFactory = _ => "data/passkey" };
         var perLength = new Option<int>("--per-length") { Description = "test items per length (256 ... 8192 tokens)", DefaultValueFactory = _ => 20 };
-        var trainItems = new Option<int>("--train-items") { Description = $"training items of {PasskeyTask.TrainMinTokens}-{PasskeyTask.TrainMaxTokens} tokens", DefaultValueFactory = _ => 2000 };
+        var trainItems = new Option<int>("--train-items") { Description = "training items", DefaultValueFactory = _ => 2000 };
+        var trainMin = new Option<int>("--train-min-tokens") { Description = "shortest training item, in tokens", DefaultValueFactory = _ => PasskeyTask.TrainMinTokens };
+        var trainMax = new Option<int>("--train-max-tokens") { Description = "longest training item, in tokens", DefaultValueFactory = _ => PasskeyTask.TrainMaxTokens };
         var seed = SeedOption("keys, depths and filler positions");
         var command = new Command("passkey", "Write passkey retrieval items: a 5-digit key hidden in corpus text, tested at 256 to 8192 tokens")
         {
-            corpus, model, output, perLength, trainItems, seed,
+            corpus, model, output, perLength, trainItems, trainMin, trainMax, seed,
         };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
@@ -54,16 +56,18 @@ internal static class DataTaskCommands
             {
                 CorpusDir = parse.GetValue(corpus)!, ModelDir = parse.GetValue(model)!, OutDir = parse.GetValue(output)!,
                 PerLength = parse.GetValue(perLength), TrainItems = parse.GetValue(trainItems), Seed = parse.GetValue(seed),
+                TrainMinTokens = parse.GetValue(trainMin), TrainMaxTokens = parse.GetValue(trainMax),
             };
             options = options with
             {
                 Command = $"gmsa data passkey --corpus {options.CorpusDir} --model {options.ModelDir} --out {options.OutDir} " +
-                          $"--per-length {options.PerLength} --train-items {options.TrainItems} --seed {options.Seed}",
+                          $"--per-length {options.PerLength} --train-items {options.TrainItems} " +
+                          $"--train-min-tokens {options.TrainMinTokens} --train-max-tokens {options.TrainMaxTokens} --seed {options.Seed}",
             };
             var summary = PasskeyDataset.Build(options, Log);
             foreach (var t in summary.Test)
                 Console.WriteLine($"test  {t.TargetTokens,5} tokens {t.Items,5:N0} items (actual {t.MinTokens}-{t.MaxTokens})");
-            Console.WriteLine($"train {PasskeyTask.TrainMinTokens}-{PasskeyTask.TrainMaxTokens} tokens {summary.TrainItems,5:N0} items (actual {summary.TrainMinTokens}-{summary.TrainMaxTokens})");
+            Console.WriteLine($"train {options.TrainMinTokens}-{options.TrainMaxTokens} tokens {summary.TrainItems,5:N0} items (actual {summary.TrainMinTokens}-{summary.TrainMaxTokens})");
             Log($"wrote {Path.GetFullPath(options.OutDir)}");
             return 0;
         }));

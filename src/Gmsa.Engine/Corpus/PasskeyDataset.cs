@@ -13,6 +13,9 @@ public sealed record PasskeyBuildOptions
     public required string OutDir { get; init; }
     public int PerLength { get; init; } = 20;
     public int TrainItems { get; init; } = 2000;
+    /// <summary>Training items' lengths, uniform in this range of tokens (by default short ones).</summary>
+    public int TrainMinTokens { get; init; } = PasskeyTask.TrainMinTokens;
+    public int TrainMaxTokens { get; init; } = PasskeyTask.TrainMaxTokens;
     public int Seed { get; init; } = 1;
     /// <summary>The command line recorded in the README.</summary>
     public string Command { get; init; } = "gmsa data passkey";
@@ -25,7 +28,7 @@ public sealed record PasskeySummary(int TrainItems, int TrainMinTokens, int Trai
 
 /// <summary>
 /// Writes the passkey set: test.jsonl (filler from the corpus's test split, never trained on) at each of
-/// <see cref="PasskeyTask.TestLengths"/>, train.jsonl (short items, filler from the train split) for
+/// <see cref="PasskeyTask.TestLengths"/>, train.jsonl (short items unless asked otherwise, filler from the train split) for
 /// teaching the decoder the task, test_lengths.json (per test line: target and actual tokens, depth)
 /// and README.md. The JSONL files stay the reference {"input", "prompt", "answer"} format.
 /// </summary>
@@ -44,13 +47,16 @@ public static class PasskeyDataset
         if (options.PerLength < 1 || options.TrainItems < 0 || options.PerLength > 100_000 || options.TrainItems > 1_000_000)
             throw new ArgumentOutOfRangeException(
                 $"per-length must be in 1..100000 and train items in 0..1000000 (got {options.PerLength} and {options.TrainItems})", innerException: null);
+        if (options.TrainMinTokens < 32 || options.TrainMaxTokens < options.TrainMinTokens || options.TrainMaxTokens > PasskeyTask.TestLengths.Max())
+            throw new ArgumentOutOfRangeException(
+                $"training lengths must satisfy 32 <= min <= max <= {PasskeyTask.TestLengths.Max()} tokens (got {options.TrainMinTokens}-{options.TrainMaxTokens})", innerException: null);
         var tokenizer = TextTokenizer.Load(options.ModelDir);
 
         var testFiller = PasskeyTask.Paragraphs(CorpusJsonl.Read(CorpusJsonl.SplitPath(options.CorpusDir, CorpusSplit.Test)));
         var test = PasskeyTask.TestSet(testFiller, tokenizer, options.PerLength, Seed(options.Seed, "test"));
         log($"test     {test.Count,6:N0} items from {testFiller.Count:N0} paragraphs");
         var trainFiller = PasskeyTask.Paragraphs(CorpusJsonl.Read(CorpusJsonl.SplitPath(options.CorpusDir, CorpusSplit.Train)));
-        var train = PasskeyTask.TrainSet(trainFiller, tokenizer, options.TrainItems, Seed(options.Seed, "train"));
+        var train = PasskeyTask.TrainSet(trainFiller, tokenizer, options.TrainItems, Seed(options.Seed, "train"), options.TrainMinTokens, options.TrainMaxTokens);
         log($"train    {train.Count,6:N0} items from {trainFiller.Count:N0} paragraphs");
 
         Directory.CreateDirectory(options.OutDir);
@@ -88,7 +94,7 @@ public static class PasskeyDataset
         sb.AppendLine("|---|---|---:|---|");
         foreach (var t in summary.Test)
             sb.AppendLine($"| test.jsonl | corpus test split | {t.Items} | target {t.TargetTokens}: {t.MinTokens}-{t.MaxTokens} |");
-        sb.AppendLine($"| train.jsonl | corpus train split | {summary.TrainItems} | target uniform in {PasskeyTask.TrainMinTokens}-{PasskeyTask.TrainMaxTokens}: {summary.TrainMinTokens}-{summary.TrainMaxTokens} |");
+        sb.AppendLine($"| train.jsonl | corpus train split | {summary.TrainItems} | target uniform in {options.TrainMinTokens}-{options.TrainMaxTokens}: {summary.TrainMinTokens}-{summary.TrainMaxTokens} |");
         sb.AppendLine();
         sb.AppendLine("## Format");
         sb.AppendLine();

@@ -44,11 +44,15 @@ public static partial class PasskeyTask
         return TestLengths.SelectMany(length => Enumerable.Range(0, perLength).Select(_ => Make(paragraphs, tokenizer, length, rng))).ToList();
     }
 
-    /// <summary><paramref name="count"/> short items, lengths uniform in [<see cref="TrainMinTokens"/>, <see cref="TrainMaxTokens"/>].</summary>
-    public static List<PasskeyItem> TrainSet(IReadOnlyList<string[]> paragraphs, TextTokenizer tokenizer, int count, int seed)
+    /// <summary>
+    /// <paramref name="count"/> items, lengths uniform in [<paramref name="minTokens"/>, <paramref name="maxTokens"/>]
+    /// (default: short ones, <see cref="TrainMinTokens"/> to <see cref="TrainMaxTokens"/>).
+    /// </summary>
+    public static List<PasskeyItem> TrainSet(IReadOnlyList<string[]> paragraphs, TextTokenizer tokenizer, int count, int seed,
+        int minTokens = TrainMinTokens, int maxTokens = TrainMaxTokens)
     {
         var rng = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ => Make(paragraphs, tokenizer, rng.Next(TrainMinTokens, TrainMaxTokens + 1), rng)).ToList();
+        return Enumerable.Range(0, count).Select(_ => Make(paragraphs, tokenizer, rng.Next(minTokens, maxTokens + 1), rng)).ToList();
     }
 
     /// <summary>One item of about <paramref name="targetTokens"/> context tokens, filler from a random paragraph on.</summary>

@@ -49,4 +49,27 @@ public class PasskeyDatasetTests
 
         Assert.StartsWith("per-length must be in 1..100000", e.Message);
     }
+
+    [Fact]
+    public void Build_TrainingLengthsAsked_ItemsInThatRangeAndTheReadmeSaysIt()
+    {
+        using var dir = new TempDir();
+        string corpus = Path.Combine(dir.Path, "corpus"), output = Path.Combine(dir.Path, "passkey");
+        Directory.CreateDirectory(corpus);
+        CorpusJsonl.Write(CorpusJsonl.SplitPath(corpus, CorpusSplit.Test), PasskeyTaskTests.Documents(1500, seed: 1));
+        CorpusJsonl.Write(CorpusJsonl.SplitPath(corpus, CorpusSplit.Train), PasskeyTaskTests.Documents(600, seed: 2));
+        var options = new PasskeyBuildOptions
+        {
+            CorpusDir = corpus, ModelDir = RepoFiles.Path("models/gmsa-tiny"), OutDir = output, PerLength = 1, TrainItems = 6,
+            TrainMinTokens = 600, TrainMaxTokens = 900,
+        };
+
+        var summary = PasskeyDataset.Build(options);
+
+        Assert.InRange(summary.TrainMinTokens, 600 - 8, 900 + 8);
+        Assert.InRange(summary.TrainMaxTokens, 600 - 8, 900 + 8);
+        Assert.Contains("target uniform in 600-900:", File.ReadAllText(Path.Combine(output, PasskeyDataset.ReadmeFile)));
+        var reversed = Assert.Throws<ArgumentOutOfRangeException>(() => PasskeyDataset.Build(options with { TrainMinTokens = 900, TrainMaxTokens = 600 }));
+        Assert.StartsWith("training lengths must satisfy 32 <= min <= max <= 8192 tokens (got 900-600)", reversed.Message);
+    }
 }
