@@ -27,6 +27,8 @@ public static class CompressorFolder
     public const string RestateAdapterName = "restate";
     public const string AlignmentFile = "alignment.safetensors", DecoderFile = "decoder.safetensors";
     const string PeftConfig = "adapter_config.json", PeftWeights = "adapter_model.safetensors";
+    /// <summary>What PEFT puts before a causal LM's own key names in a saved adapter.</summary>
+    const string PeftKeyPrefix = "base_model.model.";
     static readonly string[] TargetModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
 
     public static bool Exists(string folder) => File.Exists(Path.Combine(folder, CompressorConfig.FileName));
@@ -43,14 +45,14 @@ public static class CompressorFolder
         var named = compressor.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         SaveAdapter(Path.Combine(folder, EncoderAdapter), config.BaseModel, config.EncoderLora,
             named.Where(kv => kv.Key.StartsWith("encoder.") && Lora.IsAdapterKey(kv.Key))
-                .Select(kv => KeyValuePair.Create("base_model.model.model." + kv.Key["encoder.".Length..], kv.Value)));
+                .Select(kv => KeyValuePair.Create(PeftKeyPrefix + "model." + kv.Key["encoder.".Length..], kv.Value)));
         SafeTensors.Save(Path.Combine(folder, AlignmentFile), named
             .Where(kv => !kv.Key.StartsWith("encoder."))
             .Select(kv => KeyValuePair.Create(AlignmentKey(kv.Key), kv.Value)));
         var decoderWeights = decoder.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         if (config.DecoderLora is { } decoderLora)
             SaveAdapter(Path.Combine(folder, DecoderAdapter), config.BaseModel, decoderLora,
-                decoderWeights.Where(kv => Lora.IsAdapterKey(kv.Key)).Select(kv => KeyValuePair.Create("base_model.model." + kv.Key, kv.Value)));
+                decoderWeights.Where(kv => Lora.IsAdapterKey(kv.Key)).Select(kv => KeyValuePair.Create(PeftKeyPrefix + kv.Key, kv.Value)));
         if (changedDecoder is not null)
             SafeTensors.Save(Path.Combine(folder, DecoderFile), changedDecoder.Select(k => KeyValuePair.Create(k, decoderWeights[k])));
     }
@@ -96,18 +98,17 @@ public static class CompressorFolder
     {
         if (!Lora.AdapterParameters(decoder).Any()) Lora.AddAdapters(decoder, options, seed: 0, include: Lora.InDecoderBlocks);
         var adapter = SafeTensors.Load(Path.Combine(folder, DecoderAdapter, PeftWeights));
-        SubsetLoad.CopyAll(Path.Combine(folder, DecoderAdapter), decoder, adapter, key => Lora.IsAdapterKey(key) ? "base_model.model." + key : null);
+        SubsetLoad.CopyAll(Path.Combine(folder, DecoderAdapter), decoder, adapter, key => Lora.IsAdapterKey(key) ? PeftKeyPrefix + key : null);
     }
 
     /// <summary>The restate adapter, kept unfolded beside the decoder's own (see <see cref="LoraLinear.AddServedAdapter"/>).</summary>
     static void LoadRestateAdapter(string adapterFolder, CausalLM decoder)
     {
         var options = ReadAdapterOptions(adapterFolder);
-        const string prefix = "base_model.model.";
         var weights = SafeTensors.Load(Path.Combine(adapterFolder, PeftWeights));
-        var bad = weights.Keys.FirstOrDefault(k => !k.StartsWith(prefix) || !Lora.IsAdapterKey(k));
+        var bad = weights.Keys.FirstOrDefault(k => !k.StartsWith(PeftKeyPrefix) || !Lora.IsAdapterKey(k));
         if (bad is not null) throw new InvalidDataException($"{adapterFolder}: '{bad}' is not a PEFT adapter key of a causal LM");
-        Lora.AddServedAdapters(decoder, RestateAdapterName, weights.ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value), options.Scale);
+        Lora.AddServedAdapters(decoder, RestateAdapterName, weights.ToDictionary(kv => kv.Key[PeftKeyPrefix.Length..], kv => kv.Value), options.Scale);
     }
 
     static LoraOptions ReadAdapterOptions(string adapterFolder)
@@ -143,7 +144,7 @@ public static class CompressorFolder
         compressorKey.StartsWith("memory_fusion_layer.") ? "model." + compressorKey["memory_fusion_layer.".Length..] : compressorKey;
 
     static string SavedKey(string compressorKey) =>
-        compressorKey.StartsWith("encoder.") ? "base_model.model.model." + compressorKey["encoder.".Length..] : AlignmentKey(compressorKey);
+        compressorKey.StartsWith("encoder.") ? PeftKeyPrefix + "model." + compressorKey["encoder.".Length..] : AlignmentKey(compressorKey);
 
     static void SaveAdapter(string folder, string baseModel, LoraOptions options, IEnumerable<KeyValuePair<string, Tensor>> weights)
     {

@@ -26,7 +26,7 @@ public sealed class GmsaModel : IDisposable
         Compressor = compressor;
         CompressorDirectory = compressorDirectory;
         AnswerAdapter = Lora.AdapterParameters(language.Model).Any() ? Lora.DefaultAdapter : null;
-        RestateAdapter = CompressorFolder.HasRestateAdapter(compressorDirectory) ? CompressorFolder.RestateAdapterName : AnswerAdapter;
+        RestateAdapter = Lora.HasServedAdapter(language.Model, CompressorFolder.RestateAdapterName) ? CompressorFolder.RestateAdapterName : AnswerAdapter;
     }
 
     public LanguageModel Language { get; }
