@@ -5,16 +5,26 @@ namespace Gmsa.Engine.Tests.Corpus;
 
 public class PasskeyDatasetTests
 {
+    /// <summary>
+    /// A corpus folder with test and train splits (the train split's "river" spelled "trainword", so a test can tell
+    /// the splits' filler apart) and the output folder beside it.
+    /// </summary>
+    static (string Corpus, string Output) SmallCorpus(TempDir dir, int trainDocuments)
+    {
+        string corpus = Path.Combine(dir.Path, "corpus"), output = Path.Combine(dir.Path, "passkey");
+        Directory.CreateDirectory(corpus);
+        CorpusJsonl.Write(CorpusJsonl.SplitPath(corpus, CorpusSplit.Test), PasskeyTaskTests.Documents(1500, seed: 1));
+        CorpusJsonl.Write(CorpusJsonl.SplitPath(corpus, CorpusSplit.Train),
+            PasskeyTaskTests.Documents(trainDocuments, seed: 2).Select(d => d with { Text = d.Text.Replace("river", "trainword") }));
+        return (corpus, output);
+    }
+
     [Fact]
     public void Build_SmallCorpus_WritesReferenceJsonlLengthsFileAndReadme()
     {
         using var dir = new TempDir();
-        string corpus = Path.Combine(dir.Path, "corpus"), output = Path.Combine(dir.Path, "passkey");
-        Directory.CreateDirectory(corpus);
         // Test filler is held-out text only: the train split's words never reach test.jsonl.
-        CorpusJsonl.Write(CorpusJsonl.SplitPath(corpus, CorpusSplit.Test), PasskeyTaskTests.Documents(1500, seed: 1));
-        CorpusJsonl.Write(CorpusJsonl.SplitPath(corpus, CorpusSplit.Train),
-            PasskeyTaskTests.Documents(300, seed: 2).Select(d => d with { Text = d.Text.Replace("river", "trainword") }));
+        var (corpus, output) = SmallCorpus(dir, trainDocuments: 300);
 
         PasskeySummary summary = PasskeyDataset.Build(new PasskeyBuildOptions
         {
@@ -54,10 +64,7 @@ public class PasskeyDatasetTests
     public void Build_TrainingLengthsAsked_ItemsInThatRangeAndTheReadmeSaysIt()
     {
         using var dir = new TempDir();
-        string corpus = Path.Combine(dir.Path, "corpus"), output = Path.Combine(dir.Path, "passkey");
-        Directory.CreateDirectory(corpus);
-        CorpusJsonl.Write(CorpusJsonl.SplitPath(corpus, CorpusSplit.Test), PasskeyTaskTests.Documents(1500, seed: 1));
-        CorpusJsonl.Write(CorpusJsonl.SplitPath(corpus, CorpusSplit.Train), PasskeyTaskTests.Documents(600, seed: 2));
+        var (corpus, output) = SmallCorpus(dir, trainDocuments: 600);
         var options = new PasskeyBuildOptions
         {
             CorpusDir = corpus, ModelDir = RepoFiles.Path("models/gmsa-tiny"), OutDir = output, PerLength = 1, TrainItems = 6,
