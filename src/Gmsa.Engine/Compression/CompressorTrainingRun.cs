@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gmsa.Engine.Checkpoints;
+using Gmsa.Engine.Corpus;
 using Gmsa.Engine.Model;
 using Gmsa.Engine.Text;
 using Gmsa.Engine.Training;
@@ -42,12 +43,12 @@ public static class CompressorTrainingRun
         DropoutRandom.Seed(recipe.Seed);
         using var decoder = PretrainedModel.Load(paths.Model, Devices.ParseDtype(recipe.Dtype), device ?? CPU);
         using var compressor = Build(recipe, decoder, paths.Model, paths.InitFrom);
-        RecordRun(recipe, paths, resume);   // after the checks of Build, so a refused recipe leaves no run folder behind
+        var (train, validation) = recipe.Stage == CompressorStage.Autoencoder
+            ? AutoencoderData(recipe, Single(paths.Data), paths.Model, tokenizer, compressor.Config.AutoencoderPrompt, eos)
+            : TaskData(recipe, paths, tokenizer, compressor.Config.AutoencoderPrompt, eos);
+        RecordRun(recipe, paths, resume);   // after the checks of Build and of the data, so a refused run leaves no folder behind
         ActivationCheckpoint.Enable(decoder, recipe.Training.ActivationCheckpointing);      // the decoder's blocks
         ActivationCheckpoint.Enable(compressor, recipe.Training.ActivationCheckpointing);   // the encoder's and LSA's
-        var (train, validation) = recipe.Stage == CompressorStage.Autoencoder
-            ? AutoencoderData(recipe, Single(paths.Data), tokenizer, compressor.Config.AutoencoderPrompt, eos)
-            : TaskData(recipe, paths, tokenizer, compressor.Config.AutoencoderPrompt, eos);
         var objective = new CompressionObjective(compressor, decoder, train, validation,
             trainCompressor: recipe.Stage == CompressorStage.Autoencoder, recipe.DecoderTraining, recipe.MicroBatch, recipe.Seed);
         var options = recipe.Training with { EvalWindows = recipe.ValidationExamples };
@@ -172,7 +173,7 @@ public static class CompressorTrainingRun
         if (recipe.AutoencoderShare > 0)
         {
             string tokens = paths.Tokens ?? throw new ArgumentException("autoencoder_share needs the token files (--tokens)");
-            var (aeTrain, _) = AutoencoderData(recipe, tokens, tokenizer, prompt, eos);
+            var (aeTrain, _) = AutoencoderData(recipe, tokens, paths.Model, tokenizer, prompt, eos);
             int extra = (int)Math.Min(aeTrain.Count, Math.Round(recipe.AutoencoderShare * train.Count));
             // Every k-th segment, so the mixed-in contexts spread over the whole corpus.
             train.AddRange(Enumerable.Range(0, extra).Select(i => aeTrain[(int)((long)i * aeTrain.Count / extra)]));
@@ -180,8 +181,9 @@ public static class CompressorTrainingRun
         return (new ExampleList(train), new ExampleList(validation));
     }
 
-    static (IExampleSet Train, IExampleSet Validation) AutoencoderData(CompressorRecipe recipe, string data, TextTokenizer tokenizer, string prompt, int eos)
+    static (IExampleSet Train, IExampleSet Validation) AutoencoderData(CompressorRecipe recipe, string data, string model, TextTokenizer tokenizer, string prompt, int eos)
     {
+        CorpusEncoder.RequireEncodedBy(data, model);
         int bos = tokenizer.BosId ?? -1;
         var (min, max) = (recipe.Context.MinTokens, recipe.Context.MaxTokens);
         var promptIds = tokenizer.Encode(prompt, addBos: false);

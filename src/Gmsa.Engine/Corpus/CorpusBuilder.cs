@@ -1,5 +1,14 @@
 namespace Gmsa.Engine.Corpus;
 
+/// <summary>Where `gmsa data prepare` puts a Factbook document.</summary>
+public enum FactbookSplit
+{
+    /// <summary>In its country's split of Factbook QA (<see cref="FactbookQa.SplitOf"/>): no held-out country is pretrained on.</summary>
+    Country,
+    /// <summary>By the hash of its id, as every other document: how the corpus of the shipped gmsa-tiny was split.</summary>
+    Document,
+}
+
 /// <summary>Settings of `gmsa data prepare`.</summary>
 public sealed record CorpusBuildOptions
 {
@@ -15,6 +24,7 @@ public sealed record CorpusBuildOptions
     public double TestFraction { get; init; } = DefaultHeldOutFraction;
     /// <summary>Validation and test each want at least this many words for a steady loss estimate; fewer is warned about.</summary>
     public long MinHeldOutWords { get; init; } = 50_000;
+    public FactbookSplit FactbookSplit { get; init; } = FactbookSplit.Country;
     /// <summary>The command line recorded in the data card.</summary>
     public string Command { get; init; } = "gmsa data prepare";
 }
@@ -48,7 +58,7 @@ public static class CorpusBuilder
                 long words = TextCleanup.CountWords(d.Text);
                 if (words == 0) continue;
                 if (!ids.Add(d.Id)) throw new InvalidOperationException($"two documents share the id {d.Id}: ids must be unique for the split to be stable");
-                CorpusSplit split = splitter.Assign(d.Id);
+                CorpusSplit split = SplitOf(d, splitter, options.FactbookSplit);
                 splits[split].Add(d);
                 stats.Add(source.Key, split, words);
                 sourceWords += words;
@@ -60,11 +70,22 @@ public static class CorpusBuilder
         Directory.CreateDirectory(options.OutDir);
         foreach (var (split, documents) in splits)
             CorpusJsonl.Write(CorpusJsonl.SplitPath(options.OutDir, split), documents);
-        File.WriteAllText(Path.Combine(options.OutDir, DataCardFile), DataCard.Render(sources, stats, splitter, options.Command, options.MinHeldOutWords));
+        File.WriteAllText(Path.Combine(options.OutDir, DataCardFile),
+            DataCard.Render(sources, stats, splitter, options.Command, options.MinHeldOutWords, options.FactbookSplit));
 
         foreach (CorpusSplit held in new[] { CorpusSplit.Validation, CorpusSplit.Test })
             if (stats.Total(held).Words < options.MinHeldOutWords)
                 log($"warning: {CorpusSplitter.FileStem(held)} holds {stats.Total(held).Words:N0} words, under {options.MinHeldOutWords:N0}; raise its fraction");
         return stats;
     }
+
+    /// <summary>
+    /// A Factbook document (id <c>factbook/{code}</c>) follows its country's QA split when asked: the QA test questions
+    /// are about countries whose Factbook pages would otherwise sit in the training split, where the base model and
+    /// stage 1 read them (their capitals and languages verbatim). Every other document goes by the hash of its id.
+    /// </summary>
+    public static CorpusSplit SplitOf(CorpusDocument document, CorpusSplitter splitter, FactbookSplit factbook) =>
+        factbook == FactbookSplit.Country && document.Id.StartsWith(FactbookReader.Source + "/", StringComparison.Ordinal)
+            ? FactbookQa.SplitOf(document.Id[(FactbookReader.Source.Length + 1)..])
+            : splitter.Assign(document.Id);
 }

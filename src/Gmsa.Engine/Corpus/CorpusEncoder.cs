@@ -52,6 +52,32 @@ public static class CorpusEncoder
         return summary;
     }
 
+    /// <summary>
+    /// Refuses token files that another tokenizer wrote: a model reading them would take every id for another token and
+    /// still train to a plausible loss. Compares the tokenizer.model hash that <see cref="Encode"/> recorded in
+    /// summary.json with <paramref name="tokenizerDir"/>'s; files with no summary (written by hand) are not checked.
+    /// </summary>
+    /// <param name="tokens">the token folder, or a token file in it</param>
+    public static void RequireEncodedBy(string tokens, string tokenizerDir)
+    {
+        string folder = Directory.Exists(tokens) ? tokens : Path.GetDirectoryName(Path.GetFullPath(tokens))!;
+        string summaryPath = Path.Combine(folder, SummaryFile);
+        if (!File.Exists(summaryPath)) return;
+        string? recorded;
+        try { recorded = JsonDocument.Parse(File.ReadAllText(summaryPath)).RootElement.GetProperty("tokenizer_model_sha256").GetString(); }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{summaryPath} is not a token summary of `gmsa data encode`: {e.Message}");
+        }
+        string model = Path.Combine(tokenizerDir, SentencePieceTrainer.ModelFile);
+        string? actual = File.Exists(model) ? PackageCache.Sha256Of(model) : null;
+        if (string.Equals(actual, recorded, StringComparison.OrdinalIgnoreCase)) return;
+        string theirs = actual is null ? $"{tokenizerDir} has no {SentencePieceTrainer.ModelFile}" : $"{tokenizerDir}'s is {actual[..12]}...";
+        throw new InvalidDataException(
+            $"{folder} was encoded by another tokenizer (its {SentencePieceTrainer.ModelFile} SHA-256 {recorded?[..Math.Min(12, recorded.Length)]}...; {theirs}), " +
+            $"so its ids would be read as other tokens: encode the corpus with this one, `gmsa data encode --tokenizer {tokenizerDir} --out DIR`");
+    }
+
     /// <summary>[BOS] tokens [EOS] per text, concatenated in order.</summary>
     /// <param name="createTokenizer">makes one tokenizer per worker</param>
     /// <param name="workers">threads; 0 = one per core</param>

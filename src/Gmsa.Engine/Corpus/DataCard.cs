@@ -11,7 +11,7 @@ namespace Gmsa.Engine.Corpus;
 public static class DataCard
 {
     public static string Render(IReadOnlyList<CorpusSource> sources, CorpusStatistics stats, CorpusSplitter splitter, string command,
-        long minHeldOutWords)
+        long minHeldOutWords, FactbookSplit factbook = FactbookSplit.Country)
     {
         var md = new StringBuilder();
         md.AppendLine("# Corpus data card").AppendLine();
@@ -23,7 +23,11 @@ public static class DataCard
                       "paragraphs separated by a blank line (WordNet: one gloss per line). Words are whitespace-separated tokens.").AppendLine();
         md.AppendLine($"Splits are by document: SHA-256 of the document id, its first 8 bytes (big-endian, top 53 bits) as a fraction u in [0, 1); u < {F(splitter.ValidationFraction)} " +
                       $"is validation, u < {F(splitter.ValidationFraction + splitter.TestFraction)} test, the rest train. " +
-                      "The same id always lands in the same split.").AppendLine();
+                      "The same id always lands in the same split." +
+                      (factbook == FactbookSplit.Country
+                          ? " Except Factbook documents (`factbook/{code}`): each is in its country's split of Factbook QA (`gmsa data qa`, 10 % " +
+                            "validation, 10 % test by the hash of the country code), so the countries QA is evaluated on are not in the training split."
+                          : " Factbook documents too (`--factbook-split document`): the QA test countries' pages may be in the training split.")).AppendLine();
 
         md.AppendLine("## Sources").AppendLine();
         md.AppendLine("| source | what | package | licence | documents | words |");

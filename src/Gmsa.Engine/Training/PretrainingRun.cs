@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gmsa.Engine.Checkpoints;
+using Gmsa.Engine.Corpus;
 using Gmsa.Engine.Model;
 using Gmsa.Engine.Text;
 using static TorchSharp.torch;
@@ -31,6 +32,7 @@ public static class PretrainingRun
         recipe.Validate();
         var tokenizer = TextTokenizer.Load(paths.Tokenizer);
         var config = CheckAgainstTokenizer(recipe.Model, tokenizer);
+        CorpusEncoder.RequireEncodedBy(paths.Data, paths.Tokenizer);
         var train = TokenFile.Read(paths.Split("train"), tokenizer.VocabSize);
         var validation = TokenFile.Read(paths.Split("validation"), tokenizer.VocabSize);
         RecordRun(recipe, paths, resume);

@@ -1,4 +1,5 @@
 using Gmsa.Engine.Compression;
+using Gmsa.Engine.Corpus;
 using Gmsa.Engine.Training;
 
 namespace Gmsa.Engine.Tests.Compression;
@@ -100,6 +101,13 @@ public sealed class CompressorTrainingRunTests
         var fresh = new CompressorPaths(ModelDir, [tokens], Path.Combine(dir.Path, "fresh"));
         Assert.True(CompressorTrainingRun.Run(still, fresh, resume: false).Completed);
         Assert.NotEqual(File.ReadAllBytes(Path.Combine(first.Final, "alignment.safetensors")), File.ReadAllBytes(Path.Combine(fresh.Final, "alignment.safetensors")));
+
+        // Token files that another tokenizer wrote are refused before anything trains or a run folder is written.
+        File.WriteAllText(Path.Combine(tokens, CorpusEncoder.SummaryFile), $"{{\"tokenizer_model_sha256\": \"{new string('0', 64)}\"}}");
+        var foreign = fresh with { Run = Path.Combine(dir.Path, "foreign") };
+        var refused = Assert.Throws<InvalidDataException>(() => CompressorTrainingRun.Run(recipe, foreign, resume: false));
+        Assert.Contains("encoded by another tokenizer", refused.Message);
+        Assert.False(Directory.Exists(foreign.Run));
 
         var deeper = recipe with { Compressor = recipe.Compressor with { EncoderLayers = 2 } };
         var e = Assert.Throws<ArgumentException>(() => CompressorTrainingRun.Run(deeper, continued with { Run = Path.Combine(dir.Path, "deeper") }, resume: false));

@@ -37,6 +37,41 @@ public class CorpusBuilderTests
     }
 
     [Fact]
+    public void Build_FactbookPages_FollowTheirCountrysQaSplit()
+    {
+        using var dir = new TempDir();
+        // Two-letter codes as the Factbook's file names; enough of them that each QA split holds some.
+        var codes = Enumerable.Range(0, 26 * 26).Select(i => $"{(char)('a' + i / 26)}{(char)('a' + i % 26)}").ToArray();
+        var factbook = new CorpusSource(FactbookReader.Source, "factbook source",
+            [new PinnedPackage(PackageKind.Npm, "factbook", "1.0.0", "factbook.tgz", new string('b', 64))], "public domain", "none",
+            _ => codes.Select(c => new CorpusDocument($"{FactbookReader.Source}/{c}", FactbookReader.Source, c, $"country {c} has words")).ToList());
+
+        CorpusBuilder.Build([factbook, Fake("alpha", 100)], new PackageCache(dir.Path), Options(dir.Path));
+
+        var written = CorpusSplitter.Splits.SelectMany(split =>
+            CorpusJsonl.Read(CorpusJsonl.SplitPath(dir.Path, split)).Select(d => (d.Id, split))).ToList();
+        var pages = written.Where(w => w.Id.StartsWith("factbook/")).ToList();
+        Assert.Equal(codes.Length, pages.Count);
+        Assert.All(pages, w => Assert.Equal(FactbookQa.SplitOf(w.Id["factbook/".Length..]), w.split));
+        Assert.Contains(pages, w => w.split == CorpusSplit.Test);
+        // The QA split (10 % + 10 % by country) differs from the corpus's id hash, so the rule is what placed them.
+        var splitter = new CorpusSplitter(0.1, 0.1);
+        Assert.Contains(pages, w => splitter.Assign(w.Id) != w.split);
+        Assert.All(written.Where(w => w.Id.StartsWith("alpha/")), w => Assert.Equal(splitter.Assign(w.Id), w.split));
+        Assert.Contains("its country's split of Factbook QA", File.ReadAllText(Path.Combine(dir.Path, CorpusBuilder.DataCardFile)));
+    }
+
+    [Fact]
+    public void SplitOf_DocumentMode_FactbookPagesByIdHash()
+    {
+        var splitter = new CorpusSplitter(0.02, 0.02);
+        var pages = Enumerable.Range(0, 400).Select(i => new CorpusDocument($"factbook/x{i}", FactbookReader.Source, "t", "text")).ToList();
+
+        Assert.All(pages, d => Assert.Equal(splitter.Assign(d.Id), CorpusBuilder.SplitOf(d, splitter, FactbookSplit.Document)));
+        Assert.Contains(pages, d => CorpusBuilder.SplitOf(d, splitter, FactbookSplit.Country) != splitter.Assign(d.Id));
+    }
+
+    [Fact]
     public void Build_DataCard_NamesSourcesPackagesCountsAndCommand()
     {
         using var dir = new TempDir();

@@ -74,6 +74,32 @@ public class CorpusEncoderTests
     }
 
     [Fact]
+    public void RequireEncodedBy_TokenFilesOfAnotherTokenizer_RefusesNamingTheEncodeCommand()
+    {
+        using var dir = new TempDir();
+        string tokenizer = Tok512Folder(dir), corpus = Path.Combine(dir.Path, "corpus"), tokens = Path.Combine(dir.Path, "tokens");
+        Directory.CreateDirectory(corpus);
+        foreach (CorpusSplit split in CorpusSplitter.Splits)
+            CorpusJsonl.Write(CorpusJsonl.SplitPath(corpus, split), [new CorpusDocument($"{split}/0", "test", "t", "The cat sat.")]);
+        CorpusEncoder.Encode(corpus, tokenizer, tokens);
+        string other = Path.Combine(dir.Path, "other"), none = Path.Combine(dir.Path, "none");
+        Directory.CreateDirectory(other);
+        Directory.CreateDirectory(none);
+        File.WriteAllBytes(Path.Combine(other, SentencePieceTrainer.ModelFile), [1, 2, 3]);
+
+        CorpusEncoder.RequireEncodedBy(tokens, tokenizer);                                  // the folder
+        CorpusEncoder.RequireEncodedBy(Path.Combine(tokens, "validation.bin"), tokenizer);  // a file in it
+        var e = Assert.Throws<InvalidDataException>(() => CorpusEncoder.RequireEncodedBy(tokens, other));
+        Assert.Contains($"gmsa data encode --tokenizer {other}", e.Message);
+        Assert.Contains("encoded by another tokenizer", e.Message);
+        e = Assert.Throws<InvalidDataException>(() => CorpusEncoder.RequireEncodedBy(Path.Combine(tokens, "train.bin"), none));
+        Assert.Contains($"{none} has no tokenizer.model", e.Message);
+
+        File.Delete(Path.Combine(tokens, CorpusEncoder.SummaryFile));   // hand-written token files carry no record to check
+        CorpusEncoder.RequireEncodedBy(tokens, other);
+    }
+
+    [Fact]
     public void Encode_MissingSplit_SaysToRunPrepare()
     {
         using var dir = new TempDir();
