@@ -36,10 +36,16 @@ public sealed class CompressionEndpointTests : IDisposable
     [Fact]
     public async Task Compress_Json_ShapesCountsAndValuesOfTheEngine()
     {
-        var response = await Post("/v1/compress", $$"""{"contexts": ["{{Chad}}", "{{Ship}}"], "rate": 4}""");
+        // bf16 sums depend on the batch a context is encoded in, so the batcher must make the batch the engine call
+        // below makes: dispatch at two contexts, and wait for the second however loaded the machine (with the default
+        // 5 ms, a full test suite once split the request's two contexts into two batches, one bf16 step apart)
+        using var pairs = new ApiFactory(modelDir: null,
+            ("Gmsa:Compression:MaxBatchContexts", "2"), ("Gmsa:Compression:MaxWaitMilliseconds", "10000"));
+        var response = await pairs.CreateClient().PostAsync("/v1/compress",
+            new StringContent($$"""{"contexts": ["{{Chad}}", "{{Ship}}"], "rate": 4}""", Encoding.UTF8, "application/json"), Token);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.JsonAsync();
-        var engine = await EngineAsync(Chad, Ship);   // the same two contexts in one encoder call, as the batcher made them
+        var engine = await EngineAsync(Chad, Ship);   // the same two contexts in one encoder call
 
         Assert.Equal(4, (int)body["rate"]!);
         var data = body["data"]!.AsArray();
