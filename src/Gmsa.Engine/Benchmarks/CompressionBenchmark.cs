@@ -90,10 +90,12 @@ public static class CompressionBenchmark
         // 1. A new context: compress, then prefill [soft ; question]; against prefill of [BOS ; context ; question].
         var gmsaFirst = Time(o, () => CompressAndAnswer(decoder, compressor, context, o, first));
         var fullFirstTime = Time(o, () => FullContext(decoder, FullPrompt(o, context, fullFirst), first));
+        var (newFlops, followUpFlops, fullFlops) = FirstTokenFlops(decoder.Config, compressor, o, soft, bos + fullFirst + q);
         rows.Add(new("first answer token, new context", "ms", Ms(gmsaFirst), Ms(fullFirstTime), "<= 0.35x",
             $"GMSA: compress {o.ContextTokens} tokens at rate {o.Rate} ({soft} soft) + prefill [{soft} soft ; {q} question] + 1 token; " +
-            $"full: prefill [{Bos(o)}{fullFirst} context ; {q} question] + 1 token"));
-        log?.Invoke($"first token: GMSA {Ms(gmsaFirst):F1} ms, full context {Ms(fullFirstTime):F1} ms");
+            $"full: prefill [{Bos(o)}{fullFirst} context ; {q} question] + 1 token; FLOPs {newFlops / fullFlops:F3}x"));
+        log?.Invoke($"first token: GMSA {Ms(gmsaFirst):F1} ms, full context {Ms(fullFirstTime):F1} ms; " +
+            $"FLOPs {newFlops / 1e9:F2} G against {fullFlops / 1e9:F2} G ({newFlops / fullFlops:F3}x; a follow-up {followUpFlops / fullFlops:F3}x)");
 
         // 2. A follow-up on a context compressed earlier: the soft tokens are cached, only the prefill is left.
         using (var scope = NewDisposeScope())
@@ -101,7 +103,7 @@ public static class CompressionBenchmark
             var cached = Compress(compressor, [context], o.Rate)[0];
             var followUp = Time(o, () => AnswerFromSoft(decoder, cached, o.Question, first));
             rows.Add(new("first answer token, follow-up question (soft tokens cached)", "ms", Ms(followUp), Ms(fullFirstTime), "<= 0.15x",
-                $"GMSA: prefill [{soft} soft ; {q} question] + 1 token; full: as above"));
+                $"GMSA: prefill [{soft} soft ; {q} question] + 1 token; full: as above; FLOPs {followUpFlops / fullFlops:F3}x"));
             log?.Invoke($"follow-up: GMSA {Ms(followUp):F1} ms");
         }
 
@@ -211,6 +213,29 @@ public static class CompressionBenchmark
             + ModelFlops.Lora(encoder, cc.LoraRank, b * t)
             + (decoderAdapters && cc.DecoderLora is { } dl ? ModelFlops.Lora(decoder.Config, dl.Rank, b * s) : 0);
         return (2 * frozen + 3 * trained, 3 * (frozen + trained));
+    }
+
+    /// <summary>
+    /// Matmul FLOPs (<see cref="ModelFlops"/>) of the first answer token, the bound a timing ratio is read against. New
+    /// context: the encoder over each segment (attention within it), the LSA blocks over each segment's merged vectors,
+    /// then the decoder over [soft ; question] with the head at its last position; a follow-up is that decoder part alone;
+    /// full context: the decoder over <paramref name="fullTokens"/>. Folded adapters add nothing.
+    /// </summary>
+    internal static (double NewContext, double FollowUp, double Full) FirstTokenFlops(ModelConfig decoder, ContextCompressor compressor,
+        CompressionBenchmarkOptions o, int softTokens, int fullTokens)
+    {
+        var cc = compressor.Config;
+        var encoder = compressor.Backbone with { NumHiddenLayers = cc.EncoderLayers };
+        var lsa = compressor.Backbone with { NumHiddenLayers = cc.AlignmentLayers };
+        int fullSegments = o.ContextTokens / cc.SegmentLength, rest = o.ContextTokens % cc.SegmentLength;
+        int merged = (cc.SegmentLength + o.Rate - 1) / o.Rate, restMerged = (rest + o.Rate - 1) / o.Rate;
+        double encode = ModelFlops.TrunkLinear(encoder, o.ContextTokens)
+            + ModelFlops.Attention(encoder, fullSegments, cc.SegmentLength) + ModelFlops.Attention(encoder, 1, rest);
+        double align = cc.Alignment is AlignmentKind.Lsa or AlignmentKind.LsaRandom
+            ? ModelFlops.TrunkLinear(lsa, softTokens) + ModelFlops.Attention(lsa, fullSegments, merged) + ModelFlops.Attention(lsa, 1, restMerged)
+            : 0;
+        double followUp = ModelFlops.Forward(decoder, 1, softTokens + o.Question.Count, 1);
+        return (encode + align + followUp, followUp, ModelFlops.Forward(decoder, 1, fullTokens, 1));
     }
 
     /// <summary>Soft tokens for a context: each segment of at most L tokens gives ceil(len / r).</summary>
