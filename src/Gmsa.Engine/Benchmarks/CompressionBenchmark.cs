@@ -90,7 +90,7 @@ public static class CompressionBenchmark
         // 1. A new context: compress, then prefill [soft ; question]; against prefill of [BOS ; context ; question].
         var gmsaFirst = Time(o, () => CompressAndAnswer(decoder, compressor, context, o, first));
         var fullFirstTime = Time(o, () => FullContext(decoder, FullPrompt(o, context, fullFirst), first));
-        var (newFlops, followUpFlops, fullFlops) = FirstTokenFlops(decoder.Config, compressor, o, soft, bos + fullFirst + q);
+        var (newFlops, followUpFlops, fullFlops) = FirstTokenFlops(decoder.Config, compressor, o, bos + fullFirst + q);
         rows.Add(new("first answer token, new context", "ms", Ms(gmsaFirst), Ms(fullFirstTime), "<= 0.35x",
             $"GMSA: compress {o.ContextTokens} tokens at rate {o.Rate} ({soft} soft) + prefill [{soft} soft ; {q} question] + 1 token; " +
             $"full: prefill [{Bos(o)}{fullFirst} context ; {q} question] + 1 token; FLOPs {newFlops / fullFlops:F3}x"));
@@ -203,12 +203,10 @@ public static class CompressionBenchmark
     internal static (double Honest, double Convention) AutoencoderStepFlops(CausalLM decoder, ContextCompressor compressor, CompressionBenchmarkOptions o, bool decoderAdapters)
     {
         var cc = compressor.Config;
-        var encoder = compressor.Backbone with { NumHiddenLayers = cc.EncoderLayers };
-        var lsa = compressor.Backbone with { NumHiddenLayers = cc.AlignmentLayers };
-        long b = o.TrainBatch, t = o.TrainContextTokens, n = (t + o.Rate - 1) / o.Rate, s = n + o.AutoencoderPrompt.Count + t + 1;
-        bool lsaBlocks = cc.Alignment is AlignmentKind.Lsa or AlignmentKind.LsaRandom;
+        var (encoder, lsa) = Stacks(compressor);
+        long b = o.TrainBatch, t = o.TrainContextTokens, n = GroupMerge.MergedLength(o.TrainContextTokens, o.Rate), s = n + o.AutoencoderPrompt.Count + t + 1;
         double frozen = ModelFlops.TrunkLinear(encoder, b * t) + ModelFlops.TrunkLinear(decoder.Config, b * s) + ModelFlops.Head(decoder.Config, b * (t + 1));
-        double trained = (lsaBlocks ? ModelFlops.TrunkLinear(lsa, b * n) + ModelFlops.Attention(lsa, b, n) : 0)
+        double trained = (lsa is not null ? ModelFlops.TrunkLinear(lsa, b * n) + ModelFlops.Attention(lsa, b, n) : 0)
             + ModelFlops.Attention(encoder, b, t) + ModelFlops.Attention(decoder.Config, b, s)
             + ModelFlops.Lora(encoder, cc.LoraRank, b * t)
             + (decoderAdapters && cc.DecoderLora is { } dl ? ModelFlops.Lora(decoder.Config, dl.Rank, b * s) : 0);
@@ -222,27 +220,34 @@ public static class CompressionBenchmark
     /// full context: the decoder over <paramref name="fullTokens"/>. Folded adapters add nothing.
     /// </summary>
     internal static (double NewContext, double FollowUp, double Full) FirstTokenFlops(ModelConfig decoder, ContextCompressor compressor,
-        CompressionBenchmarkOptions o, int softTokens, int fullTokens)
+        CompressionBenchmarkOptions o, int fullTokens)
     {
-        var cc = compressor.Config;
-        var encoder = compressor.Backbone with { NumHiddenLayers = cc.EncoderLayers };
-        var lsa = compressor.Backbone with { NumHiddenLayers = cc.AlignmentLayers };
-        int fullSegments = o.ContextTokens / cc.SegmentLength, rest = o.ContextTokens % cc.SegmentLength;
-        int merged = (cc.SegmentLength + o.Rate - 1) / o.Rate, restMerged = (rest + o.Rate - 1) / o.Rate;
+        int segment = compressor.Config.SegmentLength, fullSegments = o.ContextTokens / segment, rest = o.ContextTokens % segment;
+        int merged = GroupMerge.MergedLength(segment, o.Rate), restMerged = GroupMerge.MergedLength(rest, o.Rate);
+        int softTokens = SoftTokenCount(o.ContextTokens, segment, o.Rate);
+        var (encoder, lsa) = Stacks(compressor);
         double encode = ModelFlops.TrunkLinear(encoder, o.ContextTokens)
-            + ModelFlops.Attention(encoder, fullSegments, cc.SegmentLength) + ModelFlops.Attention(encoder, 1, rest);
-        double align = cc.Alignment is AlignmentKind.Lsa or AlignmentKind.LsaRandom
+            + ModelFlops.Attention(encoder, fullSegments, segment) + ModelFlops.Attention(encoder, 1, rest);
+        double align = lsa is not null
             ? ModelFlops.TrunkLinear(lsa, softTokens) + ModelFlops.Attention(lsa, fullSegments, merged) + ModelFlops.Attention(lsa, 1, restMerged)
             : 0;
         double followUp = ModelFlops.Forward(decoder, 1, softTokens + o.Question.Count, 1);
         return (encode + align + followUp, followUp, ModelFlops.Forward(decoder, 1, fullTokens, 1));
     }
 
+    /// <summary>The encoder's blocks, and the LSA blocks when the alignment is a transformer block (else null), as configs.</summary>
+    static (ModelConfig Encoder, ModelConfig? Lsa) Stacks(ContextCompressor compressor)
+    {
+        var cc = compressor.Config;
+        var lsa = cc.Alignment is AlignmentKind.Lsa or AlignmentKind.LsaRandom ? compressor.Backbone with { NumHiddenLayers = cc.AlignmentLayers } : null;
+        return (compressor.Backbone with { NumHiddenLayers = cc.EncoderLayers }, lsa);
+    }
+
     /// <summary>Soft tokens for a context: each segment of at most L tokens gives ceil(len / r).</summary>
     public static int SoftTokenCount(int contextTokens, int segmentLength, int rate)
     {
         int full = contextTokens / segmentLength, rest = contextTokens % segmentLength;
-        return full * ((segmentLength + rate - 1) / rate) + (rest + rate - 1) / rate;
+        return full * GroupMerge.MergedLength(segmentLength, rate) + GroupMerge.MergedLength(rest, rate);
     }
 
     static void CompressAndAnswer(CausalLM decoder, ContextCompressor compressor, int[] context, CompressionBenchmarkOptions o, SamplingOptions sampling)

@@ -59,7 +59,7 @@ public sealed class CompressionBenchmarkTests
         using var decoder = TinyCompressors.Decoder();
         using var compressor = CompressionBenchmark.FreshCompressor(decoder, TinyCompressors.Config(), seed: 7);
 
-        var (newContext, followUp, full) = CompressionBenchmark.FirstTokenFlops(decoder.Config, compressor, Options, softTokens: 10, fullTokens: 44);
+        var (newContext, followUp, full) = CompressionBenchmark.FirstTokenFlops(decoder.Config, compressor, Options, fullTokens: 44);
 
         double encoder = 18_432 * 40 + 64 * (16 * 16 * 2 + 8 * 8);         // 1 block over 40 tokens, attention within segments
         double lsa = 18_432 * 10 + 64 * (4 * 4 * 2 + 2 * 2);               // 1 block over each segment's merged vectors
