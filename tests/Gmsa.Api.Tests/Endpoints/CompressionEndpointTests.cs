@@ -23,15 +23,19 @@ public sealed class CompressionEndpointTests : IDisposable
     internal const string Chad = "The capital of Chad is N'Djamena. The population of Chad is 11,631,456 (July 2015 est.). The currency of Chad is the Central African CFA franc.";
     internal const string Ship = "It was a cold morning in the village, and the ship sailed before the sun was up.";
 
-    GmsaModel Gmsa => factory.Services.GetRequiredService<CompressionHost>().Service!.Gmsa;
+    GmsaModel Gmsa => ModelOf(factory);
 
-    Task<HttpResponseMessage> Post(string route, string json) =>
-        factory.CreateClient().PostAsync(route, new StringContent(json, Encoding.UTF8, "application/json"), Token);
+    static GmsaModel ModelOf(ApiFactory service) => service.Services.GetRequiredService<CompressionHost>().Service!.Gmsa;
+
+    Task<HttpResponseMessage> Post(string route, string json, ApiFactory? service = null) =>
+        (service ?? factory).CreateClient().PostAsync(route, new StringContent(json, Encoding.UTF8, "application/json"), Token);
 
     internal static float[] Floats(JsonNode embedding) => embedding.AsArray().SelectMany(row => row!.AsArray().Select(v => (float)v!)).ToArray();
 
-    async Task<SoftTokenData[]> EngineAsync(params string[] contexts) =>
-        (await Gmsa.CompressToDataAsync(contexts.Select(Gmsa.EncodeContext).ToArray(), contexts.Select(_ => 4).ToArray(), Token)).ToArray();
+    Task<SoftTokenData[]> EngineAsync(params string[] contexts) => EngineAsync(Gmsa, contexts);
+
+    static async Task<SoftTokenData[]> EngineAsync(GmsaModel model, params string[] contexts) =>
+        (await model.CompressToDataAsync(contexts.Select(model.EncodeContext).ToArray(), contexts.Select(_ => 4).ToArray(), Token)).ToArray();
 
     [Fact]
     public async Task Compress_Json_ShapesCountsAndValuesOfTheEngine()
@@ -41,11 +45,10 @@ public sealed class CompressionEndpointTests : IDisposable
         // 5 ms, a full test suite once split the request's two contexts into two batches, one bf16 step apart)
         using var pairs = new ApiFactory(modelDir: null,
             ("Gmsa:Compression:MaxBatchContexts", "2"), ("Gmsa:Compression:MaxWaitMilliseconds", "10000"));
-        var response = await pairs.CreateClient().PostAsync("/v1/compress",
-            new StringContent($$"""{"contexts": ["{{Chad}}", "{{Ship}}"], "rate": 4}""", Encoding.UTF8, "application/json"), Token);
+        var response = await Post("/v1/compress", $$"""{"contexts": ["{{Chad}}", "{{Ship}}"], "rate": 4}""", pairs);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.JsonAsync();
-        var engine = await EngineAsync(Chad, Ship);   // the same two contexts in one encoder call
+        var engine = await EngineAsync(ModelOf(pairs), Chad, Ship);   // the same two contexts in one encoder call, on the same loaded model
 
         Assert.Equal(4, (int)body["rate"]!);
         var data = body["data"]!.AsArray();
