@@ -16,6 +16,7 @@ namespace Gmsa.Engine.Model;
 public sealed class FusedProjections : IDisposable
 {
     readonly long[] offsets;
+    readonly Dictionary<string, (Tensor Buffer, Tensor[] Views)> folded = [];   // per folded adapter: its packed weights and their rows
 
     public FusedProjections(long inFeatures, IReadOnlyList<long> outFeatures, bool bias, ScalarType dtype, Device? device)
     {
@@ -39,31 +40,71 @@ public sealed class FusedProjections : IDisposable
     public Tensor? Bias { get; }        // [O]
     public IReadOnlyList<LoraLinear> Projections { get; }
 
+    /// <summary>True when one matmul stands for every projection (see <see cref="InferenceBuffer"/>).</summary>
+    public bool Usable => InferenceBuffer is not null;
+
     /// <summary>
-    /// True when one matmul by <see cref="Weight"/> stands for every projection: each still a view at its place in the
-    /// buffer (moving the module with .to() would have given them storage of their own) and none applying an adapter.
+    /// The [O, In] weight one matmul multiplies by, or null when none stands for every projection: <see cref="Weight"/>
+    /// while each projection uses its base weight, still a view at its place in the buffer (moving the module with .to()
+    /// would have given them storage of their own); an adapter's packed buffer (<see cref="PackFolded"/>) while that
+    /// adapter is on, folded, in every projection; null while an unfolded adapter is on (three matmuls each).
     /// </summary>
-    public bool Usable
+    public Tensor? InferenceBuffer
     {
         get
         {
-            for (int i = 0; i < Projections.Count; i++)
+            var first = Projections[0];
+            if (ReferenceEquals(first.InferenceWeight, first.Weight))
             {
-                var p = Projections[i];
-                if (!ReferenceEquals(p.InferenceWeight, p.Weight) || p.Weight.storage_offset() != offsets[i] * Weight.shape[1]
-                    || p.Weight.device_type != Weight.device_type || p.Weight.dtype != Weight.dtype)
-                    return false;
+                for (int i = 0; i < Projections.Count; i++)
+                {
+                    var p = Projections[i];
+                    if (!ReferenceEquals(p.InferenceWeight, p.Weight) || p.Weight.storage_offset() != offsets[i] * Weight.shape[1]
+                        || p.Weight.device_type != Weight.device_type || p.Weight.dtype != Weight.dtype)
+                        return null;
+                }
+                return Weight;
             }
-            return true;
+            if (!folded.TryGetValue(first.ActiveAdapter, out var packed)) return null;
+            for (int i = 0; i < Projections.Count; i++)
+                if (!ReferenceEquals(Projections[i].InferenceWeight, packed.Views[i])) return null;   // re-folded since, or another adapter
+            return packed.Buffer;
         }
     }
 
     /// <summary>x [..., In] -> one output per projection [..., O_i] (views of one [..., O] result) when <see cref="Usable"/>.</summary>
     public Tensor[] Forward(Tensor x)
     {
-        if (!Usable) return Projections.Select(p => p.forward(x)).ToArray();
-        var all = nn.functional.linear(x, Weight, Bias);
+        if (InferenceBuffer is not { } buffer) return Projections.Select(p => p.forward(x)).ToArray();
+        var all = nn.functional.linear(x, buffer, Bias);
         return Projections.Select((p, i) => all.narrow(-1, offsets[i], p.OutFeatures)).ToArray();
+    }
+
+    /// <summary>
+    /// For each adapter folded in every projection, copies the folded weights into one [O, In] buffer in the order of
+    /// <see cref="Weight"/> and makes each projection's folded weight a view of its rows: with that adapter on, inference
+    /// is one matmul again, as with the base weights, and the memory is the same. Call it after every fold
+    /// (<see cref="Lora.MergeForInference"/> does); a weight folded again later is its own tensor, and the buffer goes
+    /// unused until the next call.
+    /// </summary>
+    public void PackFolded()
+    {
+        var names = Projections.Skip(1).Aggregate(Projections[0].FoldedAdapters.ToHashSet(), (set, p) => { set.IntersectWith(p.FoldedAdapters); return set; });
+        foreach (var name in names)
+        {
+            var weights = Projections.Select(p => p.FoldedWeight(name)!).ToArray();
+            if (folded.TryGetValue(name, out var old) && weights.Select((w, i) => ReferenceEquals(w, old.Views[i])).All(same => same)) continue;
+            Tensor buffer;
+            using (no_grad()) buffer = cat(weights, 0).DetachFromDisposeScope();            // [O, In]
+            var views = new Tensor[Projections.Count];
+            for (int i = 0; i < views.Length; i++)
+            {
+                views[i] = buffer.narrow(0, offsets[i], Projections[i].OutFeatures).DetachFromDisposeScope();
+                Projections[i].ReplaceFoldedWeight(name, views[i]);
+            }
+            old.Buffer?.Dispose();
+            folded[name] = (buffer, views);
+        }
     }
 
     /// <summary>Frees the buffer's handle (its storage lives on while a projection's Parameter still views it).</summary>
@@ -71,5 +112,6 @@ public sealed class FusedProjections : IDisposable
     {
         Weight.Dispose();
         Bias?.Dispose();
+        foreach (var packed in folded.Values) packed.Buffer.Dispose();
     }
 }

@@ -98,6 +98,7 @@ public static class Lora
     {
         foreach (var (_, module) in root.named_modules())
             if (module is LoraLinear { HasAdapter: true } linear) linear.MergeForInference();
+        PackFolded(root);
     }
 
     /// <summary>Folds every served adapter under a module into a weight of its own (see <see cref="LoraLinear.MergeServedForInference"/>).</summary>
@@ -105,5 +106,14 @@ public static class Lora
     {
         foreach (var (_, module) in root.named_modules())
             if (module is LoraLinear linear) linear.MergeServedForInference();
+        PackFolded(root);
+    }
+
+    /// <summary>q/k/v and gate/up stay one matmul each with a folded adapter on (see <see cref="FusedProjections.PackFolded"/>).</summary>
+    static void PackFolded(nn.Module root)
+    {
+        foreach (var (_, module) in root.named_modules())
+            if (module is Attention attention) attention.Qkv.PackFolded();
+            else if (module is Mlp mlp) mlp.GateUp.PackFolded();
     }
 }

@@ -101,6 +101,30 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>The adapters folded into weights of their own (<see cref="Lora.DefaultAdapter"/> for the trained one).</summary>
+    internal IEnumerable<string> FoldedAdapters =>
+        (mergedWeight is null ? [] : new[] { Lora.DefaultAdapter }).Concat(servedAdapters.Where(a => a.Value.Merged is not null).Select(a => a.Key));
+
+    /// <summary>The folded weight of adapter <paramref name="name"/> [Out, In], or null while it is not folded.</summary>
+    internal Tensor? FoldedWeight(string name) => name == Lora.DefaultAdapter ? mergedWeight : servedAdapters.GetValueOrDefault(name)?.Merged;
+
+    /// <summary>
+    /// Puts <paramref name="view"/> (equal values: rows of a <see cref="FusedProjections"/> buffer) in place of adapter
+    /// <paramref name="name"/>'s folded weight and frees the old one, so a fused buffer costs no memory of its own.
+    /// </summary>
+    internal void ReplaceFoldedWeight(string name, Tensor view)
+    {
+        if (name == Lora.DefaultAdapter)
+        {
+            mergedWeight?.Dispose();
+            mergedWeight = view;
+            return;
+        }
+        var adapter = servedAdapters[name];
+        adapter.Merged?.Dispose();
+        adapter.Merged = view;
+    }
+
     /// <summary>W + scale * B A in float32, back in the weight's dtype: [Out, In].</summary>
     Tensor Fold(Tensor a, Tensor b, double s)
     {
