@@ -34,9 +34,17 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
         : Engine.Checkpoints.WeightsFingerprint.Of((gmsa.Language.Directory, false), (gmsa.CompressorDirectory, true));
 
     /// <summary>"cmp-" and 32 hex digits of SHA-256 over model, weights, rate and text: equal inputs, equal ids, on every replica.</summary>
-    public string IdFor(string context, int rate)
+    public string IdFor(string context, int rate) => Hash($"{rate}\n{context}");
+
+    /// <summary>
+    /// The id of a context given as token ids. Its rate line carries " ids", which no text's key has (their rate line is
+    /// digits only), so no text (such as "ids:5,6") can spell an ids context's key and be served its soft tokens.
+    /// </summary>
+    public string IdForIds(int[] ids, int rate) => Hash($"{rate} ids\n{string.Join(',', ids)}");
+
+    string Hash(string entry)
     {
-        var key = $"{model.Id}\n{WeightsFingerprint}\n{rate}\n{context}";
+        var key = $"{model.Id}\n{WeightsFingerprint}\n{entry}";
         return "cmp-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32];
     }
 
@@ -98,9 +106,9 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
         return (id, soft, !compressed);
     }
 
-    /// <summary>The same for a context given as token ids (cached under a hash of the ids).</summary>
+    /// <summary>The same for a context given as token ids (cached under <see cref="IdForIds"/>).</summary>
     public Task<(string Id, SoftTokenData Soft, bool Cached)> CompressIdsAsync(int[] ids, int rate, CancellationToken cancellation) =>
-        CompressCoreAsync(IdFor("ids:" + string.Join(',', ids), rate), ids, rate, cancellation);
+        CompressCoreAsync(IdForIds(ids, rate), ids, rate, cancellation);
 
     /// <summary>Soft tokens cached under <paramref name="id"/>, or null when unknown or expired.</summary>
     public async Task<SoftTokenData?> FindAsync(string id, CancellationToken cancellation) =>

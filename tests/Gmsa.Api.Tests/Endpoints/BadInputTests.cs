@@ -1,0 +1,33 @@
+using System.Net;
+using System.Text;
+using Gmsa.Api.Tests.Infrastructure;
+
+namespace Gmsa.Api.Tests.Endpoints;
+
+/// <summary>
+/// Bad or extreme input on the compression routes and on chat with documents, against the embedded gmsa-tiny: each is a
+/// clear 4xx naming the field, or a right answer; never a 500, a hang, or another request's data.
+/// </summary>
+public sealed class BadInputTests : IDisposable
+{
+    readonly ApiFactory factory = new(modelDir: null);
+    static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    Task<HttpResponseMessage> Post(string route, string json) =>
+        factory.CreateClient().PostAsync(route, new StringContent(json, Encoding.UTF8, "application/json"), Token);
+
+    [Fact]
+    public async Task Compress_TextSpellingAnIdsContext_GetsItsOwnIdAndSoftTokens()
+    {
+        // context_ids [[5, 6]] were once cached under the key of the text "ids:5,6": whichever came second got the other's soft tokens
+        var byIds = (await (await Post("/v1/compress", """{"context_ids": [[5, 6]]}""")).JsonAsync())["data"]![0]!;
+        var byText = (await (await Post("/v1/compress", """{"contexts": ["ids:5,6"]}""")).JsonAsync())["data"]![0]!;
+
+        Assert.NotEqual((string)byIds["compressed_id"]!, (string)byText["compressed_id"]!);
+        Assert.False((bool)byText["cached"]!);
+        Assert.Equal(2, (int)byIds["tokens_in"]!);
+        Assert.NotEqual(2, (int)byText["tokens_in"]!);   // the text's own tokens, not the ids'
+    }
+
+    public void Dispose() => factory.Dispose();
+}
