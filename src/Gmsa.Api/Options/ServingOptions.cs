@@ -47,6 +47,13 @@ public sealed class ServingOptions
     [Range(1024, 64L << 20)]
     public long MaxRequestBodyBytes { get; set; } = 1 << 20;
 
+    /// <summary>
+    /// Bytes of decoder keys and values kept over soft-token prefixes, so a follow-up question on a compressed context
+    /// (a <c>compressed_id</c> or the same documents again) prefills its own tokens only; 0 turns it off.
+    /// </summary>
+    [Range(0, 1L << 40)]
+    public long SoftPrefixCacheBytes { get; set; } = 64L << 20;
+
     public SchedulerOptions ToScheduler() => new()
     {
         Capacity = MaxQueuedRequests,
@@ -54,5 +61,6 @@ public sealed class ServingOptions
         Policy = Batching,
         PrefillChunkTokens = PrefillChunkTokens,
         BatchWindow = TimeSpan.FromMilliseconds(BatchWindowMilliseconds),
+        SoftPrefixCacheBytes = SoftPrefixCacheBytes,
     };
 }

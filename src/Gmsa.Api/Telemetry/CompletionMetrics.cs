@@ -9,7 +9,8 @@ namespace Gmsa.Api.Telemetry;
 /// Completion and batch figures on the <see cref="GmsaTelemetry.MeterName"/> meter. Batch figures come from
 /// the scheduler's <see cref="GenerationScheduler.BatchCompleted"/>; request figures from the endpoint.
 /// Prometheus names: gmsa_completion_duration_seconds, gmsa_queue_wait_seconds, gmsa_prefill_duration_seconds,
-/// gmsa_decode_tokens_per_second, gmsa_batch_size, gmsa_completions_rejected_total, gmsa_tokens_total, gmsa_requests_in_flight.
+/// gmsa_decode_tokens_per_second, gmsa_batch_size, gmsa_completions_rejected_total, gmsa_tokens_total, gmsa_requests_in_flight,
+/// gmsa_soft_prefix_cache_lookups_total and gmsa_soft_prefix_cache_size_bytes.
 /// </summary>
 public sealed class CompletionMetrics
 {
@@ -43,6 +44,15 @@ public sealed class CompletionMetrics
         rejected = meter.CreateCounter<long>("gmsa.completions.rejected", "{request}", "Completions refused with 429 because every slot was taken");
         tokens = meter.CreateCounter<long>("gmsa.tokens", "{token}", "Prompt and generated tokens of finished completions");
         meter.CreateObservableGauge("gmsa.requests.in_flight", () => scheduler.InFlight, "{request}", "Completions admitted and not finished");
+        if (scheduler.SoftPrefixes is { } prefixes)
+        {
+            meter.CreateObservableCounter("gmsa.soft_prefix.cache.lookups", () => new Measurement<long>[]
+            {
+                new(prefixes.Hits, new KeyValuePair<string, object?>("result", "hit")),
+                new(prefixes.Misses, new KeyValuePair<string, object?>("result", "miss")),
+            }, "{request}", "Decoder key/value lookups for soft-token prefixes by result: a hit prefills the question only");
+            meter.CreateObservableGauge("gmsa.soft_prefix.cache.size", () => prefixes.Bytes, "By", "Bytes of decoder keys and values held for soft-token prefixes");
+        }
         scheduler.BatchCompleted += RecordBatch;
     }
 

@@ -107,6 +107,29 @@ public sealed class KvCache : IDisposable
         return buffer;
     }
 
+    /// <summary>
+    /// Copies of every layer's keys and values at positions 0..<paramref name="positions"/>-1 ([B, Hkv, positions, Dh] each),
+    /// owned by the caller: a prefix to <see cref="Seed"/> another cache with.
+    /// </summary>
+    public (Tensor Keys, Tensor Values)[] CopyPrefix(long positions)
+    {
+        if (positions < 1 || positions > Length) throw new ArgumentOutOfRangeException(nameof(positions), $"the cache holds {Length} positions");
+        using var scope = NewDisposeScope();                 // the narrowed views
+        using (no_grad())
+            return keys.Select((k, layer) => (k!.narrow(2, 0, positions).clone().DetachFromDisposeScope(),
+                values[layer]!.narrow(2, 0, positions).clone().DetachFromDisposeScope())).ToArray();
+    }
+
+    /// <summary>Writes a prefix (<see cref="CopyPrefix"/> of a cache of the same model) into this empty cache as positions 0...</summary>
+    public void Seed(IReadOnlyList<(Tensor Keys, Tensor Values)> prefix)
+    {
+        if (Length != 0) throw new InvalidOperationException("only an empty cache can be seeded");
+        if (prefix.Count != keys.Length) throw new ArgumentException($"a prefix of {prefix.Count} layers for a cache of {keys.Length}");
+        using var scope = NewDisposeScope();                 // the views Update returns
+        for (int layer = 0; layer < keys.Length; layer++) Update(layer, prefix[layer].Keys, prefix[layer].Values);
+        Advance(prefix[0].Keys.shape[2]);
+    }
+
     /// <summary>Keeps only the rows at <paramref name="rows"/> (in that order): sequences that left a batch free their memory.</summary>
     public void KeepRows(IReadOnlyList<long> rows)
     {

@@ -33,6 +33,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
     readonly List<ScheduledGeneration> waiting = [];
     readonly List<PrefillJob> prefilling = [];
     readonly List<RunningBatch> batches = [];
+    readonly SoftPrefixCache? prefixes;
     int disposed;
 
     public GenerationScheduler(LanguageModel model, SchedulerOptions options)
@@ -41,6 +42,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
         Model = model;
         Options = options;
         slots = new SemaphoreSlim(options.Capacity, options.Capacity);
+        prefixes = options.SoftPrefixCacheBytes > 0 ? new SoftPrefixCache(options.SoftPrefixCacheBytes) : null;
         loop = Task.Run(RunAsync);
     }
 
@@ -49,6 +51,9 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
 
     /// <summary>Raised on the scheduler's loop after each iteration that did work, before the requests it finished complete.</summary>
     public event Action<BatchReport>? BatchCompleted;
+
+    /// <summary>The decoder's keys and values over soft-token prefixes already read; null when turned off.</summary>
+    public SoftPrefixCache? SoftPrefixes => prefixes;
 
     /// <summary>Requests admitted and not yet finished (queued, prefilling or decoding).</summary>
     public int InFlight => Options.Capacity - slots.CurrentCount;
@@ -116,7 +121,11 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
             var error = new ObjectDisposedException(nameof(GenerationScheduler), "the scheduler is shutting down");
             foreach (var g in waiting) g.Fail(error);
             waiting.Clear();
-            await Model.Runner.RunAsync(() => FailActive(error));
+            await Model.Runner.RunAsync(() =>
+            {
+                FailActive(error);
+                prefixes?.Dispose();
+            });
         }
     }
 
@@ -198,7 +207,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
             };
             waits.Add(row.QueueWait);
             row.PrefillStarted();
-            prefilling.Add(new PrefillJob(Model.Model, row));
+            prefilling.Add(new PrefillJob(Model.Model, row, prefixes));
         }
         return waits;
     }

@@ -8,7 +8,9 @@ namespace Gmsa.Engine.Serving;
 
 /// <summary>
 /// One sequence's prompt read into its own one-row KV cache, a chunk at a time, so that a long prompt shares the model
-/// with the running batch's decode steps instead of stalling them (chunked prefill). Runs on the model thread.
+/// with the running batch's decode steps instead of stalling them (chunked prefill). A soft-token prefix whose keys and
+/// values are in <see cref="SoftPrefixCache"/> is copied in instead of read; one that is not is stored once the prompt
+/// is read. Runs on the model thread.
 /// </summary>
 internal sealed class PrefillJob : IDisposable
 {
@@ -16,9 +18,13 @@ internal sealed class PrefillJob : IDisposable
     Tensor? inputs;        // [1, P, D] embeddings when the prompt starts with soft tokens, else null
     readonly Tensor? ids;  // [1, P] token ids otherwise
     Tensor? lastLogits;    // [1, V] at the prompt's last position, once done
+    readonly SoftPrefixCache? prefixes;
+    readonly string? storeAs;   // the soft prefix's key when it was not cached: stored once read
+    readonly int softLength;
 
-    public PrefillJob(CausalLM model, SequenceRow row)
+    public PrefillJob(CausalLM model, SequenceRow row, SoftPrefixCache? prefixes = null)
     {
+        this.prefixes = prefixes;
         this.model = model;
         Row = row;
         var request = row.Request;
@@ -27,9 +33,18 @@ internal sealed class PrefillJob : IDisposable
         var promptIds = tensor(request.PromptTokens.Select(t => (long)t).ToArray(), [1, request.PromptTokens.Count], device: model.Device);
         if (request.SoftPrefix is { } soft)
         {
-            var parts = new List<Tensor> { soft.to(model.DType, model.Device).unsqueeze(0) };              // [1, n, D]
+            var prefix = soft.to(model.DType, model.Device);                                                // [n, D]
+            var parts = new List<Tensor> { prefix.unsqueeze(0) };                                           // [1, n, D]
             if (request.PromptTokens.Count > 0) parts.Add(model.Embed(promptIds));                         // [1, T, D]
             inputs = cat(parts, 1).MoveToOuterDisposeScope();
+            // With no prompt after it, the first token needs the prefix's last logits, which the cache does not keep.
+            if (prefixes is not null && request.PromptTokens.Count > 0)
+            {
+                softLength = (int)prefix.shape[0];
+                var key = SoftPrefixCache.Key(request.DecoderAdapter, prefix);
+                if (prefixes.TrySeed(key, Cache)) Done = softLength;
+                else storeAs = key;
+            }
         }
         else ids = promptIds.MoveToOuterDisposeScope();
         Length = request.InputLength;
@@ -55,6 +70,7 @@ internal sealed class PrefillJob : IDisposable
         if (Finished)
         {
             lastLogits = output.Logits.squeeze(1).MoveToOuterDisposeScope();                              // [1, V]
+            if (storeAs is not null) prefixes!.Add(storeAs, Cache, softLength);
             ReleaseInputs();
         }
         return n;

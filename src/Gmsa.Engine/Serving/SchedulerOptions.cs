@@ -32,11 +32,19 @@ public sealed record SchedulerOptions
     /// </summary>
     public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(5);
 
+    /// <summary>
+    /// Bytes of decoder keys and values kept over soft-token prefixes (<see cref="SoftPrefixCache"/>), so a follow-up
+    /// question on a compressed context prefills only its own tokens; 0 turns it off. gmsa-tiny takes 0.79 MB (12 layers x keys and values x 2 heads x 64) for the
+    /// 128 soft tokens of a 1,024-token context at 8x.
+    /// </summary>
+    public long SoftPrefixCacheBytes { get; init; } = 64L << 20;
+
     public void Validate()
     {
         if (Capacity < 1) throw new ArgumentException($"capacity must be >= 1, got {Capacity}");
         if (MaxBatchSize < 1) throw new ArgumentException($"max batch size must be >= 1, got {MaxBatchSize}");
         if (PrefillChunkTokens < 1) throw new ArgumentException($"prefill chunk must be >= 1 token, got {PrefillChunkTokens}");
         if (BatchWindow < TimeSpan.Zero) throw new ArgumentException($"batch window must be >= 0, got {BatchWindow}");
+        if (SoftPrefixCacheBytes < 0) throw new ArgumentException($"soft-prefix cache must be >= 0 bytes, got {SoftPrefixCacheBytes}");
     }
 }

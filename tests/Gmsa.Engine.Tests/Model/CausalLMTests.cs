@@ -85,6 +85,26 @@ public sealed class CausalLMTests
     }
 
     [Fact]
+    public void SeededCache_PrefixCopiedFromAnotherCache_RestMatchesFullForward()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var model = TinyModels.Create(TinyModels.Llama());
+        var ids = TinyModels.Ids(Prompt);
+        var full = model.forward(ids).Logits;
+        using var first = new KvCache(2);
+        model.forward(ids.narrow(1, 0, 8), cache: first).Dispose();
+        var prefix = first.CopyPrefix(6);                                   // a prefix of what the first cache holds
+        using var seeded = new KvCache(2, initialCapacity: 2);              // grows to take it
+        seeded.Seed(prefix);
+        Assert.Equal(6, seeded.Length);
+        foreach (var (k, v) in prefix) { k.Dispose(); v.Dispose(); }       // the seeded cache holds copies of its own
+        var rest = model.forward(ids.narrow(1, 6, 4), cache: seeded).Logits;
+        TensorAssert.Close(full.narrow(1, 6, 4), rest, Tolerance);
+        Assert.Throws<InvalidOperationException>(() => seeded.Seed(first.CopyPrefix(2)));
+    }
+
+    [Fact]
     public void LeftPaddedBatch_WithCacheDecode_MatchesEachSequenceAlone()
     {
         using var scope = NewDisposeScope();

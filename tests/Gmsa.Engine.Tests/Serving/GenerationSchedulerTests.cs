@@ -144,6 +144,44 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
     }
 
     [Fact]
+    public async Task SoftPrefix_SecondQuestionOnTheSamePrefix_PrefillsOnlyItsOwnTokensAndEqualsGenerateFromEmbeddings()
+    {
+        using var lm = LanguageModel.Load(stories.Require());
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions());
+        var sampling = new SamplingOptions { MaxNewTokens = 16 };
+        var prompts = new[] { " Tom", " The cat" }.Select(p => lm.Tokenizer.Encode(p, addBos: false)).ToArray();
+        var (soft, expected) = await lm.Runner.RunAsync(() =>
+        {
+            using var inference = inference_mode();
+            var prefix = lm.Model.Embed(tensor(new long[] { 1, 400, 300, 45, 12 }, [1, 5])).squeeze(0).DetachFromDisposeScope(); // [5, D]
+            var texts = prompts.Select(prompt =>
+            {
+                using var scope = NewDisposeScope();
+                var embeds = cat([prefix.unsqueeze(0), lm.Model.Embed(tensor(prompt.Select(t => (long)t).ToArray(), [1, prompt.Count]))], 1);
+                var mask = ones(1, embeds.shape[1], dtype: ScalarType.Int64);
+                return lm.DecodeText([prompt], null, onToken =>
+                    TokenGenerator.GenerateFromEmbeddings(lm.Model, embeds, mask, lm.WithModelStops(sampling), lm.PadId, onToken)).Texts[0];
+            }).ToArray();
+            return (prefix, texts);
+        });
+        int prefilled = 0;
+        scheduler.BatchCompleted += report => Interlocked.Add(ref prefilled, report.PromptTokens);
+        try
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                Volatile.Write(ref prefilled, 0);
+                var outcome = await Enqueue(scheduler, new GenerationRequest(prompts[i], sampling) { SoftPrefix = soft }).Completion.WaitAsync(Bound, Token);
+                Assert.Equal(expected[i], outcome.Text);
+                Assert.Equal(5 + prompts[i].Count, outcome.PromptTokens);
+                Assert.Equal(i == 0 ? 5 + prompts[i].Count : prompts[i].Count, Volatile.Read(ref prefilled));   // the second copies the prefix in
+            }
+            Assert.Equal((1, 1), (scheduler.SoftPrefixes!.Hits, scheduler.SoftPrefixes.Misses));
+        }
+        finally { await lm.Runner.RunAsync(soft.Dispose); }
+    }
+
+    [Fact]
     public async Task DecoderAdapter_RowsOfThreeAdaptersAtOnce_EachEqualsItsAdapterAlone()
     {
         using var lm = LanguageModel.Load(stories.Require());
@@ -242,6 +280,18 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
         using var lm = LanguageModel.Load(stories.Require());
         await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions());
         var request = new GenerationRequest(lm.Encode(string.Join(" ", Enumerable.Repeat("cat", 500))), new SamplingOptions { MaxNewTokens = 100 });
+        var e = Assert.Throws<ArgumentException>(() => scheduler.TryEnqueue(request, Token, out _));
+        Assert.Contains("context of 512", e.Message);
+        Assert.Equal(0, scheduler.InFlight);
+    }
+
+    [Fact]
+    public async Task TryEnqueue_MaxNewTokensNearIntMax_ThrowsInsteadOfOverflowingPastTheContext()
+    {
+        // prompt + int.MaxValue once wrapped to a negative sum, passed the check and decoded past the context without end
+        using var lm = LanguageModel.Load(stories.Require());
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions());
+        var request = new GenerationRequest(lm.Encode("Once upon a time"), new SamplingOptions { MaxNewTokens = int.MaxValue });
         var e = Assert.Throws<ArgumentException>(() => scheduler.TryEnqueue(request, Token, out _));
         Assert.Contains("context of 512", e.Message);
         Assert.Equal(0, scheduler.InFlight);
