@@ -138,7 +138,7 @@ public sealed class GmsaModel : IDisposable
         var sampling = Language.WithModelStops(options);
         sampling.Validate();
         for (int i = 0; i < contexts.Count; i++)
-            if (contexts[i].Count + prompts[i].Count + sampling.MaxNewTokens > Decoder.Config.ContextLength)
+            if ((long)contexts[i].Count + prompts[i].Count + sampling.MaxNewTokens > Decoder.Config.ContextLength)   // long: no wrap past int
                 throw new ArgumentException($"{contexts[i].Count} soft tokens + {prompts[i].Count} prompt tokens + {sampling.MaxNewTokens} new tokens exceed the model's context of {Decoder.Config.ContextLength}; compress at a higher rate or ask for fewer tokens");
         return Language.Runner.RunAsync(() => Generate(contexts, prompts, sampling, adapter, onText, cancellation), cancellation);
     }

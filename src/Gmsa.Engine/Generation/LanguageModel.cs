@@ -80,7 +80,7 @@ public sealed class LanguageModel : IDisposable
         var sampling = WithModelStops(options);
         sampling.Validate();
         foreach (var p in prompts)
-            if (p.Count + sampling.MaxNewTokens > Model.Config.ContextLength)
+            if ((long)p.Count + sampling.MaxNewTokens > Model.Config.ContextLength)   // long: a huge max would wrap negative and pass
                 throw new ArgumentException($"prompt of {p.Count} tokens + {sampling.MaxNewTokens} new tokens exceeds the model's context of {Model.Config.ContextLength}");
         return Runner.RunAsync(() => DecodeText(prompts, onText, onToken => TokenGenerator.Generate(Model, prompts, sampling, PadId, onToken, cancellation)),
             cancellation);

@@ -30,7 +30,7 @@ public sealed record GenerationRequest(IReadOnlyList<int> PromptTokens, Sampling
         if (InputLength == 0) throw new ArgumentException("the prompt has no tokens");
         if (SoftPrefix is not null && SoftPrefix.dim() != 2) throw new ArgumentException("soft tokens must be [n, hidden]");
         Sampling.Validate();
-        if (InputLength + Sampling.MaxNewTokens > contextLength)
+        if ((long)InputLength + Sampling.MaxNewTokens > contextLength)   // long: max_tokens near int.MaxValue would wrap negative and pass
             throw new ArgumentException($"prompt of {InputLength} tokens + {Sampling.MaxNewTokens} new tokens exceeds the context of {contextLength}");
     }
 }

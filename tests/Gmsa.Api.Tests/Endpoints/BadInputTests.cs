@@ -29,5 +29,17 @@ public sealed class BadInputTests : IDisposable
         Assert.NotEqual(2, (int)byText["tokens_in"]!);   // the text's own tokens, not the ids'
     }
 
+    [Theory]
+    [InlineData("/v1/answer", "\"question\": \" Capital?\", \"contexts\": [\"The capital of Chad is N'Djamena.\"]")]
+    [InlineData("/v1/reconstruct", "\"context\": \"The capital of Chad is N'Djamena.\"")]
+    public async Task MaxTokensIntMax_Answers400InsteadOfDecodingPastTheContext(string route, string fields)
+    {
+        // the prompt's length + int.MaxValue wrapped negative and passed the context check: the request then decoded unbounded
+        var response = await Post(route, "{" + fields + ", \"max_tokens\": 2147483647}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.NotNull((await response.JsonAsync())["errors"]!["max_tokens"]);
+    }
+
     public void Dispose() => factory.Dispose();
 }
