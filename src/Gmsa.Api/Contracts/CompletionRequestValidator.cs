@@ -41,14 +41,20 @@ public sealed class CompletionRequestValidator(LanguageModel model, IOptions<Ser
             errors["prompt"] = [$"prompt is {prompt.Count} tokens; this service accepts at most {limits.MaxPromptTokens} ({ServingOptions.Section}:MaxPromptTokens)"];
         else if (prompt.Count >= context)
             errors["prompt"] = [$"prompt is {prompt.Count} tokens; the model's context of {context} tokens leaves no room for a new one"];
-        if (request.MaxTokens > limits.MaxNewTokens)
-            errors["max_tokens"] = [$"max_tokens is {request.MaxTokens}; this service generates at most {limits.MaxNewTokens} ({ServingOptions.Section}:MaxNewTokens)"];
-        else if (request.MaxTokens is { } asked && prompt.Count + asked > context && !errors.ContainsKey("prompt"))
+        CheckMaxNewTokens(request.MaxTokens, "max_tokens", limits, errors);
+        if (request.MaxTokens is { } asked && prompt.Count + asked > context && errors.Count == 0)
             errors["max_tokens"] = [$"prompt ({prompt.Count} tokens) + max_tokens ({asked}) exceeds the model's context of {context} tokens"];
         if (errors.Count > 0) return false;
 
         var sampling = request.ToSampling(model.Generation, request.MaxTokens ?? Math.Min(limits.DefaultMaxTokens, context - prompt.Count));
         valid = new GenerationRequest(prompt, sampling);
         return true;
+    }
+
+    /// <summary>An error under <paramref name="field"/> when <paramref name="asked"/> is past MaxNewTokens: every generating route's bound.</summary>
+    public static void CheckMaxNewTokens(int? asked, string field, ServingOptions limits, Dictionary<string, string[]> errors)
+    {
+        if (asked > limits.MaxNewTokens)
+            errors[field] = [$"{field} is {asked}; this service generates at most {limits.MaxNewTokens} ({ServingOptions.Section}:MaxNewTokens)"];
     }
 }

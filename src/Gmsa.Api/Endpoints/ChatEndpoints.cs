@@ -45,6 +45,8 @@ public static class ChatEndpoints
             errors["messages"] = [$"each message needs a role ({string.Join(", ", Roles)}) and a content; got role '{bad.Role}'"];
         int n = request.N ?? 1;
         if (n > 1 && request.Stream) errors["n"] = ["n > 1 is supported without stream only"];
+        CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
+        CompletionRequestValidator.CheckMaxNewTokens(request.MaxCompletionTokens, "max_completion_tokens", services.Serving.Value, errors);
         var compression = services.Compression.Service;
         if (request.Documents is { Length: > 0 } && compression is null) errors["documents"] = ["documents need a model with a GMSA compressor"];
         var documentTokens = request.Documents is { Length: > 0 } && compression is not null && errors.Count == 0

@@ -96,7 +96,8 @@ public static class CompressionEndpoints
         var errors = new Dictionary<string, string[]>();
         bool byText = request.Contexts is { Length: > 0 }, byId = request.CompressedIds is { Length: > 0 };
         if (byText == byId) errors["contexts"] = ["give exactly one of contexts and compressed_ids, with at least one entry"];
-        var tokenized = byText ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
+        CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
+        var tokenized = byText && errors.Count == 0 ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The answer request is not valid");
         var sampling = request.ToSampling(services.Language.Generation, request.MaxTokens ?? services.Serving.Value.DefaultMaxTokens);
         return await RunAsync(compression, services, byText ? request.Contexts : null, tokenized, request.CompressedIds, request.Rate, request.Question!, sampling, request.Stream, cancellation);
@@ -109,6 +110,7 @@ public static class CompressionEndpoints
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrEmpty(request.Context) == string.IsNullOrEmpty(request.CompressedId))
             errors["context"] = ["give exactly one of context and compressed_id"];
+        CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
         var tokenized = request.Context is { Length: > 0 } c && errors.Count == 0 ? compression.CheckContexts([c], "context", errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The reconstruction request is not valid");
         var sampling = services.Language.Generation.Resolve(temperature: 0) with { MaxNewTokens = request.MaxTokens ?? services.Serving.Value.DefaultMaxTokens };

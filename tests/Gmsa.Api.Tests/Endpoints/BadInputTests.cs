@@ -41,5 +41,22 @@ public sealed class BadInputTests : IDisposable
         Assert.NotNull((await response.JsonAsync())["errors"]!["max_tokens"]);
     }
 
+    [Theory]
+    [InlineData("/v1/answer", "\"question\": \" Capital?\", \"contexts\": [\"Chad.\"], \"max_tokens\": 513", "max_tokens")]
+    [InlineData("/v1/reconstruct", "\"context\": \"Chad.\", \"max_tokens\": 513", "max_tokens")]
+    [InlineData("/v1/chat/completions", "\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"documents\": [\"Chad.\"], \"max_tokens\": 513", "max_tokens")]
+    [InlineData("/v1/chat/completions", "\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"max_completion_tokens\": 513", "max_completion_tokens")]
+    public async Task MaxTokensPastMaxNewTokens_Answers400NamingTheField(string route, string fields, string field)
+    {
+        // Gmsa:Serving:MaxNewTokens (512) bounds max_tokens on every generating route, as /v1/completions has always done;
+        // these routes checked only the model's context (1024 for gmsa-tiny) and generated up to 1000 tokens
+        var response = await Post(route, "{" + fields + "}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await response.JsonAsync();
+        Assert.Contains("MaxNewTokens", (string)body["errors"]![field]![0]!);
+        Assert.Equal(field, (string)body["error"]!["param"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
