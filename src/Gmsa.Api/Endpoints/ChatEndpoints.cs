@@ -41,8 +41,11 @@ public static class ChatEndpoints
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var errors = new Dictionary<string, string[]>();
         var stops = StopSequences.Parse(request.Stop, errors);
-        if (request.Messages!.FirstOrDefault(m => !Roles.Contains(m.Role) || m.Content is null) is { } bad)
-            errors["messages"] = [$"each message needs a role ({string.Join(", ", Roles)}) and a content; got role '{bad.Role}'"];
+        // FindIndex, not FirstOrDefault: a null message (JSON null in the array) is itself the bad one
+        int badAt = Array.FindIndex(request.Messages!, m => m is null || !Roles.Contains(m.Role) || m.Content is null);
+        if (badAt >= 0)
+            errors["messages"] = [$"each message needs a role ({string.Join(", ", Roles)}) and a content; message {badAt} " +
+                                  (request.Messages![badAt] is { } bad ? $"has role '{bad.Role}'" : "is null")];
         int n = request.N ?? 1;
         if (n > 1 && request.Stream) errors["n"] = ["n > 1 is supported without stream only"];
         CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);

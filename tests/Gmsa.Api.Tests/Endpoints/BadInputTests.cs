@@ -58,5 +58,19 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(field, (string)body["error"]!["param"]!);
     }
 
+    [Theory]
+    [InlineData("[null]", "message 0 is null")]
+    [InlineData("[{\"role\": \"user\", \"content\": \"Hi\"}, null]", "message 1 is null")]
+    [InlineData("[{\"role\": \"tool\", \"content\": \"Hi\"}]", "message 0 has role 'tool'")]
+    public async Task Chat_NullOrBadMessage_Answers400InOpenAiShape(string messages, string expected)
+    {
+        var response = await Post("/v1/chat/completions", $$"""{"messages": {{messages}}, "max_tokens": 2}""");   // a null message was a 500
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.JsonAsync())["error"]!;
+        Assert.Equal("messages", (string)error["param"]!);
+        Assert.Contains(expected, (string)error["message"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
