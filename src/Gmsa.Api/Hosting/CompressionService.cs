@@ -55,6 +55,7 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
     /// </summary>
     public IReadOnlyList<int>[] CheckContexts(string[] contexts, string field, Dictionary<string, string[]> errors)
     {
+        if (TooMany(contexts.Length, field, errors)) return [];
         int limit = options.Value.MaxContextTokens;
         var tokenized = new IReadOnlyList<int>[contexts.Length];
         for (int i = 0; i < contexts.Length; i++)
@@ -75,6 +76,7 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
     /// <summary>The same for contexts given as token ids (under <c>context_ids</c>): none empty, none too long, every id in the vocabulary.</summary>
     public void CheckIds(int[][] contexts, Dictionary<string, string[]> errors)
     {
+        if (TooMany(contexts.Length, "context_ids", errors)) return;
         int limit = options.Value.MaxContextTokens, vocabulary = gmsa.Language.Tokenizer.VocabSize;
         for (int i = 0; i < contexts.Length; i++)
         {
@@ -84,6 +86,17 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
             if (ids.FirstOrDefault(t => t < 0 || t >= vocabulary) is var bad && (bad < 0 || bad >= vocabulary))
             { errors["context_ids"] = [$"context {i} has token id {bad}, outside the vocabulary of {vocabulary}"]; return; }
         }
+    }
+
+    /// <summary>
+    /// More contexts than the batcher's queue holds could never be queued together: refused as the client's error, not
+    /// answered 429, which a retry would meet again.
+    /// </summary>
+    bool TooMany(int count, string field, Dictionary<string, string[]> errors)
+    {
+        if (count <= options.Value.MaxQueuedContexts) return false;
+        errors[field] = [$"{count} contexts in one request; this service takes at most {options.Value.MaxQueuedContexts} ({CompressionOptions.Section}:MaxQueuedContexts)"];
+        return true;
     }
 
     /// <summary>

@@ -72,5 +72,21 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains(expected, (string)error["message"]!);
     }
 
+    [Theory]
+    [InlineData("/v1/compress", "\"contexts\": [\"a\", \"b\", \"c\", \"d\", \"e\"]", "contexts")]
+    [InlineData("/v1/compress", "\"context_ids\": [[5], [6], [7], [8], [9]]", "context_ids")]
+    [InlineData("/v1/answer", "\"question\": \"Q?\", \"contexts\": [\"a\", \"b\", \"c\", \"d\", \"e\"]", "contexts")]
+    [InlineData("/v1/chat/completions", "\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], \"documents\": [\"a\", \"b\", \"c\", \"d\", \"e\"]", "documents")]
+    public async Task MoreContextsThanTheQueueHolds_Answers400Not429(string route, string fields, string field)
+    {
+        // a request with more contexts than Gmsa:Compression:MaxQueuedContexts can never be queued whole: it got 429
+        // "retry after 1 s", and every retry the same (or a partial compression paid for nothing)
+        using var small = new ApiFactory(modelDir: null, ("Gmsa:Compression:MaxQueuedContexts", "4"));
+        var response = await small.CreateClient().PostAsync(route, new StringContent("{" + fields + ", \"max_tokens\": 2}", Encoding.UTF8, "application/json"), Token);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("MaxQueuedContexts", (string)(await response.JsonAsync())["errors"]![field]![0]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
