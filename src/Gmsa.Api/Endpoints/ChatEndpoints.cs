@@ -58,8 +58,22 @@ public static class ChatEndpoints
 
         var lm = services.Language;
         var messages = request.Messages!.Select(m => new ChatMessage(m.Role, m.Content!)).ToArray();
+        int context = lm.Model.Config.ContextLength;
+        // The conversation's length is checked before the documents are compressed, and under messages, not max_tokens:
+        // by characters first (as completions check a prompt), so a conversation that cannot fit is not tokenized
+        var limits = services.Serving.Value;
+        long characters = messages.Sum(m => (long)m.Content.Length), characterLimit = (long)limits.MaxPromptTokens * CompletionRequestValidator.MaxCharactersPerToken;
+        if (characters > characterLimit)
+            return MessagesTooLong($"the messages are {characters} characters; this service accepts at most {characterLimit} " +
+                                   $"({CompletionRequestValidator.MaxCharactersPerToken} per token of {ServingOptions.Section}:MaxPromptTokens)");
+        var prompt = request.Documents is { Length: > 0 }
+            ? lm.Tokenizer.Encode(lm.Chat.Render(messages).Text, addBos: false)   // soft tokens first, so no BOS
+            : lm.EncodeChat(messages);
+        if (prompt.Count > limits.MaxPromptTokens)
+            return MessagesTooLong($"the messages are {prompt.Count} tokens; this service accepts at most {limits.MaxPromptTokens} ({ServingOptions.Section}:MaxPromptTokens)");
+        if (prompt.Count >= context)
+            return MessagesTooLong($"the messages are {prompt.Count} tokens; the model's context of {context} tokens leaves no room for a new one");
         SoftTokenData? prefix = null;
-        IReadOnlyList<int> prompt;
         if (request.Documents is { Length: > 0 } documents)
         {
             try
@@ -69,11 +83,15 @@ public static class ChatEndpoints
                 prefix = SoftTokenData.Concatenate(compressed.Select(c => c.Soft).ToArray());
             }
             catch (CompressionQueueFullException) { return Busy(services); }
-            prompt = lm.Tokenizer.Encode(lm.Chat.Render(messages).Text, addBos: false);   // soft tokens first, so no BOS
+            if (prefix.Count + prompt.Count >= context)
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    ["documents"] = [$"the documents' {prefix.Count} soft tokens and the messages' {prompt.Count} tokens leave no room in the model's " +
+                                     $"context of {context} tokens: compress at a higher rate or send fewer documents"],
+                }, title: "The chat request does not fit the model's context");
         }
-        else prompt = lm.EncodeChat(messages);
 
-        int context = lm.Model.Config.ContextLength, used = prompt.Count + (prefix?.Count ?? 0);
+        int used = prompt.Count + (prefix?.Count ?? 0);
         var sampling = request.ToSampling(lm.Generation,
             request.MaxCompletionTokens ?? request.MaxTokens ?? Math.Max(1, Math.Min(services.Serving.Value.DefaultMaxTokens, context - used)));
         // Ends generations that hit a stop string; outlives this handler when streaming (the stream disposes it).
@@ -149,6 +167,9 @@ public static class ChatEndpoints
         var outcome = await generation.Completion;
         yield return Chunk(new ChatDelta(), CompletionResponse.FinishReasonName(outcome.Reason));
     }
+
+    static ValidationProblem MessagesTooLong(string why) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["messages"] = [why] }, title: "The chat request is not valid");
 
     static ProblemHttpResult Busy(ChatServices services) => TooManyRequests.Problem(services.Context, services.Serving.Value,
         "Too many requests in progress", $"every slot is taken; retry after {services.Serving.Value.RetryAfterSeconds} s");

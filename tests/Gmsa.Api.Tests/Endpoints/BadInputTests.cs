@@ -88,5 +88,20 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains("MaxQueuedContexts", (string)(await response.JsonAsync())["errors"]![field]![0]!);
     }
 
+    [Fact]
+    public async Task Chat_MessagesOrDocumentsPastTheContext_Answers400NamingThemNotMaxTokens()
+    {
+        // both were 400 under max_tokens ("prompt of 1101 tokens + 2 new tokens exceeds..."), which the client had not
+        // sent or could not fix: an OpenAI client saw error.param "max_tokens" for messages too long
+        string words = string.Concat(Enumerable.Repeat(" word", 1100));   // 1100 tokens: past the 1024-position context
+        var messages = await Post("/v1/chat/completions", $$"""{"messages": [{"role": "user", "content": "{{words}}"}], "max_tokens": 2}""");
+        var documents = await Post("/v1/chat/completions", $$"""{"messages": [{"role": "user", "content": "Hi"}], "documents": ["{{words}}"], "rate": 1}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, messages.StatusCode);
+        Assert.Equal("messages", (string)(await messages.JsonAsync())["error"]!["param"]!);
+        Assert.Equal(HttpStatusCode.BadRequest, documents.StatusCode);
+        Assert.Equal("documents", (string)(await documents.JsonAsync())["error"]!["param"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
