@@ -27,6 +27,8 @@ public static class HttpApiServices
             if (context.ProblemDetails is HttpValidationProblemDetails validation) SnakeCaseKeys(validation.Errors);
             context.ProblemDetails.Extensions["error"] = OpenAiError.From(context.ProblemDetails);
         });
+        // After ASP.NET's writer: takes the errors it declines for their Accept header, so every error has the same body
+        services.AddSingleton<IProblemDetailsWriter, AnyAcceptProblemDetailsWriter>();
         // Malformed bodies throw instead of ending as a bare 400, so BadRequestExceptionHandler can explain them.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddExceptionHandler<BadRequestExceptionHandler>();

@@ -103,5 +103,26 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal("documents", (string)(await documents.JsonAsync())["error"]!["param"]!);
     }
 
+    [Theory]
+    [InlineData("/v1/compress", "{\"contexts\": [\"\"], \"format\": \"npy\"}", "application/x-npy", "contexts")]
+    [InlineData("/v1/compress", "{\"contexts\": [\"\"], \"format\": \"safetensors\"}", "application/octet-stream", "contexts")]
+    [InlineData("/v1/chat/completions", "{\"messages\": [], \"stream\": true}", "text/event-stream", "messages")]
+    [InlineData("/v1/answer", "{\"question\": \"Q\", \"compressed_ids\": [\"x\"], \"max_tokens\": 0}", "text/html", "max_tokens")]
+    public async Task Error_AcceptNotNamingJson_StillCarriesTraceIdAndOpenAiError(string route, string json, string accept, string field)
+    {
+        // ASP.NET's problem writer declines when Accept names neither JSON nor */*: the result then wrote a bare body
+        // (no trace_id, no OpenAI error object), and an unhandled exception's 500 had no body at all
+        var request = new HttpRequestMessage(HttpMethod.Post, route) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        request.Headers.Accept.ParseAdd(accept);
+        var response = await factory.CreateClient().SendAsync(request, Token);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(Http.ProblemJson, response.ContentType()?.MediaType);
+        var body = await response.JsonAsync();
+        Assert.NotNull(body["trace_id"]);
+        Assert.Equal(field, (string)body["error"]!["param"]!);
+        Assert.Equal("invalid_request_error", (string)body["error"]!["type"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
