@@ -99,8 +99,9 @@ public static class CompressionEndpoints
         CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
         var tokenized = byText && errors.Count == 0 ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The answer request is not valid");
-        var sampling = request.ToSampling(services.Language.Generation, request.MaxTokens ?? services.Serving.Value.DefaultMaxTokens);
-        return await RunAsync(compression, services, byText ? request.Contexts : null, tokenized, request.CompressedIds, request.Rate, request.Question!, sampling, request.Stream, cancellation);
+        var sampling = request.ToSampling(services.Language.Generation, services.Serving.Value.DefaultMaxTokens);
+        return await RunAsync(compression, services, byText ? request.Contexts : null, tokenized, request.CompressedIds, request.Rate, request.Question!, sampling, request.MaxTokens,
+            request.Stream, cancellation);
     }
 
     public static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> Reconstruct(
@@ -113,15 +114,18 @@ public static class CompressionEndpoints
         CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
         var tokenized = request.Context is { Length: > 0 } c && errors.Count == 0 ? compression.CheckContexts([c], "context", errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The reconstruction request is not valid");
-        var sampling = services.Language.Generation.Resolve(temperature: 0) with { MaxNewTokens = request.MaxTokens ?? services.Serving.Value.DefaultMaxTokens };
+        var sampling = services.Language.Generation.Resolve(temperature: 0);
         return await RunAsync(compression, services, request.Context is { Length: > 0 } ctx ? [ctx] : null, tokenized,
-            request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, compression.Gmsa.Config.AutoencoderPrompt, sampling, false, cancellation, ReconstructOperation);
+            request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, compression.Gmsa.Config.AutoencoderPrompt, sampling, request.MaxTokens, false, cancellation, ReconstructOperation);
     }
 
-    /// <summary>Soft tokens for the contexts (cache, else the batcher) or ids (cache only), then the scheduler.</summary>
+    /// <summary>
+    /// Soft tokens for the contexts (cache, else the batcher) or ids (cache only), then the scheduler. A left-out
+    /// <paramref name="maxTokens"/> is DefaultMaxTokens shortened to what the decoder's context still holds.
+    /// </summary>
     static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> RunAsync(
         CompressionService compression, CompressionServices services, string[]? contexts, IReadOnlyList<int>[] tokenized, string[]? ids, int? rate, string question,
-        SamplingOptions sampling, bool stream, CancellationToken cancellation, string operation = "answer")
+        SamplingOptions sampling, int? maxTokens, bool stream, CancellationToken cancellation, string operation = "answer")
     {
         var clock = Stopwatch.StartNew();
         var parts = new List<SoftTokenData>();
@@ -154,6 +158,14 @@ public static class CompressionEndpoints
         var prefix = SoftTokenData.Concatenate(parts);
 
         var prompt = compression.Gmsa.EncodePrompt(question);
+        int context = services.Language.Model.Config.ContextLength, used = prefix.Count + prompt.Count;
+        if (used >= context)   // named by what fills the context, not max_tokens
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                [FullField(operation, ids is not null, prompt.Count >= context)] = [$"{prefix.Count} soft tokens and {prompt.Count} question tokens leave no room in " +
+                    $"the decoder's context of {context} tokens: compress at a higher rate, or send fewer or shorter contexts"],
+            }, title: "The soft tokens and the question do not fit the decoder's context");
+        sampling = sampling with { MaxNewTokens = maxTokens ?? Math.Min(services.Serving.Value.DefaultMaxTokens, context - used) };
         var softTensor = prefix.ToTensor(services.Language.Model.Device);
         var adapter = operation == ReconstructOperation ? compression.Gmsa.RestateAdapter : compression.Gmsa.AnswerAdapter;
         var request = new GenerationRequest(prompt, sampling) { SoftPrefix = softTensor, DecoderAdapter = adapter };
@@ -207,6 +219,12 @@ public static class CompressionEndpoints
             return (SoftTokenData?)SoftTokenData.From(embedded.squeeze(0), ids.Count, 1);
         });
     }
+
+    /// <summary>The request field that filled the decoder's context: the question alone, else the contexts or ids, by route.</summary>
+    static string FullField(string operation, bool byId, bool questionAlone) =>
+        questionAlone ? "question"
+        : operation == ReconstructOperation ? (byId ? "compressed_id" : "context")
+        : byId ? "compressed_ids" : "contexts";
 
     static ProblemHttpResult NoCompressor() => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No compressor",
         detail: $"the loaded model has no GMSA compressor: serve a model folder with a compressor/ folder, or set {CompressionOptions.Section}:Compressor");

@@ -124,5 +124,21 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal("invalid_request_error", (string)body["error"]!["type"]!);
     }
 
+    [Fact]
+    public async Task Answer_SoftTokensNearOrPastTheContext_ShortensTheDefaultMaxTokensOrNamesTheContexts()
+    {
+        // max_tokens left out is DefaultMaxTokens shortened to what the context still holds, as on completions and chat;
+        // answer and reconstruct kept 128 and refused under max_tokens, a field the client had not sent
+        string Words(int n) => string.Concat(Enumerable.Repeat(" word", n));
+        var near = await Post("/v1/answer", $$"""{"question": " Q?", "contexts": ["{{Words(950)}}"], "rate": 1}""");
+        var past = await Post("/v1/reconstruct", $$"""{"context": "{{Words(1030)}}", "rate": 1}""");
+
+        Assert.Equal(HttpStatusCode.OK, near.StatusCode);
+        var usage = (await near.JsonAsync())["usage"]!;
+        Assert.InRange((int)usage["prompt_tokens"]! + (int)usage["completion_tokens"]!, 951, 1024);
+        Assert.Equal(HttpStatusCode.BadRequest, past.StatusCode);
+        Assert.Equal("context", (string)(await past.JsonAsync())["error"]!["param"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
