@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
 using Gmsa.Engine.Checkpoints;
 using Gmsa.Engine.Generation;
 
@@ -42,7 +43,8 @@ public abstract record SamplingFields
     [Description("Sampling seed (default 0). Each request samples with its own generator: its text does not depend on other requests.")]
     public long? Seed { get; init; }
 
-    [Description("Answer with server-sent events: one per text piece, then a final one with finish_reason and usage.")]
+    [Description("Answer with server-sent events: one per text piece, then a final one with finish_reason and usage. null is false, as in OpenAI's schema.")]
+    [JsonConverter(typeof(NullAsFalseConverter))]
     public bool Stream { get; init; }
 
     /// <summary>

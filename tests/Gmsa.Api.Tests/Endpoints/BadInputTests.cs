@@ -140,5 +140,18 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal("context", (string)(await past.JsonAsync())["error"]!["param"]!);
     }
 
+    [Theory]
+    [InlineData("/v1/chat/completions", "\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]")]
+    [InlineData("/v1/completions", "\"prompt\": \"Hi\"")]
+    [InlineData("/v1/answer", "\"question\": \" Q?\", \"contexts\": [\"Chad.\"]")]
+    public async Task StreamNull_ReadAsFalse_AsOpenAiDoes(string route, string fields)
+    {
+        // OpenAI's schema has stream: boolean or null; clients that serialize every field send null, and got a 400
+        var response = await Post(route, "{" + fields + ", \"stream\": null, \"max_tokens\": 2}");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.ContentType()?.MediaType);
+    }
+
     public void Dispose() => factory.Dispose();
 }
