@@ -42,6 +42,10 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
     /// </summary>
     public string IdForIds(int[] ids, int rate) => Hash($"{rate} ids\n{string.Join(',', ids)}");
 
+    /// <summary>Whether <paramref name="id"/> has the shape <see cref="IdFor"/> gives ("cmp-" and 32 lower-case hex digits).</summary>
+    public static bool IsId(string? id) =>
+        id is { Length: 36 } && id.StartsWith("cmp-", StringComparison.Ordinal) && id.AsSpan(4).IndexOfAnyExcept("0123456789abcdef") < 0;
+
     string Hash(string entry)
     {
         var key = $"{model.Id}\n{WeightsFingerprint}\n{entry}";

@@ -153,5 +153,20 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal("application/json", response.ContentType()?.MediaType);
     }
 
+    [Theory]
+    [InlineData("/v1/answer", "\"question\": \"Q\", \"compressed_ids\": [null]", "compressed_ids")]
+    [InlineData("/v1/answer", "\"question\": \"Q\", \"compressed_ids\": [\"cmp-00000000000000000000000000000000\", \"\"]", "compressed_ids")]
+    [InlineData("/v1/answer", "\"question\": \"Q\", \"compressed_ids\": [\"a\\u0000b\"]", "compressed_ids")]
+    [InlineData("/v1/reconstruct", "\"compressed_id\": \"cmp-not-an-id\"", "compressed_id")]
+    public async Task MalformedCompressedId_Answers400NotUnknown404(string route, string fields, string field)
+    {
+        // a null, empty or malformed id was looked up (the cache logging an error for the key) and answered 404 "'' is not
+        // cached ... compress the context again", advice that cannot help a request that never held an id
+        var response = await Post(route, "{" + fields + ", \"max_tokens\": 2}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(field, (string)(await response.JsonAsync())["error"]!["param"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
