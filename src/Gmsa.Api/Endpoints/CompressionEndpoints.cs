@@ -55,6 +55,7 @@ public static class CompressionEndpoints
         if (format == SoftTokenFormats.Npy && count != 1) errors["format"] = ["npy holds one tensor: send one context, or ask for safetensors"];
         var tokenized = byText ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
         if (byIds) compression.CheckIds(request.ContextIds!, errors);
+        var promptIds = format == SoftTokenFormats.VllmPromptEmbeds ? CheckPrompt(compression, request.Prompt, services.Serving.Value, errors) : null;
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The compression request is not valid");
 
         int rate = request.Rate ?? compression.DefaultRate;
@@ -73,7 +74,7 @@ public static class CompressionEndpoints
             return TypedResults.File(SoftTokenFormats.NpyFile(results[0].Soft), SoftTokenFormats.NpyMediaType, "soft_tokens.npy");
         if (format == SoftTokenFormats.VllmPromptEmbeds)
         {
-            var prompt = await PromptEmbeddingsAsync(compression, request.Prompt, services.Language);
+            var prompt = await PromptEmbeddingsAsync(promptIds, services.Language);
             var vllm = results.Select(r =>
             {
                 var embeds = prompt is null ? r.Soft : SoftTokenData.Concatenate([r.Soft, prompt]) with { ContextTokens = r.Soft.ContextTokens };
@@ -211,11 +212,25 @@ public static class CompressionEndpoints
         yield return CompletionChunk.Final(id, outcome);
     }
 
-    /// <summary>The decoder's input embeddings of <paramref name="prompt"/> (no BOS: it follows soft tokens), or null.</summary>
-    static Task<SoftTokenData?> PromptEmbeddingsAsync(CompressionService compression, string? prompt, LanguageModel language)
+    /// <summary>
+    /// The vllm-prompt-embeds prompt's tokens (no BOS: it follows soft tokens), or null without one; bounded as a completion's
+    /// prompt is (by characters before tokenizing, then by MaxPromptTokens), since every context's answer carries a copy.
+    /// </summary>
+    static IReadOnlyList<int>? CheckPrompt(CompressionService compression, string? prompt, ServingOptions limits, Dictionary<string, string[]> errors)
     {
-        if (string.IsNullOrEmpty(prompt)) return Task.FromResult<SoftTokenData?>(null);
-        var ids = compression.Gmsa.EncodePrompt(prompt);
+        if (string.IsNullOrEmpty(prompt)) return null;
+        long characterLimit = (long)limits.MaxPromptTokens * CompletionRequestValidator.MaxCharactersPerToken;
+        var ids = prompt.Length <= characterLimit ? compression.Gmsa.EncodePrompt(prompt) : null;
+        if (ids is null || ids.Count > limits.MaxPromptTokens)
+            errors["prompt"] = [$"prompt is {(ids is null ? $"{prompt.Length} characters" : $"{ids.Count} tokens")}; this service accepts at most " +
+                                $"{limits.MaxPromptTokens} tokens ({ServingOptions.Section}:MaxPromptTokens)"];
+        return ids;
+    }
+
+    /// <summary>The decoder's input embeddings of the prompt's <paramref name="ids"/>, or null without any.</summary>
+    static Task<SoftTokenData?> PromptEmbeddingsAsync(IReadOnlyList<int>? ids, LanguageModel language)
+    {
+        if (ids is not { Count: > 0 }) return Task.FromResult<SoftTokenData?>(null);
         return language.Runner.RunAsync(() =>
         {
             using var scope = TorchSharp.torch.NewDisposeScope();

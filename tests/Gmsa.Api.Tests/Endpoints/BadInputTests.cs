@@ -168,5 +168,19 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(field, (string)(await response.JsonAsync())["error"]!["param"]!);
     }
 
+    [Fact]
+    public async Task Compress_VllmPromptPastMaxPromptTokens_Answers400()
+    {
+        // the prompt was embedded whole and copied after every context's soft tokens: a 500 KB prompt made a 100 MB
+        // answer per context, unbounded by any prompt limit the service has (MaxPromptTokens, 2048)
+        string words = string.Concat(Enumerable.Repeat(" word", 2100));
+        var response = await Post("/v1/compress", $$"""{"contexts": ["Chad."], "format": "vllm-prompt-embeds", "prompt": "{{words}}"}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.JsonAsync())["error"]!;
+        Assert.Equal("prompt", (string)error["param"]!);
+        Assert.Contains("MaxPromptTokens", (string)error["message"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
