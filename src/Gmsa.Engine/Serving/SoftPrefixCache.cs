@@ -18,13 +18,15 @@ public sealed class SoftPrefixCache(long capacityBytes) : IDisposable
 
     readonly LinkedList<Entry> recency = [];                       // most recently used first
     readonly Dictionary<string, LinkedListNode<Entry>> entries = [];
-    long bytes, hits, misses;
+    long bytes, hits, misses, tensors;
 
     public long CapacityBytes { get; } = capacityBytes > 0 ? capacityBytes : throw new ArgumentOutOfRangeException(nameof(capacityBytes));
     public long Bytes => Volatile.Read(ref bytes);
     public long Hits => Volatile.Read(ref hits);
     public long Misses => Volatile.Read(ref misses);
     public int Count => entries.Count;
+    /// <summary>Live tensors the entries hold (two a layer each): what a leak check subtracts from the process's count.</summary>
+    public long TensorCount => Volatile.Read(ref tensors);
 
     /// <summary>The key of <paramref name="soft"/> [n, D] (as the decoder reads it) under <paramref name="adapter"/>.</summary>
     public static string Key(string? adapter, Tensor soft)
@@ -67,6 +69,7 @@ public sealed class SoftPrefixCache(long capacityBytes) : IDisposable
         while (Bytes + size > CapacityBytes) Evict(recency.Last!);
         entries[key] = recency.AddFirst(new Entry(key, layers, size));
         Interlocked.Add(ref bytes, size);
+        Interlocked.Add(ref tensors, 2L * layers.Length);
     }
 
     void Evict(LinkedListNode<Entry> node)
@@ -74,6 +77,7 @@ public sealed class SoftPrefixCache(long capacityBytes) : IDisposable
         recency.Remove(node);
         entries.Remove(node.Value.Key);
         Interlocked.Add(ref bytes, -node.Value.Bytes);
+        Interlocked.Add(ref tensors, -2L * node.Value.Layers.Length);
         Free(node.Value.Layers);
     }
 

@@ -81,7 +81,10 @@ public sealed class SoftPrefixCacheTests
         var cache = new SoftPrefixCache(capacityBytes: 1 << 20);
         for (int i = 0; i < 5; i++)
             using (var filled = Filled(3, i)) cache.Add($"p{i}", filled, 3);
+        Assert.Equal(before + cache.TensorCount, DisposeScopeManager.Statistics.ThreadTotalLiveCount);   // 5 prefixes x 1 layer x (k, v)
+        Assert.Equal(10, cache.TensorCount);
         cache.Dispose();
+        Assert.Equal(0, cache.TensorCount);
         Assert.Equal(0, cache.Bytes);
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
