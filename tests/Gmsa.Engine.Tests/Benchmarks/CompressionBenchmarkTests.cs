@@ -22,7 +22,7 @@ public sealed class CompressionBenchmarkTests
 
         var rows = CompressionBenchmark.Run(decoder, compressor, Options);
 
-        Assert.Equal(6, rows.Count);
+        Assert.Equal(7, rows.Count);
         AssertFinite(rows);
         Assert.True(Lora.AdapterParameters(decoder).Any(), "the fresh compressor puts the config's decoder adapters on");
     }
@@ -37,7 +37,7 @@ public sealed class CompressionBenchmarkTests
 
         var rows = CompressionBenchmark.Run(decoder, compressor, Options);
 
-        Assert.Equal(7, rows.Count);
+        Assert.Equal(8, rows.Count);
         Assert.Contains(rows, r => r.Figure.Contains("restate adapter folded vs unfolded"));
         AssertFinite(rows);
     }
