@@ -93,7 +93,7 @@ public sealed class Attention : nn.Module
                 v = v.repeat_interleave(groups, dim: 1);                             // [B, H, S, Dh]
             }
             output = mask is not null ? nn.functional.scaled_dot_product_attention(q, k, v, mask) // [B, H, T, Dh]
-                : t > CausalBlock && cache is null && !is_grad_enabled() ? BlockCausalAttention(q, k, v) // inference prefill
+                : t > CausalBlock && b * numHeads >= BlockCausalMinRows && cache is null && !is_grad_enabled() ? BlockCausalAttention(q, k, v) // inference prefill
                 : nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1);
         }
         var merged = output.transpose(1, 2).reshape(b, t, numHeads * headDim);      // [B, T, H*Dh]
@@ -101,6 +101,13 @@ public sealed class Attention : nn.Module
     }
 
     const int CausalBlock = 32;
+
+    /// <summary>
+    /// Batch x heads below which libtorch's causal kernel wins: with few (row, head) pairs its own split over queries
+    /// keeps both cores busy, the blocks' small calls do not (bf16, 2 cores: 6 pairs x 1,023 tokens 1.17-1.44x slower in
+    /// blocks, 12 pairs even, 18 and up 0.71-0.99x).
+    /// </summary>
+    const int BlockCausalMinRows = 16;
 
     /// <summary>
     /// Causal attention over a whole sequence, CausalBlock queries at a time, each block attending only to
