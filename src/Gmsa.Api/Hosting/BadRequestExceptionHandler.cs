@@ -1,5 +1,7 @@
 using System.Text.Json;
+using Gmsa.Api.Contracts;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Gmsa.Api.Hosting;
@@ -20,12 +22,27 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
                 [FieldName(json.Path)] = [$"not valid JSON for this field (at {json.Path ?? "$"}, line {json.LineNumber + 1}, byte {json.BytePositionInLine})"],
             })
             {
-                Title = "The request body is not valid JSON for a completion request",
+                Title = $"The request body is not valid JSON for {RequestKind(context)}",
                 Status = bad.StatusCode,
             }
             : new ProblemDetails { Title = "The request could not be read", Detail = bad.Message, Status = bad.StatusCode };
         return problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
     }
+
+    /// <summary>Each route's body type, named as the handlers' own titles name it ("The chat request is not valid").</summary>
+    static readonly Dictionary<Type, string> Kinds = new()
+    {
+        [typeof(CompletionRequest)] = "a completion request",
+        [typeof(ChatRequest)] = "a chat request",
+        [typeof(CompressRequest)] = "a compression request",
+        [typeof(AnswerRequest)] = "an answer request",
+        [typeof(ReconstructRequest)] = "a reconstruction request",
+    };
+
+    /// <summary>What the route that threw reads its body as (the exception handler has cleared the request's endpoint; its feature keeps it).</summary>
+    static string RequestKind(HttpContext context) =>
+        (context.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? context.GetEndpoint())?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType is { } type
+        && Kinds.TryGetValue(type, out var kind) ? kind : "this route";
 
     /// <summary>"$.max_tokens" → "max_tokens"; the whole document ("$") → "body".</summary>
     static string FieldName(string? path) =>

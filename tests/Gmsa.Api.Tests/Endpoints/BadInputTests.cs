@@ -185,5 +185,21 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains("MaxPromptTokens", (string)error["message"]!);
     }
 
+    [Theory]
+    [InlineData("/v1/completions", "a completion request")]
+    [InlineData("/v1/chat/completions", "a chat request")]
+    [InlineData("/v1/compress", "a compression request")]
+    [InlineData("/v1/answer", "an answer request")]
+    [InlineData("/v1/reconstruct", "a reconstruction request")]
+    public async Task MalformedJson_OnEachRoute_TitleNamesThatRoutesRequest(string route, string kind)
+    {
+        // the title said "not valid JSON for a completion request" on every route, compress and chat included
+        var response = await Post(route, "{");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(Http.ProblemJson, response.ContentType()?.MediaType);
+        Assert.Equal($"The request body is not valid JSON for {kind}", (string)(await response.JsonAsync())["title"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
