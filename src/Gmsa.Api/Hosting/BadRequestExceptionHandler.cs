@@ -7,8 +7,8 @@ using Microsoft.AspNetCore.Mvc;
 namespace Gmsa.Api.Hosting;
 
 /// <summary>
-/// Bodies that never reached a handler (malformed JSON, a wrong type, no body, a body past the size limit,
-/// not JSON at all) as ProblemDetails with their own status; JSON errors name the field by its JSON path.
+/// Bodies that never reached a handler (malformed JSON, a wrong type, no body or JSON null, a body past the size limit,
+/// not JSON at all) as ProblemDetails with their own status; JSON errors name the field by its JSON path, a missing body "body".
 /// </summary>
 public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
 {
@@ -23,6 +23,15 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
             })
             {
                 Title = $"The request body is not valid JSON for {RequestKind(context)}",
+                Status = bad.StatusCode,
+            }
+            : IsMissingBody(context, bad)
+            ? new HttpValidationProblemDetails(new Dictionary<string, string[]>
+            {
+                ["body"] = [$"the request needs a JSON object body ({RequestKind(context)}); it was empty or null"],
+            })
+            {
+                Title = "The request needs a JSON object body",
                 Status = bad.StatusCode,
             }
             : new ProblemDetails { Title = "The request could not be read", Detail = bad.Message, Status = bad.StatusCode };
@@ -40,9 +49,18 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
     };
 
     /// <summary>What the route that threw reads its body as (the exception handler has cleared the request's endpoint; its feature keeps it).</summary>
-    static string RequestKind(HttpContext context) =>
-        (context.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? context.GetEndpoint())?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType is { } type
-        && Kinds.TryGetValue(type, out var kind) ? kind : "this route";
+    static string RequestKind(HttpContext context) => BodyType(context) is { } type && Kinds.TryGetValue(type, out var kind) ? kind : "this route";
+
+    static Type? BodyType(HttpContext context) =>
+        (context.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? context.GetEndpoint())?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType;
+
+    /// <summary>
+    /// An empty body or a literal null on a route that reads a JSON body: ASP.NET throws a 400 with no inner exception and a
+    /// message for the handler's author ("Implicit body inferred for parameter ... Did you mean to use a Service instead?").
+    /// These routes bind nothing else from the request, so no other 400 without an inner exception comes from them.
+    /// </summary>
+    static bool IsMissingBody(HttpContext context, BadHttpRequestException bad) =>
+        bad.StatusCode == StatusCodes.Status400BadRequest && bad.InnerException is null && BodyType(context) is not null;
 
     /// <summary>"$.max_tokens" → "max_tokens"; the whole document ("$") → "body".</summary>
     static string FieldName(string? path) =>

@@ -201,5 +201,31 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal($"The request body is not valid JSON for {kind}", (string)(await response.JsonAsync())["title"]!);
     }
 
+    public static TheoryData<string, string> EveryPostRouteWithoutABody()
+    {
+        var cases = new TheoryData<string, string>();
+        foreach (var route in new[] { "/v1/completions", "/v1/chat/completions", "/v1/compress", "/v1/answer", "/v1/reconstruct" })
+            foreach (var body in new[] { "", "null", " null " }) cases.Add(route, body);
+        return cases;
+    }
+
+    [Theory]
+    [MemberData(nameof(EveryPostRouteWithoutABody))]
+    public async Task EmptyOrNullBody_OnEveryPostRoute_Answers400NeedsAJsonObject(string route, string body)
+    {
+        // both were 400 with ASP.NET's message for the handler's author: "Implicit body inferred for parameter "request" but no
+        // body was provided. Did you mean to use a Service instead?", and no error.param
+        var response = await Post(route, body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(Http.ProblemJson, response.ContentType()?.MediaType);
+        var problem = await response.JsonAsync();
+        Assert.Equal("The request needs a JSON object body", (string)problem["title"]!);
+        Assert.Equal("body", (string)problem["error"]!["param"]!);
+        Assert.Equal("invalid_request_error", (string)problem["error"]!["type"]!);
+        Assert.StartsWith("the request needs a JSON object body", (string)problem["error"]!["message"]!);
+        Assert.DoesNotContain("parameter", problem.ToJsonString());
+    }
+
     public void Dispose() => factory.Dispose();
 }
