@@ -11,8 +11,9 @@ public sealed record ChatRequest : SamplingFields
     public string? Model { get; init; }
 
     [Required, MinLength(1, ErrorMessage = "messages must hold at least one message")]
-    [Description("The conversation: {role: system|user|assistant, content}, rendered with the model's chat template.")]
-    public ChatMessageDto[]? Messages { get; init; }
+    [Description("The conversation: {role: system|user|assistant, content}, rendered with the model's chat template. content is a string or, " +
+        "as OpenAI's clients send it, an array of text parts ({type: text, text}) read concatenated in order; other part types are refused.")]
+    public ChatRequestMessage[]? Messages { get; init; }
 
     [Range(1, int.MaxValue, ErrorMessage = "max_completion_tokens must be at least 1")]
     [Description("OpenAI's newer name for max_tokens; wins when both are given.")]
@@ -33,6 +34,10 @@ public sealed record ChatRequest : SamplingFields
     public int? Rate { get; init; }
 }
 
+/// <summary>A message as the request sends it: its content a string or an array of parts.</summary>
+public sealed record ChatRequestMessage(string Role, ChatContent? Content);
+
+/// <summary>A message as the response carries it.</summary>
 public sealed record ChatMessageDto(string Role, string? Content);
 
 public sealed record ChatCompletion(string Id, long Created, string Model, IReadOnlyList<ChatChoice> Choices, CompletionUsage Usage)

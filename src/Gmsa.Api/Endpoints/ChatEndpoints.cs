@@ -46,6 +46,8 @@ public static class ChatEndpoints
         if (badAt >= 0)
             errors["messages"] = [$"each message needs a role ({string.Join(", ", Roles)}) and a content; message {badAt} " +
                                   (request.Messages![badAt] is { } bad ? $"has role '{bad.Role}'" : "is null")];
+        else if (request.Messages!.Select((m, i) => m.Content!.Problem(i)).FirstOrDefault(p => p is not null) is { } notText)
+            errors["messages"] = [notText];
         int n = request.N ?? 1;
         if (n > 1 && request.Stream) errors["n"] = ["n > 1 is supported without stream only"];
         CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
@@ -57,7 +59,7 @@ public static class ChatEndpoints
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The chat request is not valid");
 
         var lm = services.Language;
-        var messages = request.Messages!.Select(m => new ChatMessage(m.Role, m.Content!)).ToArray();
+        var messages = request.Messages!.Select(m => new ChatMessage(m.Role, m.Content!.Text)).ToArray();
         int context = lm.Model.Config.ContextLength;
         // The conversation's length is checked before the documents are compressed, and under messages, not max_tokens:
         // by characters first (as completions check a prompt), so a conversation that cannot fit is not tokenized

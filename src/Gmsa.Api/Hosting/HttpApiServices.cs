@@ -54,9 +54,34 @@ public static class HttpApiServices
             o.OperationFilter<AllResponseTypesFilter>();
             o.SchemaFilter<CompletionLimitsSchemaFilter>();
             o.OperationFilter<ExamplesFilter>();
+            o.MapType<Contracts.ChatContent>(ChatContentSchema);
         });
         return builder;
     }
+
+    /// <summary>A chat message's content as its converter reads it: a string, or OpenAI's array of parts.</summary>
+    static OpenApiSchema ChatContentSchema() => new()
+    {
+        Description = "A string, or an array of text parts read concatenated in order (other part types, such as image_url, are refused).",
+        OneOf =
+        [
+            new OpenApiSchema { Type = JsonSchemaType.String },
+            new OpenApiSchema
+            {
+                Type = JsonSchemaType.Array,
+                Items = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    Required = new HashSet<string> { "type", "text" },
+                    Properties = new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["type"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [System.Text.Json.Nodes.JsonValue.Create(Contracts.ChatContent.TextType)] },
+                        ["text"] = new OpenApiSchema { Type = JsonSchemaType.String },
+                    },
+                },
+            },
+        ],
+    };
 
     static void SnakeCaseKeys(IDictionary<string, string[]> errors)
     {

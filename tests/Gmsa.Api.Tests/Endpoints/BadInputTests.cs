@@ -227,5 +227,42 @@ public sealed class BadInputTests : IDisposable
         Assert.DoesNotContain("parameter", problem.ToJsonString());
     }
 
+    [Fact]
+    public async Task Chat_ArrayOfTextParts_AnswersAsTheSameStringContent()
+    {
+        // OpenAI's array-of-parts content, which its official clients and many frameworks send, was a 400 ("not valid JSON for
+        // this field", at $.messages[0].content); its text parts now read as their concatenation
+        var parts = await Post("/v1/chat/completions", """
+            {"messages": [{"role": "system", "content": [{"type": "text", "text": "Be brief."}]},
+                          {"role": "user", "content": [{"type": "text", "text": "The ship "}, {"type": "text", "text": "sailed"}]}], "max_tokens": 6}
+            """);
+        var plain = await Post("/v1/chat/completions", """
+            {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "The ship sailed"}], "max_tokens": 6}
+            """);
+
+        Assert.Equal(HttpStatusCode.OK, parts.StatusCode);
+        var (byParts, byString) = (await parts.JsonAsync(), await plain.JsonAsync());
+        Assert.Equal((int)byString["usage"]!["prompt_tokens"]!, (int)byParts["usage"]!["prompt_tokens"]!);
+        Assert.Equal((string)byString["choices"]![0]!["message"]!["content"]!, (string)byParts["choices"]![0]!["message"]!["content"]!);
+    }
+
+    [Theory]
+    [InlineData("""{"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}""", "message 1 has a content part 1 of type 'image_url'")]
+    [InlineData("""{"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}""", "message 1 has a content part 1 of type 'input_audio'")]
+    [InlineData("null", "message 1 has a content part 1 of type 'null'")]
+    [InlineData("""{"type": "text"}""", "message 1 has a text content part 1 without text")]
+    public async Task Chat_NonTextContentPart_Answers400NamingTheMessageAndPartType(string part, string expected)
+    {
+        var response = await Post("/v1/chat/completions", $$"""
+            {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "What is this?"}, {{part}}]}], "max_tokens": 2}
+            """);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.JsonAsync())["error"]!;
+        Assert.Equal("messages", (string)error["param"]!);
+        Assert.Equal("invalid_request_error", (string)error["type"]!);
+        Assert.StartsWith(expected, (string)error["message"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
