@@ -70,6 +70,10 @@ public sealed record ReconstructRequest
 
     [Range(1, int.MaxValue, ErrorMessage = "max_tokens must be at least 1")]
     public int? MaxTokens { get; init; }
+
+    [Description("Answer with server-sent events, as /v1/answer does: one per text piece, then a final one with finish_reason and usage. null is false.")]
+    [System.Text.Json.Serialization.JsonConverter(typeof(NullAsFalseConverter))]
+    public bool Stream { get; init; }
 }
 
 /// <summary>An answer or reconstruction: the completion's fields plus what the compression did.</summary>

@@ -37,7 +37,7 @@ public static class CompressionEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapPost("/reconstruct", Reconstruct).WithName("Reconstruct").WithSummary("What the compression kept")
             .WithDescription("The decoder's restatement of one compressed context (the autoencoder's instruction as prompt), with the " +
-                "compressor's restate adapter where it has one (its answer adapter otherwise).")
+                "compressor's restate adapter where it has one (its answer adapter otherwise); stream: true answers with server-sent events.")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
         return app;
     }
@@ -120,7 +120,7 @@ public static class CompressionEndpoints
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The reconstruction request is not valid");
         var sampling = services.Language.Generation.Resolve(temperature: 0);
         return await RunAsync(compression, services, request.Context is { Length: > 0 } ctx ? [ctx] : null, tokenized,
-            request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, compression.Gmsa.Config.AutoencoderPrompt, sampling, request.MaxTokens, false, cancellation, ReconstructOperation);
+            request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, compression.Gmsa.Config.AutoencoderPrompt, sampling, request.MaxTokens, request.Stream, cancellation, ReconstructOperation);
     }
 
     /// <summary>

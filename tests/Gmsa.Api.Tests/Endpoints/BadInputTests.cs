@@ -264,5 +264,24 @@ public sealed class BadInputTests : IDisposable
         Assert.StartsWith(expected, (string)error["message"]!);
     }
 
+    [Fact]
+    public async Task Reconstruct_StreamTrue_AnswersServerSentEventsAsAnswerDoes()
+    {
+        // stream: true was ignored (unknown field): the client asked for events and got one JSON body
+        const string body = """{"context": "The capital of Chad is N'Djamena.", "max_tokens": 8""";
+        var whole = await (await Post("/v1/reconstruct", body + "}")).JsonAsync();
+        var response = await factory.CreateClient().SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/reconstruct")
+        {
+            Content = new StringContent(body + ", \"stream\": true}", Encoding.UTF8, "application/json"),
+        }, HttpCompletionOption.ResponseHeadersRead, Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.ContentType()?.MediaType);
+        var events = await response.EventsAsync(Token);
+        Assert.Equal((string)whole["text"]!, string.Concat(events.Select(e => (string)e["text"]!)));
+        Assert.Equal((string)whole["finish_reason"]!, (string)events[^1]["finish_reason"]!);
+        Assert.Equal((int)whole["usage"]!["completion_tokens"]!, (int)events[^1]["usage"]!["completion_tokens"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
