@@ -55,7 +55,7 @@ public static class CompressionEndpoints
         if (format == SoftTokenFormats.Npy && count != 1) errors["format"] = ["npy holds one tensor: send one context, or ask for safetensors"];
         var tokenized = byText ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
         if (byIds) compression.CheckIds(request.ContextIds!, errors);
-        var promptIds = format == SoftTokenFormats.VllmPromptEmbeds ? CheckPrompt(compression, request.Prompt, services.Serving.Value, errors) : null;
+        var promptIds = format == SoftTokenFormats.VllmPromptEmbeds ? CheckPrompt(compression, request.Prompt, "prompt", services.Serving.Value, errors) : null;
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The compression request is not valid");
 
         int rate = request.Rate ?? compression.DefaultRate;
@@ -101,10 +101,11 @@ public static class CompressionEndpoints
         else if (byId && Array.FindIndex(request.CompressedIds!, string.IsNullOrEmpty) is var bad and >= 0)
             errors["compressed_ids"] = [$"compressed_ids[{bad}] is empty: give ids from /v1/compress"];
         CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
+        var question = CheckPrompt(compression, request.Question, "question", services.Serving.Value, errors);
         var tokenized = byText && errors.Count == 0 ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The answer request is not valid");
         var sampling = request.ToSampling(services.Language.Generation, services.Serving.Value.DefaultMaxTokens);
-        return await RunAsync(compression, services, byText ? request.Contexts : null, tokenized, request.CompressedIds, request.Rate, request.Question!, sampling, request.MaxTokens,
+        return await RunAsync(compression, services, byText ? request.Contexts : null, tokenized, request.CompressedIds, request.Rate, question!, sampling, request.MaxTokens,
             request.Stream, cancellation);
     }
 
@@ -119,16 +120,18 @@ public static class CompressionEndpoints
         var tokenized = request.Context is { Length: > 0 } c && errors.Count == 0 ? compression.CheckContexts([c], "context", errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The reconstruction request is not valid");
         var sampling = services.Language.Generation.Resolve(temperature: 0);
+        var instruction = compression.Gmsa.EncodePrompt(compression.Gmsa.Config.AutoencoderPrompt);
         return await RunAsync(compression, services, request.Context is { Length: > 0 } ctx ? [ctx] : null, tokenized,
-            request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, compression.Gmsa.Config.AutoencoderPrompt, sampling, request.MaxTokens, request.Stream, cancellation, ReconstructOperation);
+            request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, instruction, sampling, request.MaxTokens, request.Stream, cancellation, ReconstructOperation);
     }
 
     /// <summary>
-    /// Soft tokens for the contexts (cache, else the batcher) or ids (cache only), then the scheduler. A left-out
+    /// Soft tokens for the contexts (cache, else the batcher) or ids (cache only), then the scheduler reads them and the
+    /// <paramref name="prompt"/>'s tokens (the question, or the autoencoder's instruction). A left-out
     /// <paramref name="maxTokens"/> is DefaultMaxTokens shortened to what the decoder's context still holds.
     /// </summary>
     static async Task<Results<Ok<AnswerResponse>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> RunAsync(
-        CompressionService compression, CompressionServices services, string[]? contexts, IReadOnlyList<int>[] tokenized, string[]? ids, int? rate, string question,
+        CompressionService compression, CompressionServices services, string[]? contexts, IReadOnlyList<int>[] tokenized, string[]? ids, int? rate, IReadOnlyList<int> prompt,
         SamplingOptions sampling, int? maxTokens, bool stream, CancellationToken cancellation, string operation = "answer")
     {
         var clock = Stopwatch.StartNew();
@@ -162,7 +165,6 @@ public static class CompressionEndpoints
         double compressionMs = hits == parts.Count ? 0 : clock.Elapsed.TotalMilliseconds;
         var prefix = SoftTokenData.Concatenate(parts);
 
-        var prompt = compression.Gmsa.EncodePrompt(question);
         int context = services.Language.Model.Config.ContextLength, used = prefix.Count + prompt.Count;
         if (used >= context)   // named by what fills the context, not max_tokens
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
@@ -212,17 +214,18 @@ public static class CompressionEndpoints
     }
 
     /// <summary>
-    /// The vllm-prompt-embeds prompt's tokens (no BOS: it follows soft tokens), or null without one; bounded as a completion's
-    /// prompt is (by characters before tokenizing, then by MaxPromptTokens), since every context's answer carries a copy.
+    /// The tokens of text read after soft tokens (no BOS), an answer's question or the vllm-prompt-embeds prompt, or null
+    /// without any; bounded as a completion's prompt is (by characters before tokenizing, then by MaxPromptTokens), with an
+    /// error under <paramref name="field"/>: a question is decoded over, a vllm prompt copied into every context's answer.
     /// </summary>
-    static IReadOnlyList<int>? CheckPrompt(CompressionService compression, string? prompt, ServingOptions limits, Dictionary<string, string[]> errors)
+    static IReadOnlyList<int>? CheckPrompt(CompressionService compression, string? prompt, string field, ServingOptions limits, Dictionary<string, string[]> errors)
     {
         if (string.IsNullOrEmpty(prompt)) return null;
         long characterLimit = (long)limits.MaxPromptTokens * CompletionRequestValidator.MaxCharactersPerToken;
         var ids = prompt.Length <= characterLimit ? compression.Gmsa.EncodePrompt(prompt) : null;
         if (ids is null || ids.Count > limits.MaxPromptTokens)
-            errors["prompt"] = [$"prompt is {(ids is null ? $"{prompt.Length} characters" : $"{ids.Count} tokens")}; this service accepts at most " +
-                                $"{limits.MaxPromptTokens} tokens ({ServingOptions.Section}:MaxPromptTokens)"];
+            errors[field] = [$"{field} is {(ids is null ? $"{prompt.Length} characters" : $"{ids.Count} tokens")}; this service accepts at most " +
+                             $"{limits.MaxPromptTokens} tokens ({ServingOptions.Section}:MaxPromptTokens)"];
         return ids;
     }
 

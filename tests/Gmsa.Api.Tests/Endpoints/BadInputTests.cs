@@ -283,5 +283,22 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal((int)whole["usage"]!["completion_tokens"]!, (int)events[^1]["usage"]!["completion_tokens"]!);
     }
 
+    [Theory]
+    [InlineData(2100, " word", @"\d+ tokens")]            // tokenized, then refused past MaxPromptTokens (2048)
+    [InlineData(1, "", "65537 characters")]                // past 2048 x 32 characters: refused before tokenizing
+    public async Task Answer_QuestionPastMaxPromptTokens_Answers400UnderQuestion(int count, string piece, string measured)
+    {
+        // the question was tokenized whatever its length (only the 1 MB body limit bounded it) and refused, if at all, only
+        // after the contexts were compressed, by the decoder's context
+        string question = piece.Length > 0 ? string.Concat(Enumerable.Repeat(piece, count)) : new string('a', 2048 * 32 + 1);
+        var response = await Post("/v1/answer", $$"""{"question": "{{question}}", "contexts": ["Chad."], "max_tokens": 2}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.JsonAsync())["error"]!;
+        Assert.Equal("question", (string)error["param"]!);
+        Assert.Matches($"^question is {measured};", (string)error["message"]!);
+        Assert.Contains("MaxPromptTokens", (string)error["message"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
