@@ -29,12 +29,13 @@ public sealed record CompressedContext(
     string CompressedId,
     int[] Shape,
     string Dtype,
-    int TokensIn,
-    int TokensOut,
-    double Ratio,
+    [property: Description("The context's tokens.")] int TokensIn,
+    [property: Description("Rows of the returned tensor (shape[0]): the soft tokens, plus prompt_tokens with vllm-prompt-embeds.")] int TokensOut,
+    [property: Description("tokens_in / soft tokens, in every format (the prompt's rows not counted).")] double Ratio,
     bool Cached,
     float[][]? Embedding = null,
-    string? Data = null);
+    string? Data = null,
+    [property: Description("vllm-prompt-embeds only: the embedded prompt's rows after the soft tokens (0 without a prompt).")] int? PromptTokens = null);
 
 public sealed record CompressResponse(string Model, int Rate, IReadOnlyList<CompressedContext> Data);
 

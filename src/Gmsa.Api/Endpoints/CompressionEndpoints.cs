@@ -28,7 +28,9 @@ public static class CompressionEndpoints
         group.MapPost("/compress", Compress).WithName("Compress").WithSummary("Compress contexts into soft tokens")
             .WithDescription("Each context becomes [n, hidden] soft tokens in the decoder's input-embedding space, about one per `rate` tokens, " +
                 "with a compressed_id that /v1/answer and /v1/reconstruct accept while it is cached. format: json, base64-float32, base64-bfloat16, " +
-                "safetensors or npy.")
+                "safetensors, npy or vllm-prompt-embeds. tokens_out is the tensor's rows; ratio is tokens_in / soft tokens. With vllm-prompt-embeds " +
+                "the rows are the soft tokens then the embedded prompt's prompt_tokens, so tokens_out = soft tokens + prompt_tokens and ratio = " +
+                "tokens_in / (tokens_out - prompt_tokens).")
             .Produces(StatusCodes.Status200OK, contentType: SoftTokenFormats.SafetensorsMediaType)
             .Produces(StatusCodes.Status200OK, contentType: SoftTokenFormats.NpyMediaType)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
@@ -78,8 +80,9 @@ public static class CompressionEndpoints
             var vllm = results.Select(r =>
             {
                 var embeds = prompt is null ? r.Soft : SoftTokenData.Concatenate([r.Soft, prompt]) with { ContextTokens = r.Soft.ContextTokens };
+                // tokens_out counts the tensor's rows (soft tokens and prompt); ratio stays tokens_in / soft tokens, as in the other formats
                 return new CompressedContext(r.Id, [embeds.Count, embeds.Dimension], embeds.Dtype, r.Soft.ContextTokens, embeds.Count,
-                    Math.Round(r.Soft.Ratio, 3), r.Cached, Data: Convert.ToBase64String(TorchSaveFile.Write(embeds)));
+                    Math.Round(r.Soft.Ratio, 3), r.Cached, Data: Convert.ToBase64String(TorchSaveFile.Write(embeds)), PromptTokens: prompt?.Count ?? 0);
             }).ToArray();
             return TypedResults.Ok(new CompressResponse(services.Model.Id, rate, vllm));
         }

@@ -300,5 +300,26 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains("MaxPromptTokens", (string)error["message"]!);
     }
 
+    [Fact]
+    public async Task Compress_VllmPromptEmbeds_TokensOutCountsThePromptRowsRatioTheSoftTokens()
+    {
+        // tokens_out counted the embedded prompt's rows but ratio did not (13 tokens in, 9 out, ratio 3.25), with nothing in the
+        // answer saying how many rows were the prompt's: prompt_tokens says so, and tokens_out - prompt_tokens is the soft tokens
+        const string context = "The capital of Chad is N'Djamena. The currency of Chad is the Central African CFA franc.";
+        var json = (await (await Post("/v1/compress", $$"""{"contexts": ["{{context}}"], "rate": 4}""")).JsonAsync())["data"]![0]!;
+        var vllm = (await (await Post("/v1/compress", $$"""{"contexts": ["{{context}}"], "rate": 4, "format": "vllm-prompt-embeds", "prompt": " Capital? Answer:"}""")).JsonAsync())["data"]![0]!;
+        var bare = (await (await Post("/v1/compress", $$"""{"contexts": ["{{context}}"], "rate": 4, "format": "vllm-prompt-embeds"}""")).JsonAsync())["data"]![0]!;
+
+        int soft = (int)json["tokens_out"]!, promptTokens = (int)vllm["prompt_tokens"]!;
+        Assert.Null(json["prompt_tokens"]);
+        Assert.True(promptTokens > 0);
+        Assert.Equal(soft + promptTokens, (int)vllm["tokens_out"]!);
+        Assert.Equal((int)vllm["tokens_out"]!, (int)vllm["shape"]![0]!);
+        Assert.Equal(Math.Round((double)(int)vllm["tokens_in"]! / soft, 3), (double)vllm["ratio"]!);
+        Assert.Equal((double)json["ratio"]!, (double)vllm["ratio"]!);
+        Assert.Equal(0, (int)bare["prompt_tokens"]!);
+        Assert.Equal(soft, (int)bare["tokens_out"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
