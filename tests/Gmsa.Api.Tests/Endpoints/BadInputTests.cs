@@ -321,5 +321,20 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(soft, (int)bare["tokens_out"]!);
     }
 
+    [Theory]
+    [InlineData("CompletionRequest")]
+    [InlineData("ChatRequest")]
+    [InlineData("AnswerRequest")]
+    [InlineData("ReconstructRequest")]
+    public async Task Swagger_StreamField_IsOptionalWithDefaultFalse(string schema)
+    {
+        // a bool property is listed as required: the document asked every client for stream, which the service defaults to false
+        var document = System.Text.Json.Nodes.JsonNode.Parse(await factory.CreateClient().GetStringAsync("/swagger/v1/swagger.json", Token))!;
+        var request = document["components"]!["schemas"]![schema]!;
+
+        Assert.DoesNotContain("stream", request["required"]?.AsArray().Select(r => (string)r!) ?? []);
+        Assert.False((bool)request["properties"]!["stream"]!["default"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
