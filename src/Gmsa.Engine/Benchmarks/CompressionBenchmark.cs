@@ -281,34 +281,27 @@ public static class CompressionBenchmark
     /// </summary>
     static TimeSpan FollowUpOverCachedPrefix(CausalLM decoder, Tensor soft, CompressionBenchmarkOptions o)
     {
-        Lora.Activate(decoder, Lora.DefaultAdapter);
-        try
+        using var adapter = Lora.Use(decoder, Lora.DefaultAdapter);
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+        using var prefixes = new SoftPrefixCache(long.MaxValue);
+        var embeds = soft.to(decoder.DType);                                                            // [n, D]
+        long n = embeds.shape[0];
+        string key = SoftPrefixCache.Key(Lora.DefaultAdapter, embeds);
+        using (var read = new KvCache(decoder.Config.NumHiddenLayers, n))
         {
-            using var scope = NewDisposeScope();
-            using var inference = inference_mode();
-            using var prefixes = new SoftPrefixCache(long.MaxValue);
-            var embeds = soft.to(decoder.DType);                                                            // [n, D]
-            long n = embeds.shape[0];
-            string key = SoftPrefixCache.Key(Lora.DefaultAdapter, embeds);
-            using (var read = new KvCache(decoder.Config.NumHiddenLayers, n))
-            {
-                decoder.forward(inputsEmbeds: embeds.unsqueeze(0), cache: read, lastTokenOnly: true);
-                prefixes.Add(key, read, n);
-            }
-            var question = tensor(o.Question.Select(t => (long)t).ToArray(), [1, o.Question.Count], device: decoder.Device);
-            return Time(o, () =>
-            {
-                using var step = NewDisposeScope();
-                using var cache = new KvCache(decoder.Config.NumHiddenLayers, n + o.Question.Count + 1);
-                if (!prefixes.TrySeed(key, cache)) throw new InvalidOperationException("the soft prefix was not cached");
-                var logits = decoder.forward(question, cache: cache, lastTokenOnly: true).Logits;              // [1, 1, V]
-                logits.argmax(-1).cpu().item<long>();                                                       // the first (greedy) token
-            });
+            decoder.forward(inputsEmbeds: embeds.unsqueeze(0), cache: read, lastTokenOnly: true);
+            prefixes.Add(key, read, n);
         }
-        finally
+        var question = tensor(o.Question.Select(t => (long)t).ToArray(), [1, o.Question.Count], device: decoder.Device);
+        return Time(o, () =>
         {
-            Lora.SetActive(decoder, false);
-        }
+            using var step = NewDisposeScope();
+            using var cache = new KvCache(decoder.Config.NumHiddenLayers, n + o.Question.Count + 1);
+            if (!prefixes.TrySeed(key, cache)) throw new InvalidOperationException("the soft prefix was not cached");
+            var logits = decoder.forward(question, cache: cache, lastTokenOnly: true).Logits;              // [1, 1, V]
+            logits.argmax(-1).cpu().item<long>();                                                       // the first (greedy) token
+        });
     }
 
     /// <summary>
@@ -331,18 +324,11 @@ public static class CompressionBenchmark
     /// <summary>[soft ; question] packed as GmsaModel packs it, generated with a decoder adapter on (the answer one by default).</summary>
     static void AnswerFromSoft(CausalLM decoder, Tensor soft, IReadOnlyList<int> question, SamplingOptions sampling, string adapter = Lora.DefaultAdapter)
     {
-        Lora.Activate(decoder, adapter);
-        try
-        {
-            using var scope = NewDisposeScope();
-            using var inference = inference_mode();
-            using var packed = SoftPromptBatch.Pack(decoder, [new SoftPromptRow(soft, question, [])], padLeft: true);
-            CheckLength(TokenGenerator.GenerateFromEmbeddings(decoder, packed.Embeds, packed.Mask, sampling, padId: 0), sampling);
-        }
-        finally
-        {
-            Lora.SetActive(decoder, false);
-        }
+        using var active = Lora.Use(decoder, adapter);
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+        using var packed = SoftPromptBatch.Pack(decoder, [new SoftPromptRow(soft, question, [])], padLeft: true);
+        CheckLength(TokenGenerator.GenerateFromEmbeddings(decoder, packed.Embeds, packed.Mask, sampling, padId: 0), sampling);
     }
 
     static void FullContext(CausalLM decoder, IReadOnlyList<int> prompt, SamplingOptions sampling) =>

@@ -146,20 +146,13 @@ public sealed class GmsaModel : IDisposable
     TextCompletion Generate(IReadOnlyList<SoftTokens> contexts, IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions sampling,
         string? adapter, Action<int, string>? onText, CancellationToken cancellation)
     {
-        Lora.Activate(Decoder, adapter);
-        try
-        {
-            using var scope = NewDisposeScope();
-            using var noGrad = inference_mode();
-            var rows = contexts.Select((c, i) => new SoftPromptRow(c.Embeddings, prompts[i], [])).ToArray();
-            using var packed = SoftPromptBatch.Pack(Decoder, rows, padLeft: true);
-            return Language.DecodeText(prompts, onText, onToken =>
-                TokenGenerator.GenerateFromEmbeddings(Decoder, packed.Embeds, packed.Mask, sampling, Language.PadId, onToken, cancellation));
-        }
-        finally
-        {
-            Lora.SetActive(Decoder, false);
-        }
+        using var active = Lora.Use(Decoder, adapter);
+        using var scope = NewDisposeScope();
+        using var noGrad = inference_mode();
+        var rows = contexts.Select((c, i) => new SoftPromptRow(c.Embeddings, prompts[i], [])).ToArray();
+        using var packed = SoftPromptBatch.Pack(Decoder, rows, padLeft: true);
+        return Language.DecodeText(prompts, onText, onToken =>
+            TokenGenerator.GenerateFromEmbeddings(Decoder, packed.Embeds, packed.Mask, sampling, Language.PadId, onToken, cancellation));
     }
 
     /// <summary>Answers questions about contexts given as text: compress (timed) then generate, in one model-thread job each.</summary>

@@ -63,6 +63,22 @@ public static class Lora
     }
 
     /// <summary>
+    /// Switches the projections under a module to <paramref name="adapter"/> (null: the base weights alone) until the
+    /// returned scope is disposed, which switches every adapter off again: `using (Lora.Use(decoder, name)) { ... }`.
+    /// </summary>
+    public static AdapterScope Use(nn.Module root, string? adapter)
+    {
+        Activate(root, adapter);
+        return new AdapterScope(root);
+    }
+
+    /// <summary>Adapters off again on dispose (see <see cref="Use"/>).</summary>
+    public readonly struct AdapterScope(nn.Module root) : IDisposable
+    {
+        public void Dispose() => SetActive(root, false);
+    }
+
+    /// <summary>
     /// Adds a served (never trained) adapter named <paramref name="name"/> from PEFT-style weights keyed by the module's own
     /// state_dict names (<c>model.layers.0.self_attn.q_proj.lora_A.weight</c>, ...). Every key must find its
     /// projection and every projection must get both halves, so a mismatched file fails loudly.

@@ -259,17 +259,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Switches the decoder's named LoRA adapter on for the scope when one is asked (they are off between iterations).</summary>
-    IDisposable? WithAdapter(string? adapter)
-    {
-        if (adapter is null) return null;
-        Lora.Activate(Model.Model, adapter);
-        return new Restore(() => Lora.SetActive(Model.Model, false));
-    }
-
-    sealed class Restore(Action undo) : IDisposable
-    {
-        public void Dispose() => undo();
-    }
+    Lora.AdapterScope? WithAdapter(string? adapter) => adapter is null ? null : Lora.Use(Model.Model, adapter);
 
     void FailActive(Exception error)
     {

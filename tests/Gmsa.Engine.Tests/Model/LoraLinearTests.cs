@@ -160,4 +160,34 @@ public sealed class LoraLinearTests
         var stray = new Dictionary<string, Tensor>(adapter) { ["model.layers.9.mlp.up_proj.lora_A.weight"] = zeros(4, 4) };
         Assert.Contains("model.layers.9", Assert.Throws<InvalidDataException>(() => Lora.AddServedAdapters(model, "stray", stray, 1)).Message);
     }
+
+    [Fact]
+    public void Use_NamedAdapter_OnInsideTheScopeAndOffAfterItEvenWhenItThrows()
+    {
+        using var model = TinyModels.Create(TinyModels.Llama());
+        var ids = TinyModels.Ids([1, 5, 17, 42, 8]);
+        Lora.AddAdapters(model, new LoraOptions(Rank: 4, Alpha: 8, Dropout: 0), seed: 3, Lora.InDecoderBlocks);
+        using (no_grad())
+            foreach (var (_, p) in Lora.AdapterParameters(model)) p.add_(0.2);
+        model.eval();
+        using var noGrad = no_grad();
+        Lora.SetActive(model, false);
+        var baseLogits = model.forward(ids).Logits;
+        Lora.SetActive(model, true);
+        var adapted = model.forward(ids).Logits;
+        Lora.SetActive(model, false);
+        Assert.True(TensorAssert.MaxDiff(adapted, baseLogits) > 1e-2);
+
+        using (Lora.Use(model, Lora.DefaultAdapter))
+            TensorAssert.Identical(adapted, model.forward(ids).Logits);
+        TensorAssert.Identical(baseLogits, model.forward(ids).Logits);
+
+        void FailingBody()
+        {
+            using var active = Lora.Use(model, Lora.DefaultAdapter);
+            throw new InvalidOperationException("the body failed");
+        }
+        Assert.Throws<InvalidOperationException>(FailingBody);
+        TensorAssert.Identical(baseLogits, model.forward(ids).Logits);
+    }
 }
