@@ -21,12 +21,16 @@ public sealed class GmsaClient(HttpClient http) : IChatClient
 
     /// <summary>
     /// POST /v1/compress: one soft-token tensor (and id) per context; <paramref name="format"/> json fills
-    /// <see cref="CompressedContext.Embedding"/>, base64-float32 or base64-bfloat16 fill <see cref="CompressedContext.Data"/>.
+    /// <see cref="CompressedContext.Embedding"/>, base64-float32, base64-bfloat16 or vllm-prompt-embeds fill
+    /// <see cref="CompressedContext.Data"/>. <paramref name="prompt"/> (vllm-prompt-embeds only) is embedded after each
+    /// context's soft tokens, so vLLM reads [soft ; prompt].
     /// </summary>
     public async Task<IReadOnlyList<CompressedContext>> CompressAsync(IEnumerable<string> contexts, int? rate = null, CancellationToken cancellation = default,
-        string format = "json")
+        string format = "json", string? prompt = null)
     {
-        var body = await PostAsync("/v1/compress", new JsonObject { ["contexts"] = Array(contexts), ["rate"] = rate, ["format"] = format }, cancellation);
+        var request = new JsonObject { ["contexts"] = Array(contexts), ["rate"] = rate, ["format"] = format };
+        if (prompt is not null) request["prompt"] = prompt;
+        var body = await PostAsync("/v1/compress", request, cancellation);
         return body["data"].Deserialize<CompressedContext[]>(Json)!;
     }
 

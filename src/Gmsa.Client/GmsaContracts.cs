@@ -2,7 +2,10 @@ using System.Text.Json.Serialization;
 
 namespace Gmsa.Client;
 
-/// <summary>One compressed context as /v1/compress returns it (format json).</summary>
+/// <summary>
+/// One compressed context as /v1/compress returns it: <see cref="Embedding"/> with format json, <see cref="Data"/> with the
+/// base64 formats, and with vllm-prompt-embeds also <see cref="PromptTokens"/> (the prompt's rows after the soft tokens).
+/// </summary>
 public sealed record CompressedContext(
     [property: JsonPropertyName("compressed_id")] string CompressedId,
     [property: JsonPropertyName("shape")] int[] Shape,
@@ -12,7 +15,8 @@ public sealed record CompressedContext(
     [property: JsonPropertyName("ratio")] double Ratio,
     [property: JsonPropertyName("cached")] bool Cached,
     [property: JsonPropertyName("embedding")] float[][]? Embedding,
-    [property: JsonPropertyName("data")] string? Data = null);
+    [property: JsonPropertyName("data")] string? Data = null,
+    [property: JsonPropertyName("prompt_tokens")] int? PromptTokens = null);
 
 /// <summary>An answer or reconstruction over soft tokens.</summary>
 public sealed record Answer(

@@ -33,6 +33,23 @@ public sealed class GmsaClientTests : IDisposable
     }
 
     [Fact]
+    public async Task CompressAsync_Base64AndVllmFormats_SameTensorAsJsonAndThePromptsRowsCounted()
+    {
+        var client = Client();
+        var json = Assert.Single(await client.CompressAsync([Chad], rate: 4, Token));
+        var base64 = Assert.Single(await client.CompressAsync([Chad], rate: 4, Token, format: "base64-float32"));
+        var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(Convert.FromBase64String(base64.Data!)).ToArray();
+        Assert.Equal(json.Embedding!.SelectMany(row => row).ToArray(), floats);
+        Assert.Null(json.PromptTokens);
+
+        var vllm = Assert.Single(await client.CompressAsync([Chad], rate: 4, Token, format: "vllm-prompt-embeds", prompt: Question));
+        Assert.NotNull(vllm.Data);
+        Assert.InRange(vllm.PromptTokens!.Value, 5, 30);
+        Assert.Equal(json.TokensOut + vllm.PromptTokens.Value, vllm.TokensOut);
+        Assert.Equal(json.CompressedId, vllm.CompressedId);
+    }
+
+    [Fact]
     public async Task ChatClient_FrequencyAndPresencePenalty_ReachTheService()
     {
         IChatClient chat = Client();
