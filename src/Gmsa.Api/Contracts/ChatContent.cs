@@ -9,6 +9,7 @@ namespace Gmsa.Api.Contracts;
 /// their other fields skipped, so the endpoint can name a part this text-only model cannot read.
 /// </summary>
 [JsonConverter(typeof(ChatContentConverter))]
+[System.ComponentModel.Description("a string or an array of content parts ({\"type\": \"text\", \"text\": ...})")]
 public sealed record ChatContent(IReadOnlyList<ChatContentPart?> Parts, bool IsString = false)
 {
     public const string TextType = "text";

@@ -45,7 +45,12 @@ public static class ChatEndpoints
         int badAt = Array.FindIndex(request.Messages!, m => m is null || !Roles.Contains(m.Role) || m.Content is null);
         if (badAt >= 0)
             errors["messages"] = [$"each message needs a role ({string.Join(", ", Roles)}) and a content; message {badAt} " +
-                                  (request.Messages![badAt] is { } bad ? $"has role '{bad.Role}'" : "is null")];
+                                  (request.Messages![badAt] switch
+                                  {
+                                      null => "is null",
+                                      { Role: var role } when !Roles.Contains(role) => role is null ? "has no role" : $"has role '{role}'",
+                                      _ => "has no content",
+                                  })];
         else if (request.Messages!.Select((m, i) => m.Content!.Problem(i)).FirstOrDefault(p => p is not null) is { } notText)
             errors["messages"] = [notText];
         int n = request.N ?? 1;

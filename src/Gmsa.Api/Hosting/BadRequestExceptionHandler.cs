@@ -3,6 +3,7 @@ using Gmsa.Api.Contracts;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace Gmsa.Api.Hosting;
 
@@ -17,14 +18,7 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
         if (exception is not BadHttpRequestException bad) return ValueTask.FromResult(false);
         context.Response.StatusCode = bad.StatusCode;
         ProblemDetails problem = bad.InnerException is JsonException json
-            ? new HttpValidationProblemDetails(new Dictionary<string, string[]>
-            {
-                [FieldName(json.Path)] = [$"not valid JSON for this field (at {json.Path ?? "$"}, line {json.LineNumber + 1}, byte {json.BytePositionInLine})"],
-            })
-            {
-                Title = $"The request body is not valid JSON for {RequestKind(context)}",
-                Status = bad.StatusCode,
-            }
+            ? JsonProblem(context, json, bad.StatusCode)
             : IsMissingBody(context, bad)
             ? new HttpValidationProblemDetails(new Dictionary<string, string[]>
             {
@@ -36,6 +30,28 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
             }
             : new ProblemDetails { Title = "The request could not be read", Detail = bad.Message, Status = bad.StatusCode };
         return problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+    }
+
+    /// <summary>
+    /// Malformed JSON, or well-formed JSON with a value of the wrong type for its field (System.Text.Json wraps its reader's
+    /// syntax errors, themselves JsonExceptions, in the one it throws). A wrong type is answered with what the field takes.
+    /// </summary>
+    static HttpValidationProblemDetails JsonProblem(HttpContext context, JsonException json, int status)
+    {
+        string at = $"at {json.Path ?? "$"}, line {json.LineNumber + 1}, byte {json.BytePositionInLine}";
+        bool wrongType = json.InnerException is not JsonException;   // the reader's syntax errors come wrapped; a token of the wrong kind comes as InvalidOperationException or FormatException
+        string? expected = wrongType && BodyType(context) is { } body
+            ? JsonFieldTypes.Describe(context.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions, body, json.Path)
+            : null;
+        string field = FieldName(json.Path);
+        return new HttpValidationProblemDetails(new Dictionary<string, string[]>
+        {
+            [field] = [expected is null ? $"not valid JSON for this field ({at})" : $"{field} must be {expected} ({at})"],
+        })
+        {
+            Title = expected is null ? $"The request body is not valid JSON for {RequestKind(context)}" : $"The request body has a field of the wrong type for {RequestKind(context)}",
+            Status = status,
+        };
     }
 
     /// <summary>Each route's body type, named as the handlers' own titles name it ("The chat request is not valid").</summary>

@@ -62,6 +62,9 @@ public sealed class BadInputTests : IDisposable
     [InlineData("[null]", "message 0 is null")]
     [InlineData("[{\"role\": \"user\", \"content\": \"Hi\"}, null]", "message 1 is null")]
     [InlineData("[{\"role\": \"tool\", \"content\": \"Hi\"}]", "message 0 has role 'tool'")]
+    [InlineData("[{\"role\": \"user\", \"content\": null}]", "message 0 has no content")]   // said "has role 'user'"
+    [InlineData("[{\"role\": \"user\"}]", "message 0 has no content")]
+    [InlineData("[{\"content\": \"Hi\"}]", "message 0 has no role")]
     public async Task Chat_NullOrBadMessage_Answers400InOpenAiShape(string messages, string expected)
     {
         var response = await Post("/v1/chat/completions", $$"""{"messages": {{messages}}, "max_tokens": 2}""");   // a null message was a 500
@@ -183,6 +186,29 @@ public sealed class BadInputTests : IDisposable
         var error = (await response.JsonAsync())["error"]!;
         Assert.Equal("prompt", (string)error["param"]!);
         Assert.Contains("MaxPromptTokens", (string)error["message"]!);
+    }
+
+    [Theory]
+    [InlineData("/v1/chat/completions", """{"messages": [{"role": "user", "content": 5}]}""", "messages[0].content", "a string or an array of content parts")]
+    [InlineData("/v1/chat/completions", """{"messages": {"role": "user"}}""", "messages", "an array of JSON objects")]
+    [InlineData("/v1/completions", """{"prompt": "Hi", "max_tokens": "5"}""", "max_tokens", "an integer")]
+    [InlineData("/v1/completions", """{"prompt": "Hi", "temperature": "hot"}""", "temperature", "a number")]
+    [InlineData("/v1/compress", """{"contexts": "Chad."}""", "contexts", "an array of strings")]
+    [InlineData("/v1/compress", """{"contexts": ["Chad."], "rate": 1.5}""", "rate", "an integer")]
+    [InlineData("/v1/answer", """{"question": 7, "contexts": ["Chad."]}""", "question", "a string")]
+    public async Task WrongJsonType_Answers400SayingWhatTheFieldTakes(string route, string body, string field, string expected)
+    {
+        // well-formed JSON with a value of the wrong type was answered "not valid JSON for this field", which sends a
+        // client looking for a syntax error; it now says what the field takes
+        var response = await Post(route, body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.JsonAsync();
+        Assert.Equal(field, (string)problem["error"]!["param"]!);
+        string message = (string)problem["error"]!["message"]!;
+        Assert.StartsWith($"{field} must be {expected}", message);
+        Assert.Contains($"(at $.{field}, line 1, byte ", message);
+        Assert.StartsWith("The request body has a field of the wrong type for ", (string)problem["title"]!);
     }
 
     [Theory]
