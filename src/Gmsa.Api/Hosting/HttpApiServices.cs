@@ -25,6 +25,7 @@ public static class HttpApiServices
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
             if (context.ProblemDetails is HttpValidationProblemDetails validation) SnakeCaseKeys(validation.Errors);
+            context.ProblemDetails.Detail ??= StatusDetail(context.HttpContext);
             context.ProblemDetails.Extensions["error"] = OpenAiError.From(context.ProblemDetails);
         });
         // After ASP.NET's writer: takes the errors it declines for their Accept header, so every error has the same body
@@ -58,6 +59,21 @@ public static class HttpApiServices
         });
         return builder;
     }
+
+    /// <summary>
+    /// What to do about the statuses ASP.NET sets with a title alone: a body that is not JSON (curl's -d without a header
+    /// sends a form) and a route asked with the wrong method.
+    /// </summary>
+    static string? StatusDetail(HttpContext http) => http.Response.StatusCode switch
+    {
+        StatusCodes.Status415UnsupportedMediaType =>
+            $"{http.Request.Method} {http.Request.Path} reads a JSON body: send it with Content-Type: application/json " +
+            $"(this request's was {(string.IsNullOrEmpty(http.Request.ContentType) ? "missing" : $"'{http.Request.ContentType}'")})",
+        StatusCodes.Status405MethodNotAllowed =>
+            $"{http.Request.Path} does not answer {http.Request.Method}" +
+            (http.Response.Headers.Allow is { Count: > 0 } allow ? $"; it answers {string.Join(", ", allow.ToArray())}" : ""),
+        _ => null,
+    };
 
     /// <summary>A chat message's content as its converter reads it: a string, or OpenAI's array of parts.</summary>
     static OpenApiSchema ChatContentSchema() => new()

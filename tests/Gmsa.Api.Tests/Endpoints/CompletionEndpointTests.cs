@@ -161,6 +161,21 @@ public sealed class CompletionEndpointTests(ServiceFixture service) : IClassFixt
         Assert.Equal((int)expected, (int)(await response.JsonAsync())["status"]!);
     }
 
+    [Fact]
+    public async Task Completion_FormBodyOrWrongMethod_DetailSaysWhatTheRouteTakes()
+    {
+        // both said only "Unsupported Media Type" / "Method Not Allowed": curl's -d without a header sends a form
+        var client = service.Factory.CreateClient();
+        var form = await client.PostAsync("/v1/completions", new StringContent("{\"prompt\": \"Hi\"}", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"), Token);
+        var put = await client.PutAsync("/v1/completions", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"), Token);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, form.StatusCode);
+        Assert.Equal("POST /v1/completions reads a JSON body: send it with Content-Type: application/json (this request's was 'application/x-www-form-urlencoded; charset=utf-8')",
+            (string)(await form.JsonAsync())["error"]!["message"]!);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, put.StatusCode);
+        Assert.Equal("/v1/completions does not answer PUT; it answers POST", (string)(await put.JsonAsync())["detail"]!);
+    }
+
     [Theory]
     [InlineData("""{"temperature": 1e-38}""")]
     [InlineData("""{"temperature": 0.8, "top_p": 1e-50}""")]
