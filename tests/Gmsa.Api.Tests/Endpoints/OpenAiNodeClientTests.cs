@@ -7,7 +7,7 @@ namespace Gmsa.Api.Tests.Endpoints;
 
 /// <summary>
 /// The official OpenAI Node client (npm `openai`, pinned in tests/clients/openai-node), unchanged, against the service on
-/// a loopback Kestrel with an API key: models, chat with and without Gmsa's documents extension, streams, completions
+/// a loopback Kestrel with an API key: models, chat (string and array-of-parts content) with and without Gmsa's documents extension, streams, completions
 /// with n, and the errors the client raises. Skips with the reason where node or the installed package is missing.
 /// </summary>
 public sealed class OpenAiNodeClientTests : IDisposable
@@ -30,6 +30,11 @@ public sealed class OpenAiNodeClientTests : IDisposable
         Assert.Equal("assistant", chat.GetProperty("role").GetString());
         Assert.False(string.IsNullOrEmpty(chat.GetProperty("content").GetString()));
         Assert.True(chat.GetProperty("total_tokens").GetInt32() > 8);
+
+        // Content as an array of text parts is the same conversation as the string.
+        var parts = r.GetProperty("chat_parts");
+        Assert.Equal(chat.GetProperty("content").GetString(), parts.GetProperty("content").GetString());
+        Assert.Equal(chat.GetProperty("total_tokens").GetInt32(), parts.GetProperty("total_tokens").GetInt32());
 
         // The documents are read compressed: the prompt counts their soft tokens, not their text's tokens.
         var documents = r.GetProperty("chat_documents");

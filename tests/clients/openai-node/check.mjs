@@ -30,6 +30,15 @@ await check("chat", async () => {
            finish_reason: reply.choices[0].finish_reason, total_tokens: reply.usage.total_tokens };
 });
 
+await check("chat_parts", async () => {
+  // The content-part array the client's types also allow (and many frameworks send): text parts read concatenated.
+  const reply = await client.chat.completions.create({
+    model: "gmsa-tiny", max_tokens: 8, temperature: 0,
+    messages: [{ role: "user", content: [{ type: "text", text: "Once upon " }, { type: "text", text: "a time" }] }],
+  });
+  return { content: reply.choices[0].message.content, total_tokens: reply.usage.total_tokens };
+});
+
 await check("chat_documents", async () => {
   // Gmsa's extension fields travel in the body beside OpenAI's (Python: extra_body).
   const reply = await client.chat.completions.create({
