@@ -100,9 +100,10 @@ public static class ChatEndpoints
 
         int used = prompt.Count + (prefix?.Count ?? 0);
         var sampling = request.ToSampling(lm.Generation,
-            request.MaxCompletionTokens ?? request.MaxTokens ?? Math.Max(1, Math.Min(services.Serving.Value.DefaultMaxTokens, context - used)));
-        // Ends generations that hit a stop string; outlives this handler when streaming (the stream disposes it).
-        var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            request.MaxCompletionTokens ?? request.MaxTokens ?? Math.Max(1, Math.Min(services.Serving.Value.DefaultMaxTokens, context - used))) with
+        {
+            StopSequences = stops,
+        };
         var generations = new List<ScheduledGeneration>();
         var tensors = new List<Tensor>();
         try
@@ -116,19 +117,12 @@ public static class ChatEndpoints
                     SoftPrefix = soft,
                     DecoderAdapter = soft is not null ? compression!.Gmsa.AnswerAdapter : null,
                 };
-                if (!services.Scheduler.TryEnqueue(one, stopping.Token, out var g))
-                {
-                    stopping.Cancel();
-                    stopping.Dispose();
-                    return Busy(services);
-                }
+                if (!services.Scheduler.TryEnqueue(one, cancellation, out var g)) return Busy(services);
                 generations.Add(g);
             }
         }
         catch (ArgumentException e)
         {
-            stopping.Cancel();
-            stopping.Dispose();
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["max_tokens"] = [e.Message] }, title: "The chat request does not fit the model's context");
         }
         finally
@@ -140,37 +134,25 @@ public static class ChatEndpoints
         string id = $"chatcmpl-{Guid.NewGuid():N}";
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (request.Stream)
-            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, created, services.Model.Id, generations[0], stops, stopping, cancellation),
+            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, created, services.Model.Id, generations[0], cancellation),
                 services.Json.Value.SerializerOptions, cancellation));
 
-        GenerationOutcome[] outcomes;
-        try { outcomes = await Task.WhenAll(generations.Select(g => g.Completion)); }
-        finally { stopping.Dispose(); }
+        var outcomes = await Task.WhenAll(generations.Select(g => g.Completion));
         var choices = outcomes.Select((o, i) =>
-        {
-            var (text, stopped) = StopSequences.Cut(o.Text, stops);
-            return new ChatChoice(i, new ChatMessageDto("assistant", text), stopped ? "stop" : CompletionResponse.FinishReasonName(o.Reason));
-        }).ToArray();
+            new ChatChoice(i, new ChatMessageDto("assistant", o.Text), CompletionResponse.FinishReasonName(o.Reason))).ToArray();
         foreach (var o in outcomes) services.CompletionMetrics.Completed(o, clock.Elapsed, stream: false, "chat");
         return TypedResults.Ok(new ChatCompletion(id, created, services.Model.Id, choices,
             new CompletionUsage(outcomes[0].PromptTokens, outcomes.Sum(o => o.CompletionTokens))));
     }
 
-    /// <summary>A role chunk, content chunks (text before a stop string; a possible stop prefix held back), a finish chunk.</summary>
-    static async IAsyncEnumerable<ChatChunk> StreamAsync(string id, long created, string model, ScheduledGeneration generation, string[] stops,
-        CancellationTokenSource stopping, [EnumeratorCancellation] CancellationToken cancellation)
+    /// <summary>A role chunk, content chunks (stop sequences already applied by the scheduler), a finish chunk.</summary>
+    static async IAsyncEnumerable<ChatChunk> StreamAsync(string id, long created, string model, ScheduledGeneration generation,
+        [EnumeratorCancellation] CancellationToken cancellation)
     {
-        using var owned = stopping;
         ChatChunk Chunk(ChatDelta delta, string? finish = null) => new(id, created, model, [new ChatChunkChoice(0, delta, finish)]);
         yield return Chunk(new ChatDelta(Role: "assistant", Content: ""));
-        await foreach (var (text, stopped) in StopSequences.Apply(generation.Text.ReadAllAsync(cancellation), stops))
-        {
-            if (text.Length > 0) yield return Chunk(new ChatDelta(Content: text));
-            if (!stopped) continue;
-            stopping.Cancel();                                               // the scheduler drops the row at its next step
-            yield return Chunk(new ChatDelta(), "stop");
-            yield break;
-        }
+        await foreach (var text in generation.Text.ReadAllAsync(cancellation))
+            yield return Chunk(new ChatDelta(Content: text));
         var outcome = await generation.Completion;
         yield return Chunk(new ChatDelta(), CompletionResponse.FinishReasonName(outcome.Reason));
     }

@@ -50,22 +50,18 @@ public static class CompletionEndpoints
             foreach (var s in slots) s.Dispose();
             return TypedResults.ValidationProblem(errors, title: "The completion request is not valid");
         }
-        var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellation);   // ends generations at a stop sequence
         var generations = slots.Select((slot, i) => services.Scheduler.Enqueue(slot,
-            valid with { Sampling = valid.Sampling with { Seed = valid.Sampling.Seed + i } }, stopping.Token)).ToArray();
+            valid with { Sampling = valid.Sampling with { Seed = valid.Sampling.Seed + i, StopSequences = stops } }, cancellation)).ToArray();
 
         var id = $"cmpl-{Guid.NewGuid():N}";
         if (request.Stream)
-            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, services.Model.Id, generations[0], stops, stopping, services.Metrics, clock, cancellation),
+            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, services.Model.Id, generations[0], services.Metrics, clock, cancellation),
                 services.Json.Value.SerializerOptions, cancellation));
-        using var owned = stopping;
         using var activity = GmsaTelemetry.StartGeneration(valid, stream: false);
         var outcomes = await Task.WhenAll(generations.Select(g => g.Completion));
         activity.Finish(outcomes[0]);
         foreach (var o in outcomes) services.Metrics.Completed(o, clock.Elapsed, stream: false);
-        var cut = outcomes.Select(o => StopSequences.Cut(o.Text, stops) is var (text, stopped) && stopped
-            ? o with { Text = text, Reason = Engine.Generation.FinishReason.Stop } : o).ToArray();
-        return TypedResults.Ok(CompletionResponse.From(id, services.Model.Id, cut));
+        return TypedResults.Ok(CompletionResponse.From(id, services.Model.Id, outcomes));
     }
 
     static ProblemHttpResult TooManyRequests(CompletionServices services)
@@ -76,19 +72,13 @@ public static class CompletionEndpoints
             $"all {serving.MaxQueuedRequests} slots ({ServingOptions.Section}:MaxQueuedRequests) are taken; retry after {serving.RetryAfterSeconds} s");
     }
 
-    static async IAsyncEnumerable<CompletionChunk> StreamAsync(string id, string model, ScheduledGeneration generation, string[] stops,
-        CancellationTokenSource stopping, CompletionMetrics metrics, Stopwatch clock, [EnumeratorCancellation] CancellationToken cancellation)
+    /// <summary>One chunk per text piece (stop sequences already applied by the scheduler), then the final one with usage and timings.</summary>
+    static async IAsyncEnumerable<CompletionChunk> StreamAsync(string id, string model, ScheduledGeneration generation,
+        CompletionMetrics metrics, Stopwatch clock, [EnumeratorCancellation] CancellationToken cancellation)
     {
-        using var owned = stopping;
         using var activity = GmsaTelemetry.StartGeneration(generation.Request, stream: true);
-        await foreach (var (piece, stopped) in StopSequences.Apply(generation.Text.ReadAllAsync(cancellation), stops))
-        {
-            if (piece.Length > 0) yield return CompletionChunk.Piece(id, piece) with { Model = model };
-            if (!stopped) continue;
-            stopping.Cancel();                                               // the scheduler drops the row at its next step
-            yield return new CompletionChunk(id, "", "stop") { Model = model };
-            yield break;
-        }
+        await foreach (var piece in generation.Text.ReadAllAsync(cancellation))
+            yield return CompletionChunk.Piece(id, piece) with { Model = model };
         var outcome = await generation.Completion;
         activity.Finish(outcome);
         metrics.Completed(outcome, clock.Elapsed, stream: true);

@@ -21,6 +21,8 @@ public sealed record SamplingOptions
     public long Seed { get; init; } = 0;
     /// <summary>Token ids that end a sequence; the model's eos ids are added by the caller.</summary>
     public IReadOnlyList<int> StopTokenIds { get; init; } = [];
+    /// <summary>Text that ends a sequence (OpenAI's `stop`): generation stops as soon as one appears, and the text ends before it.</summary>
+    public IReadOnlyList<string> StopSequences { get; init; } = [];
 
     /// <summary>
     /// Ids at or above this are never chosen. Qwen configs pad vocab_size past the tokenizer's last id;
@@ -43,6 +45,7 @@ public sealed record SamplingOptions
         if (!(RepetitionPenalty > 0)) throw new ArgumentException($"repetition penalty must be > 0, got {RepetitionPenalty}");
         if (!(Math.Abs(FrequencyPenalty) <= 2)) throw new ArgumentException($"frequency penalty must be in [-2, 2], got {FrequencyPenalty}");
         if (!(Math.Abs(PresencePenalty) <= 2)) throw new ArgumentException($"presence penalty must be in [-2, 2], got {PresencePenalty}");
+        if (StopSequences.Any(string.IsNullOrEmpty)) throw new ArgumentException("stop sequences must be non-empty");
         if (VocabLimit is < 1) throw new ArgumentException($"vocab limit must be >= 1, got {VocabLimit}");
     }
 }

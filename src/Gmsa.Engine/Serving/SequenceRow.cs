@@ -16,6 +16,7 @@ internal sealed class SequenceRow
     readonly HashSet<int> stops;
     readonly List<int> history;           // what the repetition penalty looks at: prompt text tokens, then generated ones
     readonly TokenStreamDecoder decoder;
+    readonly StopSequenceFilter stopText;
     readonly StringBuilder text = new();
     readonly bool penalize;
     long decodeStartedAt;
@@ -32,6 +33,7 @@ internal sealed class SequenceRow
         penalize = sampling.RepetitionPenalty != 1.0;
         // As TokenGenerator: a plain prompt's tokens count as seen; soft tokens have no ids, so only generated ones do.
         history = penalize && generation.Request.SoftPrefix is null ? [.. generation.Request.PromptTokens] : [];
+        stopText = new StopSequenceFilter(sampling.StopSequences);
         decoder = tokenizer.CreateStreamDecoder();
         foreach (var id in generation.Request.PromptTokens) decoder.Push(id); // so the first piece keeps its leading space
     }
@@ -63,7 +65,10 @@ internal sealed class SequenceRow
         return (int)sampler.Next(logits, seen, generated).item<long>();
     }
 
-    /// <summary>Takes a sampled token: stop, append and stream, or end at the length limit. True once the row is done.</summary>
+    /// <summary>
+    /// Takes a sampled token: stop at a stop id, append and stream, stop once its text completes a stop sequence (the text
+    /// before it kept), or end at the length limit. True once the row is done.
+    /// </summary>
     public bool Accept(int token)
     {
         if (Tokens.Count == 0)
@@ -75,8 +80,7 @@ internal sealed class SequenceRow
         if (stops.Contains(token)) { Reason = FinishReason.Stop; return true; }
         Tokens.Add(token);
         if (penalize) history.Add(token);
-        var piece = decoder.Push(token);
-        if (piece.Length > 0) Emit(piece);
+        if (Release(decoder.Push(token))) { Reason = FinishReason.Stop; return true; }
         if (Tokens.Count >= Sampling.MaxNewTokens) { Reason = FinishReason.Length; return true; }
         return false;
     }
@@ -96,8 +100,18 @@ internal sealed class SequenceRow
         steps++;
     }
 
+    /// <summary>Streams what the stop-sequence filter lets through of a decoded piece; true when a stop sequence ended the text.</summary>
+    bool Release(string piece)
+    {
+        if (piece.Length == 0) return false;
+        var (ready, stopped) = stopText.Push(piece);
+        Emit(ready);
+        return stopped;
+    }
+
     void Emit(string piece)
     {
+        if (piece.Length == 0) return;
         text.Append(piece);
         Generation.Write(piece);
     }
@@ -105,8 +119,8 @@ internal sealed class SequenceRow
     /// <summary>Flushes the text decoder and completes the request with its outcome.</summary>
     public void Complete()
     {
-        var tail = decoder.Flush();
-        if (tail.Length > 0) Emit(tail);
+        if (!stopText.Stopped && Release(decoder.Flush())) Reason = FinishReason.Stop;
+        Emit(stopText.Flush());    // held back for a stop sequence that never came
         var decode = Tokens.Count > 1 ? Stopwatch.GetElapsedTime(decodeStartedAt) : TimeSpan.Zero;
         double rate = decode > TimeSpan.Zero ? (Tokens.Count - 1) / decode.TotalSeconds : 0;
         int batch = steps > 0 ? (int)Math.Round(batchRowsSum / steps) : 1;

@@ -215,9 +215,13 @@ public sealed class CompletionEndpointTests(ServiceFixture service) : IClassFixt
         var cut = await (await client.PostCompletionAsync($$"""{"prompt": "Once upon a time", "max_tokens": 60, "stop": "{{stop}}"}""", Token)).JsonAsync();
         Assert.Equal(expected, (string)cut["text"]!);
         Assert.Equal("stop", (string)cut["choices"]![0]!["finish_reason"]!);
+        int tokens = (int)cut["usage"]!["completion_tokens"]!;
+        Assert.InRange(tokens, 1, 59);                 // generation stopped at the stop string, not cut after 60 tokens
         var events = await (await client.PostStreamingAsync($$"""{"prompt": "Once upon a time", "max_tokens": 60, "stop": ["{{stop}}"], "stream": true}""", Token)).EventsAsync(Token);
         Assert.Equal(expected, string.Concat(events.Select(e => (string)e["text"]!)));
         Assert.Equal("stop", (string)events[^1]["finish_reason"]!);
+        Assert.Equal(tokens, (int)events[^1]["usage"]!["completion_tokens"]!);   // the last event carries usage and timings as always
+        Assert.NotNull(events[^1]["timings"]);
         Assert.Equal(HttpStatusCode.BadRequest, (await client.PostCompletionAsync("""{"prompt": "Hi", "stop": [1]}""", Token)).StatusCode);
     }
 }

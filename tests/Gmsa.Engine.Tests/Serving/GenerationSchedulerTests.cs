@@ -77,6 +77,27 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
     }
 
     [Fact]
+    public async Task StopSequences_TextReachesAStop_GenerationEndsThereWithTheTextBeforeIt()
+    {
+        using var lm = LanguageModel.Load(stories.Require());
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions());
+        var free = await AloneAsync(lm, Greedy(lm, "Once upon a time", 60));
+        var stop = free.Split(' ', StringSplitOptions.RemoveEmptyEntries)[4];
+        string expected = free[..free.IndexOf(stop, StringComparison.Ordinal)];
+        var request = Greedy(lm, "Once upon a time", 60) with { Sampling = new SamplingOptions { MaxNewTokens = 60, StopSequences = [stop] } };
+
+        var generation = Enqueue(scheduler, request);
+        var streamed = string.Concat(await generation.Text.ReadAllAsync(Token).ToArrayAsync(Token));
+        var outcome = await generation.Completion.WaitAsync(Bound, Token);
+
+        Assert.Equal(expected, outcome.Text);
+        Assert.Equal(expected, streamed);
+        Assert.Equal(FinishReason.Stop, outcome.Reason);
+        // Generation itself stopped: the tokens are those up to the stop's text, not the 60 of an after-the-fact cut.
+        Assert.InRange(outcome.CompletionTokens, 1, lm.Tokenizer.Encode(free[..(expected.Length + stop.Length)], addBos: false).Count + 2);
+    }
+
+    [Fact]
     public async Task Continuous_ShortRequestBehindLongOne_FinishesWhileTheLongOneRuns()
     {
         using var lm = LanguageModel.Load(stories.Require());
