@@ -16,6 +16,7 @@ builder.AddGmsaHttpApi();       // snake_case JSON, validation, ProblemDetails, 
 builder.AddGmsaAccessControl(); // API keys, per-key rate limit, deadlines, draining on SIGTERM
 
 var app = builder.Build();
+if (!app.SettingsAreValid()) return 1;   // one line naming the setting, not a stack trace
 app.UseGmsaRequestLogging();    // outermost, so it logs the status the client got
 app.UseExceptionHandler();      // unhandled errors and unreadable bodies as ProblemDetails
 app.UseStatusCodePages();       // bare status codes (404, 405, ...) as ProblemDetails

@@ -1,26 +1,75 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 
 namespace Gmsa.Api.Hosting;
 
-public static class StartupFailure
+/// <summary>
+/// A configuration that cannot start the service (a missing model folder, an out-of-range setting, a value of the wrong
+/// type) ends with one log line naming the setting and what it takes, and exit code 1, not a stack trace.
+/// </summary>
+public static partial class StartupFailure
 {
     /// <summary>
-    /// Runs the app; a configuration that fails validation at start-up (a missing model folder, an
-    /// out-of-range setting) ends with one log line naming the setting, and exit code 1, not a stack trace.
+    /// Binds and checks every validated options class before the pipeline reads any of them (the access middleware reads
+    /// its options while it is built): false, with the reason logged, when one fails.
     /// </summary>
+    public static bool SettingsAreValid(this WebApplication app)
+    {
+        try
+        {
+            // The host would validate too, but after the pipeline is built, and with a stack trace.
+            app.Services.GetRequiredService<IStartupValidator>().Validate();
+            return true;
+        }
+        catch (Exception e) when (Explain(e) is { } reason)
+        {
+            app.Logger.LogCritical("Gmsa cannot start: {Reason}", reason);
+            return false;
+        }
+    }
+
+    /// <summary>Runs the app; exit code 0 when it stops, 1 with one log line when its configuration fails to bind or validate.</summary>
     public static async Task<int> RunOrExplainAsync(this WebApplication app)
     {
         try
         {
-            // The host would validate too, but would log a stack trace before this catch sees it.
-            app.Services.GetRequiredService<IStartupValidator>().Validate();
             await app.RunAsync();
             return 0;
         }
-        catch (OptionsValidationException e)
+        catch (Exception e) when (Explain(e) is { } reason)
         {
-            app.Logger.LogCritical("Gmsa cannot start: {Reason}", string.Join("; ", e.Failures));
+            app.Logger.LogCritical("Gmsa cannot start: {Reason}", reason);
             return 1;
         }
     }
+
+    /// <summary>What to tell the operator about a configuration error; null for any other exception (it keeps its stack trace).</summary>
+    public static string? Explain(Exception error) => error switch
+    {
+        OptionsValidationException invalid => string.Join("; ", invalid.Failures),
+        InvalidOperationException { InnerException: not null } e when ConversionFailure().Match(e.Message) is { Success: true } m =>
+            $"{m.Groups["path"].Value} is '{m.Groups["value"].Value}', but it takes {Expected(m.Groups["type"].Value)} " +
+            $"(set as {m.Groups["path"].Value} in appsettings.json, --{m.Groups["path"].Value}=..., or {m.Groups["path"].Value.Replace(":", "__")})",
+        _ => null,
+    };
+
+    /// <summary>The values a configuration type takes, in words: an enum's names, a number's range.</summary>
+    static string Expected(string typeName)
+    {
+        var type = AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetType(typeName)).FirstOrDefault(t => t is not null);
+        type = type is null ? null : Nullable.GetUnderlyingType(type) ?? type;
+        return type switch
+        {
+            { IsEnum: true } => "one of " + string.Join(", ", Enum.GetNames(type)),
+            _ when type == typeof(int) => $"a whole number from {int.MinValue} to {int.MaxValue}",
+            _ when type == typeof(long) => $"a whole number from {long.MinValue} to {long.MaxValue}",
+            _ when type == typeof(double) || type == typeof(float) => "a number",
+            _ when type == typeof(bool) => "true or false",
+            _ => $"a value of type {typeName}",
+        };
+    }
+
+    // The binder's wording (Microsoft.Extensions.Configuration.Binder): the value, the setting's path, the property's type.
+    [GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<path>[^']+)' to type '(?<type>[^']+)'", RegexOptions.Singleline)]
+    private static partial Regex ConversionFailure();
 }

@@ -1,3 +1,4 @@
+using Gmsa.Api.Options;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -17,6 +18,10 @@ public static class TelemetryExtensions
     public static WebApplicationBuilder AddGmsaTelemetry(this WebApplicationBuilder builder)
     {
         bool otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        // Read leniently here, because the logger must exist to report anything; bound strictly at start-up, so a value
+        // that is not true or false stops the service with one line (written as text).
+        bool json = bool.TryParse(builder.Configuration[$"{LoggingOptions.Section}:Json"], out var j) && j;
+        builder.Services.AddOptions<LoggingOptions>().BindConfiguration(LoggingOptions.Section).ValidateOnStart();
         builder.Services.AddSerilog((services, logger) =>
         {
             logger.ReadFrom.Configuration(builder.Configuration)
@@ -24,7 +29,7 @@ public static class TelemetryExtensions
                 .Enrich.FromLogContext();
             // Production: one JSON object a line (compact format: @t, @l, @mt, @tr trace id, @sp span id). Otherwise
             // text, with the trace id at the end of every line written inside a request.
-            if (builder.Configuration.GetValue<bool>("Gmsa:Logging:Json"))
+            if (json)
                 logger.WriteTo.Console(new Serilog.Formatting.Compact.RenderedCompactJsonFormatter());
             else
                 logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {TraceId}{NewLine}{Exception}",

@@ -62,6 +62,20 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
         Assert.Contains("MaxBatchSize", Assert.Single(lines));
     }
 
+    [Theory]
+    [InlineData("--Gmsa:Serving:Batching=Weird", "Gmsa:Serving:Batching is 'Weird', but it takes one of Continuous, Static")]
+    [InlineData("--Gmsa:Compression:MaxCachedBytes=999999999999", "Gmsa:Compression:MaxCachedBytes is '999999999999', but it takes a whole number")]
+    [InlineData("--Gmsa:Logging:Json=maybe", "Gmsa:Logging:Json is 'maybe', but it takes true or false")]
+    [InlineData("--Gmsa:Access:RequestTimeoutSeconds=-5", "RequestTimeoutSeconds must be between 0 and 86400")]   // read while the pipeline is built
+    public async Task Process_SettingOfTheWrongTypeOrRange_ExitsWithOneLineSayingWhatItTakes(string setting, string expected)
+    {
+        using var temp = new TempDir();
+        var (exitCode, lines) = await RunServiceAsync(temp.Path, $"--Gmsa:Model:Path={stories.Require()}", setting);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(expected, Assert.Single(lines));
+    }
+
     [Fact]
     public void ServingOptionsValidator_DefaultMaxTokensAboveCap_FailsNamingTheRule()
     {
