@@ -40,6 +40,44 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
     }
 
     [Fact]
+    public async Task Process_BuiltDllStartedElsewhere_ServesThePlaygroundAtTheRoot()
+    {
+        using var temp = new TempDir();
+        int port = FreeLoopbackPort();
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = temp.Path, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "Gmsa.Api.dll"), $"--urls=http://127.0.0.1:{port}", $"--Gmsa:Model:Path={stories.Require()}" })
+            start.ArgumentList.Add(argument);
+        start.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";    // no static web assets manifest: the files must be in the output
+        using var process = Process.Start(start)!;
+        _ = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+            var deadline = Stopwatch.StartNew();
+            HttpResponseMessage? page = null;
+            while (deadline.Elapsed < TimeSpan.FromSeconds(60) && !process.HasExited)
+            {
+                try { page = await http.GetAsync("/", TestContext.Current.CancellationToken); break; }
+                catch (HttpRequestException) { await Task.Delay(250, TestContext.Current.CancellationToken); }   // not listening yet
+            }
+            Assert.NotNull(page);
+            Assert.Equal(System.Net.HttpStatusCode.OK, page.StatusCode);
+            Assert.Contains("<html", await page.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.OrdinalIgnoreCase);
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/playground.js", TestContext.Current.CancellationToken)).StatusCode);
+        }
+        finally { process.Kill(entireProcessTree: true); }
+    }
+
+    static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [Fact]
     public void ContentRoot_StartedElsewhere_IsTheBuildOutputWhereAppsettingsLives()
     {
         using var elsewhere = new TempDir();
