@@ -101,7 +101,8 @@ public sealed class CausalLM : nn.Module
         }
     }
 
-    public long ParameterCount() => parameters().Sum(p => p.numel());
+    /// <summary>The checkpoint's parameters: LoRA adapters put over it (GMSA's decoder adapters) are not part of the model.</summary>
+    public long ParameterCount() => named_parameters().Where(p => !Lora.IsAdapterKey(p.name)).Sum(p => p.parameter.numel());
 }
 
 /// <summary>Result of <see cref="CausalLM.forward"/>; the caller owns (and disposes) both tensors.</summary>

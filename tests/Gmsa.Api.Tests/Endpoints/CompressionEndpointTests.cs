@@ -38,6 +38,17 @@ public sealed class CompressionEndpointTests : IDisposable
         (await model.CompressToDataAsync(contexts.Select(model.EncodeContext).ToArray(), contexts.Select(_ => 4).ToArray(), Token)).ToArray();
 
     [Fact]
+    public async Task Models_DecoderWithAdapters_CountsTheCheckpointsParametersOnly()
+    {
+        var model = (await (await factory.CreateClient().GetAsync("/v1/models", Token)).JsonAsync())["data"]![0]!;
+        long checkpoint = SafeTensors.ReadHeader(Path.Combine(factory.Model.Directory, "model.safetensors")).Values.Sum(t => t.NumElements);
+
+        long all = factory.Model.Runner.Run(() => factory.Model.Model.parameters().Sum(p => p.numel()));
+        Assert.True(all > checkpoint);          // the decoder carries the compressor's answer adapter
+        Assert.Equal(checkpoint, (long)model["parameters"]!);
+    }
+
+    [Fact]
     public async Task Compress_Json_ShapesCountsAndValuesOfTheEngine()
     {
         // bf16 sums depend on the batch a context is encoded in, so the batcher must make the batch the engine call
