@@ -100,9 +100,9 @@ public static class CompressionEndpoints
         var errors = new Dictionary<string, string[]>();
         bool byText = request.Contexts is { Length: > 0 }, byId = request.CompressedIds is { Length: > 0 };
         if (byText == byId) errors["contexts"] = ["give exactly one of contexts and compressed_ids, with at least one entry"];
-        // a null or empty id is the client's error, not an unknown id (404)
-        else if (byId && Array.FindIndex(request.CompressedIds!, string.IsNullOrEmpty) is var bad and >= 0)
-            errors["compressed_ids"] = [$"compressed_ids[{bad}] is empty: give ids from /v1/compress"];
+        // a null, empty or malformed id is the client's error, not an unknown id (404: made here once, since expired)
+        else if (byId && Array.FindIndex(request.CompressedIds!, id => !CompressionService.IsId(id)) is var bad and >= 0)
+            errors["compressed_ids"] = [NotAnId($"compressed_ids[{bad}]", request.CompressedIds![bad])];
         CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
         var question = CheckPrompt(compression, request.Question, "question", services.Serving.Value, errors);
         var tokenized = byText && errors.Count == 0 ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
@@ -117,8 +117,10 @@ public static class CompressionEndpoints
     {
         if (services.Host.Service is not { } compression) return NoCompressor();
         var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrEmpty(request.Context) == string.IsNullOrEmpty(request.CompressedId))
+        if (string.IsNullOrEmpty(request.Context) == (request.CompressedId is null))
             errors["context"] = ["give exactly one of context and compressed_id"];
+        else if (request.CompressedId is { } given && !CompressionService.IsId(given))
+            errors["compressed_id"] = [NotAnId("compressed_id", given)];
         CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
         var tokenized = request.Context is { Length: > 0 } c && errors.Count == 0 ? compression.CheckContexts([c], "context", errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The reconstruction request is not valid");
@@ -127,6 +129,11 @@ public static class CompressionEndpoints
         return await RunAsync(compression, services, request.Context is { Length: > 0 } ctx ? [ctx] : null, tokenized,
             request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, instruction, sampling, request.MaxTokens, request.Stream, cancellation, ReconstructOperation);
     }
+
+    /// <summary>Why <paramref name="id"/> cannot be a compressed id (the text is shortened: it is the client's own).</summary>
+    static string NotAnId(string field, string? id) => string.IsNullOrWhiteSpace(id)
+        ? $"{field} is empty: give an id from /v1/compress"
+        : $"{field} '{(id.Length > 40 ? id[..40] + "..." : id)}' is not an id from /v1/compress ('cmp-' and 32 lower-case hex digits)";
 
     /// <summary>
     /// Soft tokens for the contexts (cache, else the batcher) or ids (cache only), then the scheduler reads them and the
@@ -156,8 +163,7 @@ public static class CompressionEndpoints
         else
             foreach (var id in ids!)
             {
-                // an id of another shape was never made here: unknown without a lookup (the cache logs an error for odd keys)
-                var soft = CompressionService.IsId(id) ? await compression.FindAsync(id, cancellation) : null;
+                var soft = await compression.FindAsync(id, cancellation);   // well-formed: checked with the request
                 if (soft is null)
                     return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown compressed_id",
                         detail: $"'{id}' is not cached (never made, or expired after {compression.Options.CacheSeconds} s): compress the context again");

@@ -90,7 +90,7 @@ public sealed class GmsaClientTests : IDisposable
     [Fact]
     public async Task AnswerAsync_UnknownId_ThrowsWithTheServicesMessage()
     {
-        var error = await Assert.ThrowsAsync<GmsaApiException>(() => Client().AnswerAsync(Question, compressedIds: ["cmp-unknown"], cancellation: Token));
+        var error = await Assert.ThrowsAsync<GmsaApiException>(() => Client().AnswerAsync(Question, compressedIds: ["cmp-" + new string('0', 32)], cancellation: Token));
         Assert.Equal(404, error.Status);
         Assert.Contains("not cached", error.Message);
     }

@@ -187,7 +187,8 @@ public sealed class CompressionEndpointTests : IDisposable
     [InlineData("/v1/compress", """{"contexts": ["a", "b"], "format": "npy"}""", HttpStatusCode.BadRequest)]
     [InlineData("/v1/compress", """{"contexts": "a"}""", HttpStatusCode.BadRequest)]
     [InlineData("/v1/reconstruct", """{}""", HttpStatusCode.BadRequest)]
-    [InlineData("/v1/reconstruct", """{"compressed_id": "cmp-nope"}""", HttpStatusCode.NotFound)]
+    [InlineData("/v1/reconstruct", """{"compressed_id": "cmp-nope"}""", HttpStatusCode.BadRequest)]
+    [InlineData("/v1/reconstruct", """{"compressed_id": "cmp-0123456789abcdef0123456789abcdef"}""", HttpStatusCode.NotFound)]
     public async Task BadRequests_AnswerProblemsNot500(string route, string json, HttpStatusCode expected)
     {
         var response = await Post(route, json);
