@@ -14,6 +14,22 @@ public static class SoftTokenFormats
     public static readonly string[] All = [Json, Base64Float32, Base64Bfloat16, Safetensors, Npy, VllmPromptEmbeds];
     public const string SafetensorsMediaType = "application/x-safetensors", NpyMediaType = "application/x-npy";
 
+    /// <summary>
+    /// About how many response bytes one soft-token value takes in <paramref name="format"/>, for refusing an answer too large
+    /// to build before compressing: JSON writes a float32's shortest round-trip text and a comma (measured about 10 bytes
+    /// on gmsa-tiny's soft tokens), base64 four characters per three bytes, the files the decoder's dtype.
+    /// </summary>
+    public static double BytesPerValue(string format, int dtypeBytes) => format switch
+    {
+        Json => 10,
+        Base64Float32 => 16 / 3.0,
+        Base64Bfloat16 => 8 / 3.0,
+        Npy => 4,
+        Safetensors => dtypeBytes,
+        VllmPromptEmbeds => dtypeBytes * 4 / 3.0,
+        _ => 4,
+    };
+
     public static float[][] Rows(SoftTokenData soft)
     {
         var values = soft.ToFloat32();

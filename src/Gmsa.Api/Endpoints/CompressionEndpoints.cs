@@ -58,9 +58,12 @@ public static class CompressionEndpoints
         var tokenized = byText ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
         if (byIds) compression.CheckIds(request.ContextIds!, errors);
         var promptIds = format == SoftTokenFormats.VllmPromptEmbeds ? CheckPrompt(compression, request.Prompt, "prompt", services.Serving.Value, errors) : null;
+        int rate = request.Rate ?? compression.DefaultRate;
+        if (errors.Count == 0)
+            compression.CheckResponseSize(byText ? tokenized.Select(t => t.Count) : request.ContextIds!.Select(ids => ids.Length), rate, format,
+                promptIds?.Count ?? 0, byText ? "contexts" : "context_ids", errors);
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The compression request is not valid");
 
-        int rate = request.Rate ?? compression.DefaultRate;
         (string Id, SoftTokenData Soft, bool Cached)[] results;
         try
         {

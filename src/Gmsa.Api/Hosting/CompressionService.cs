@@ -93,6 +93,27 @@ public sealed class CompressionService(GmsaModel gmsa, CompressionBatcher batche
     }
 
     /// <summary>
+    /// An error under <paramref name="field"/> when the /v1/compress answer for contexts of these token counts would pass
+    /// <see cref="CompressionOptions.MaxResponseBytes"/>: refused before any encoder time is spent, with what would fit.
+    /// </summary>
+    /// <param name="promptRows">rows a vllm-prompt-embeds answer adds to every context (the embedded prompt)</param>
+    public void CheckResponseSize(IEnumerable<int> contextTokens, int rate, string format, int promptRows, string field, Dictionary<string, string[]> errors)
+    {
+        if (rate < 1) return;    // refused on its own
+        var decoder = gmsa.Language.Model;
+        int hidden = decoder.Config.HiddenSize, segment = gmsa.Config.SegmentLength;
+        long rows = contextTokens.Sum(n => (long)SegmentedCompression.SoftTokenCount(n, segment, rate) + promptRows);
+        double perValue = SoftTokenFormats.BytesPerValue(format, decoder.DType == TorchSharp.torch.ScalarType.Float32 ? 4 : 2);
+        long estimate = (long)(rows * hidden * perValue), limit = options.Value.MaxResponseBytes;
+        if (estimate <= limit) return;
+        errors[field] = [$"the answer would be about {Megabytes(estimate)} ({rows} soft-token rows x {hidden} values x ~{perValue:0.#} bytes in {format}); " +
+                         $"this service answers at most {Megabytes(limit)} ({CompressionOptions.Section}:MaxResponseBytes): ask for " +
+                         $"{(format == SoftTokenFormats.Base64Bfloat16 ? "" : "base64-bfloat16 (~2.7 bytes a value) or safetensors, ")}a higher rate, or fewer or shorter contexts per request"];
+    }
+
+    static string Megabytes(long bytes) => $"{bytes / 1e6:0.#} MB";
+
+    /// <summary>
     /// More contexts than the batcher's queue holds could never be queued together: refused as the client's error, not
     /// answered 429, which a retry would meet again.
     /// </summary>

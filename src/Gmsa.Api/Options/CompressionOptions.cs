@@ -48,6 +48,14 @@ public sealed class CompressionOptions
     [Range(1, 10_000_000)]
     public int CacheSeconds { get; set; } = 3600;
 
+    /// <summary>
+    /// Largest /v1/compress answer, estimated from the contexts' tokens, the rate and the format before compressing: past
+    /// it the request is refused with what would fit (a 65k-token context at rate 1 in JSON is about 250 MB on gmsa-tiny,
+    /// 2.7 GB on a 4096-wide model). The default fits every context of MaxContextTokens on gmsa-tiny at its lowest rate.
+    /// </summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxResponseBytes { get; set; } = 64L << 20;
+
     /// <summary>Largest soft-token payload the cache keeps, in bytes; a larger one is compressed and returned but not cached.</summary>
     [Range(1024, int.MaxValue)]
     public int MaxCachedBytes { get; set; } = 16 << 20;

@@ -62,7 +62,7 @@ public static class CompressionBenchmark
         var c = decoder.Config;
         var rng = new Random(o.Seed);
         int window = c.ContextLength, q = o.Question.Count, bos = o.BosId is null ? 0 : 1;
-        int soft = SoftTokenCount(o.ContextTokens, compressor.Config.SegmentLength, o.Rate);
+        int soft = SegmentedCompression.SoftTokenCount(o.ContextTokens, compressor.Config.SegmentLength, o.Rate);
         if (soft + q + o.AnswerTokens > window)
             throw new ArgumentException($"{soft} soft tokens + {q} question tokens + {o.AnswerTokens} answer tokens exceed the model's window of {window}");
         // The full-context side reads the longest prefix of the same context that fits with its question and answer.
@@ -236,7 +236,7 @@ public static class CompressionBenchmark
     {
         int segment = compressor.Config.SegmentLength, fullSegments = o.ContextTokens / segment, rest = o.ContextTokens % segment;
         int merged = GroupMerge.MergedLength(segment, o.Rate), restMerged = GroupMerge.MergedLength(rest, o.Rate);
-        int softTokens = SoftTokenCount(o.ContextTokens, segment, o.Rate);
+        int softTokens = SegmentedCompression.SoftTokenCount(o.ContextTokens, segment, o.Rate);
         var (encoder, lsa) = Stacks(compressor);
         double encode = ModelFlops.TrunkLinear(encoder, o.ContextTokens)
             + ModelFlops.Attention(encoder, fullSegments, segment) + ModelFlops.Attention(encoder, 1, rest);
@@ -253,13 +253,6 @@ public static class CompressionBenchmark
         var cc = compressor.Config;
         var lsa = cc.Alignment is AlignmentKind.Lsa or AlignmentKind.LsaRandom ? compressor.Backbone with { NumHiddenLayers = cc.AlignmentLayers } : null;
         return (compressor.Backbone with { NumHiddenLayers = cc.EncoderLayers }, lsa);
-    }
-
-    /// <summary>Soft tokens for a context: each segment of at most L tokens gives ceil(len / r).</summary>
-    public static int SoftTokenCount(int contextTokens, int segmentLength, int rate)
-    {
-        int full = contextTokens / segmentLength, rest = contextTokens % segmentLength;
-        return full * GroupMerge.MergedLength(segmentLength, rate) + GroupMerge.MergedLength(rest, rate);
     }
 
     static void CompressAndAnswer(CausalLM decoder, ContextCompressor compressor, int[] context, CompressionBenchmarkOptions o, SamplingOptions sampling)

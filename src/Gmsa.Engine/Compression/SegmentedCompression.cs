@@ -11,6 +11,13 @@ namespace Gmsa.Engine.Compression;
 /// </summary>
 public static class SegmentedCompression
 {
+    /// <summary>Soft tokens for a context: each segment of at most L tokens gives ceil(len / r).</summary>
+    public static int SoftTokenCount(int contextTokens, int segmentLength, int rate)
+    {
+        int full = contextTokens / segmentLength, rest = contextTokens % segmentLength;
+        return full * GroupMerge.MergedLength(segmentLength, rate) + GroupMerge.MergedLength(rest, rate);
+    }
+
     /// <returns>per context, soft tokens [n_i, D] with n_i = sum over its segments of ceil(len / rate); the caller owns them</returns>
     public static IReadOnlyList<Tensor> Compress(ContextCompressor compressor, IReadOnlyList<IReadOnlyList<int>> contexts,
         IReadOnlyList<int> rates, int maxBatchTokens = 8192)

@@ -74,6 +74,6 @@ public sealed class CompressionBenchmarkTests
     [InlineData(40, 16, 4, 10)] // segments of 16, 16 and 8 tokens: 4 + 4 + 2
     public void SoftTokenCount_SegmentsOfTheConfig_SumOfCeilings(int context, int segment, int rate, int expected)
     {
-        Assert.Equal(expected, CompressionBenchmark.SoftTokenCount(context, segment, rate));
+        Assert.Equal(expected, Gmsa.Engine.Compression.SegmentedCompression.SoftTokenCount(context, segment, rate));
     }
 }
