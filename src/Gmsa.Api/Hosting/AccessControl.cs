@@ -60,6 +60,13 @@ public static class AccessControl
             };
         });
         services.AddSingleton<Draining>();
+        services.AddHostedService<DrainOnShutdown>();
+        // The drain window is spent inside the host's shutdown timeout: keep ASP.NET's 30 s for the requests in flight after it.
+        // Read raw, as Kestrel's limit is: the host is built before start-up validation can report a bad value in one line.
+        services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) =>
+            host.ShutdownTimeout += TimeSpan.FromSeconds(
+                int.TryParse(configuration[$"{AccessOptions.Section}:{nameof(AccessOptions.DrainSeconds)}"], out var drain) && drain is > 0 and <= 300
+                    ? drain : new AccessOptions().DrainSeconds));
         return builder;
     }
 
@@ -116,12 +123,4 @@ public static class AccessControl
         var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
         return problems.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail } }).AsTask();
     }
-}
-
-/// <summary>Set when the host begins to stop (SIGTERM): the API then refuses new requests with 503.</summary>
-public sealed class Draining
-{
-    volatile bool active;
-    public bool Active => active;
-    public void Start() => active = true;
 }

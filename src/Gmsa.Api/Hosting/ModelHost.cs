@@ -49,7 +49,7 @@ public sealed class ModelHost(IServiceProvider services, ILogger<ModelHost> logg
     }
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(ready is { } info
-            ? HealthCheckResult.Healthy($"model {info.Id} loaded")
+        Task.FromResult(services.GetRequiredService<Draining>().Active ? HealthCheckResult.Unhealthy("the service is stopping")
+            : ready is { } info ? HealthCheckResult.Healthy($"model {info.Id} loaded")
             : HealthCheckResult.Unhealthy("the model is not loaded"));
 }

@@ -17,4 +17,11 @@ public sealed class AccessOptions
     /// <summary>Seconds a request may wait and run before it ends with 504 and frees its slot; 0 turns deadlines off.</summary>
     [Range(0, 86_400)]
     public int RequestTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// Seconds the service keeps answering after SIGTERM, every new /v1 request with 503 and /health/ready with 503, before
+    /// the listener closes: time for a load balancer to stop sending. 0 closes it at once (new connections refused).
+    /// </summary>
+    [Range(0, 300)]
+    public int DrainSeconds { get; set; } = 5;
 }

@@ -43,31 +43,73 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
     public async Task Process_BuiltDllStartedElsewhere_ServesThePlaygroundAtTheRoot()
     {
         using var temp = new TempDir();
+        using var service = StartService(temp.Path, out var http, "--environment=Production");   // no static web assets manifest
+        var page = await FirstAnswerAsync(http, "/", service);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("<html", await page.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/playground.js", TestContext.Current.CancellationToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Process_Sigterm_AnswersNewConnections503AndFailsReadinessForTheDrainWindowThenExits0()
+    {
+        using var temp = new TempDir();
+        using var service = StartService(temp.Path, out var http, "--Gmsa:Access:DrainSeconds=4");
+        var ready = Stopwatch.StartNew();
+        while ((await FirstAnswerAsync(http, "/health/ready", service)).StatusCode != System.Net.HttpStatusCode.OK && ready.Elapsed < TimeSpan.FromSeconds(60))
+            await Task.Delay(250, TestContext.Current.CancellationToken);
+        using (var term = Process.Start("kill", ["-TERM", service.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await term.WaitForExitAsync(TestContext.Current.CancellationToken);
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+
+        using var fresh = new HttpClient { BaseAddress = http.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };   // a new connection
+        var refused = await fresh.GetAsync("/v1/models", TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.True(refused.Headers.ConnectionClose);
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, (await fresh.GetAsync("/health/ready", TestContext.Current.CancellationToken)).StatusCode);
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        await service.WaitForExitAsync(exit.Token);
+        Assert.Equal(0, service.ExitCode);
+    }
+
+    /// <summary>The built service on a free loopback port, with stories260K; killed when disposed.</summary>
+    Process StartService(string workingDirectory, out HttpClient http, params string[] arguments)
+    {
         int port = FreeLoopbackPort();
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = temp.Path, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "Gmsa.Api.dll"), $"--urls=http://127.0.0.1:{port}", $"--Gmsa:Model:Path={stories.Require()}" })
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "Gmsa.Api.dll"), $"--urls=http://127.0.0.1:{port}", $"--Gmsa:Model:Path={stories.Require()}" }.Concat(arguments))
             start.ArgumentList.Add(argument);
         start.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";    // no static web assets manifest: the files must be in the output
-        using var process = Process.Start(start)!;
+        var process = new KilledOnDispose();
+        process.StartInfo = start;
+        process.Start();
         _ = process.StandardOutput.ReadToEndAsync();
         _ = process.StandardError.ReadToEndAsync();
-        try
+        http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+        return process;
+    }
+
+    /// <summary>The first answer to GET <paramref name="path"/> once the service listens (at most 60 s).</summary>
+    static async Task<HttpResponseMessage> FirstAnswerAsync(HttpClient http, string path, Process service)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
         {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
-            var deadline = Stopwatch.StartNew();
-            HttpResponseMessage? page = null;
-            while (deadline.Elapsed < TimeSpan.FromSeconds(60) && !process.HasExited)
+            try { return await http.GetAsync(path, TestContext.Current.CancellationToken); }
+            catch (HttpRequestException) when (deadline.Elapsed < TimeSpan.FromSeconds(60) && !service.HasExited)
             {
-                try { page = await http.GetAsync("/", TestContext.Current.CancellationToken); break; }
-                catch (HttpRequestException) { await Task.Delay(250, TestContext.Current.CancellationToken); }   // not listening yet
+                await Task.Delay(250, TestContext.Current.CancellationToken);   // not listening yet
             }
-            Assert.NotNull(page);
-            Assert.Equal(System.Net.HttpStatusCode.OK, page.StatusCode);
-            Assert.Contains("<html", await page.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.OrdinalIgnoreCase);
-            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync("/playground.js", TestContext.Current.CancellationToken)).StatusCode);
         }
-        finally { process.Kill(entireProcessTree: true); }
+    }
+
+    sealed class KilledOnDispose : Process
+    {
+        protected override void Dispose(bool disposing)
+        {
+            try { if (!HasExited) Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            base.Dispose(disposing);
+        }
     }
 
     static int FreeLoopbackPort()

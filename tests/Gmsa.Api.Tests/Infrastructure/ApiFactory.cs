@@ -18,6 +18,7 @@ public sealed class ApiFactory(string? modelDir, params (string Key, string Valu
     {
         if (modelDir is not null) builder.UseSetting("Gmsa:Model:Path", modelDir);
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+        builder.UseSetting("Gmsa:Access:DrainSeconds", "0");     // disposing a factory is a shutdown: no drain window in tests
         builder.UseSetting("Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime", "Warning");
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
     }
