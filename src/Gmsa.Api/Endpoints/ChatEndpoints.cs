@@ -104,6 +104,7 @@ public static class ChatEndpoints
         {
             StopSequences = stops,
         };
+        var runUntil = request.Stream ? RequestDeadline.TakeOver(services.Context) : cancellation;
         var generations = new List<ScheduledGeneration>();
         var tensors = new List<Tensor>();
         try
@@ -117,7 +118,7 @@ public static class ChatEndpoints
                     SoftPrefix = soft,
                     DecoderAdapter = soft is not null ? compression!.Gmsa.AnswerAdapter : null,
                 };
-                if (!services.Scheduler.TryEnqueue(one, cancellation, out var g)) return Busy(services);
+                if (!services.Scheduler.TryEnqueue(one, runUntil, out var g)) return Busy(services);
                 generations.Add(g);
             }
         }
@@ -134,8 +135,8 @@ public static class ChatEndpoints
         string id = $"chatcmpl-{Guid.NewGuid():N}";
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (request.Stream)
-            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, created, services.Model.Id, generations[0], cancellation),
-                services.Json.Value.SerializerOptions, cancellation));
+            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, created, services.Model.Id, generations[0], runUntil),
+                services.Json.Value.SerializerOptions, services.Context));
 
         var outcomes = await Task.WhenAll(generations.Select(g => g.Completion));
         var choices = outcomes.Select((o, i) =>

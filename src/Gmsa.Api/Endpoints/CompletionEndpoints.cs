@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Gmsa.Api.Contracts;
+using Gmsa.Api.Hosting;
 using Gmsa.Api.Options;
 using Gmsa.Api.Telemetry;
 using Gmsa.Engine.Serving;
@@ -50,13 +51,14 @@ public static class CompletionEndpoints
             foreach (var s in slots) s.Dispose();
             return TypedResults.ValidationProblem(errors, title: "The completion request is not valid");
         }
+        var runUntil = request.Stream ? RequestDeadline.TakeOver(services.Context) : cancellation;
         var generations = slots.Select((slot, i) => services.Scheduler.Enqueue(slot,
-            valid with { Sampling = valid.Sampling with { Seed = valid.Sampling.Seed + i, StopSequences = stops } }, cancellation)).ToArray();
+            valid with { Sampling = valid.Sampling with { Seed = valid.Sampling.Seed + i, StopSequences = stops } }, runUntil)).ToArray();
 
         var id = $"cmpl-{Guid.NewGuid():N}";
         if (request.Stream)
-            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, services.Model.Id, generations[0], services.Metrics, clock, cancellation),
-                services.Json.Value.SerializerOptions, cancellation));
+            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, services.Model.Id, generations[0], services.Metrics, clock, runUntil),
+                services.Json.Value.SerializerOptions, services.Context));
         using var activity = GmsaTelemetry.StartGeneration(valid, stream: false);
         var outcomes = await Task.WhenAll(generations.Select(g => g.Completion));
         activity.Finish(outcomes[0]);

@@ -189,9 +189,10 @@ public static class CompressionEndpoints
         var adapter = operation == ReconstructOperation ? compression.Gmsa.RestateAdapter : compression.Gmsa.AnswerAdapter;
         var request = new GenerationRequest(prompt, sampling) { SoftPrefix = softTensor, DecoderAdapter = adapter };
         ScheduledGeneration? generation;
+        var runUntil = stream ? RequestDeadline.TakeOver(services.Context) : cancellation;
         try
         {
-            if (!services.Scheduler.TryEnqueue(request, cancellation, out generation))
+            if (!services.Scheduler.TryEnqueue(request, runUntil, out generation))
             {
                 softTensor.Dispose();
                 return Busy(services);
@@ -207,8 +208,8 @@ public static class CompressionEndpoints
         var info = new AnswerCompression(prefix.Count, prefix.ContextTokens, hits, Math.Round(compressionMs, 3));
         var responseId = $"ans-{Guid.NewGuid():N}";
         if (stream)
-            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(responseId, generation, services.CompletionMetrics, operation, clock, cancellation),
-                services.Json.Value.SerializerOptions, cancellation));
+            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(responseId, generation, services.CompletionMetrics, operation, clock, runUntil),
+                services.Json.Value.SerializerOptions, services.Context));
         var outcome = await generation.Completion;
         services.CompletionMetrics.Completed(outcome, clock.Elapsed, stream: false, operation);
         return TypedResults.Ok(new AnswerResponse(responseId, services.Model.Id, outcome.Text, CompletionResponse.FinishReasonName(outcome.Reason),

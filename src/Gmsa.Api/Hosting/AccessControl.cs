@@ -79,6 +79,7 @@ public static class AccessControl
             .Where(k => k.Length > 0).Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k))).ToArray();
         app.Use(async (context, next) =>
         {
+            RequestDeadline.MarkStart(context);
             if (IsApi(context) && draining.Active)
             {
                 context.Response.Headers.Connection = "close";

@@ -60,6 +60,7 @@ public static class TelemetryExtensions
     {
         app.UseSerilogRequestLogging(o => o.GetLevel = (context, _, error) =>
             error is OperationCanceledException && context.RequestAborted.IsCancellationRequested ? LogEventLevel.Information
+            : error is null && context.Response.StatusCode == StatusCodes.Status504GatewayTimeout ? LogEventLevel.Warning   // a deadline, not a fault
             : error is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error
             : LogEventLevel.Information);
         return app;

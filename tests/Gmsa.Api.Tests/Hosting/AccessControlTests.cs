@@ -64,6 +64,31 @@ public sealed class AccessControlTests(Stories260kFixture stories) : IClassFixtu
     }
 
     [Fact]
+    public async Task Deadline_StreamPastIt_EndsWithATimeoutErrorEventAndItsSlotIsFree()
+    {
+        // the middleware's 504 cannot reach a stream whose 200 has started, and its cancellation of RequestAborted also
+        // cancelled the write that would say why: the stream ended without a word and the log had three stack traces
+        using var factory = new ApiFactory(stories.Require(), ("Gmsa:Access:RequestTimeoutSeconds", "1"));
+        var client = factory.CreateClient();
+        HttpResponseMessage response;
+        Task<List<System.Text.Json.Nodes.JsonObject>> events;
+        using (factory.HoldModel())                                   // its generation cannot finish within its second
+        {
+            response = await client.PostStreamingAsync("""{"prompt": "Once upon a time", "max_tokens": 200, "stream": true}""", Token)
+                .WaitAsync(TimeSpan.FromSeconds(15), Token);
+            events = response.EventsAsync(Token).WaitAsync(TimeSpan.FromSeconds(15), Token);
+            await Task.Delay(1500, Token);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var error = (await events)[^1]["error"]!;
+        Assert.Equal("timeout_error", (string)error["type"]!);
+        Assert.Contains("Gmsa:Access:RequestTimeoutSeconds", (string)error["message"]!);
+        await factory.WaitForInFlightAsync(0);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostCompletionAsync(Body, Token)).StatusCode);
+    }
+
+    [Fact]
     public async Task Draining_InFlightRequestFinishesAndNewOnesGet503()
     {
         using var factory = new ApiFactory(stories.Require());
