@@ -10,7 +10,7 @@ public sealed record ChatRequest : SamplingFields
     [Description("Any id; this service answers with the model it serves.")]
     public string? Model { get; init; }
 
-    [Required, MinLength(1, ErrorMessage = "messages must hold at least one message")]
+    [Required(ErrorMessage = "messages is required: an array of messages, each with a role and a content"), MinLength(1, ErrorMessage = "messages must hold at least one message")]
     [Description("The conversation: {role: system|user|assistant, content}, rendered with the model's chat template. content is a string or, " +
         "as OpenAI's clients send it, an array of text parts ({type: text, text}) read concatenated in order; other part types are refused.")]
     public ChatRequestMessage[]? Messages { get; init; }

@@ -16,7 +16,7 @@ public abstract record SamplingFields
     [Description("Tokens to generate at most; default Gmsa:Serving:DefaultMaxTokens, at most Gmsa:Serving:MaxNewTokens.")]
     public int? MaxTokens { get; init; }
 
-    [Range(0.0, double.MaxValue, ErrorMessage = "temperature must be >= 0")]
+    [Range(0.0, double.MaxValue, ErrorMessage = "temperature must be a finite number >= 0")]
     [Description("0 is greedy decoding. Default: the model's generation_config.json (greedy unless it says do_sample).")]
     public double? Temperature { get; init; }
 
@@ -28,7 +28,7 @@ public abstract record SamplingFields
     [Description("Keep the k most likely tokens; 0 keeps all. Default: the model's generation_config.json, else 0.")]
     public int? TopK { get; init; }
 
-    [Range(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "repetition_penalty must be > 0")]
+    [Range(0.0, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "repetition_penalty must be a finite number > 0")]
     [Description("Penalty on tokens already present; 1 is off. Default: the model's generation_config.json (1.3 for gmsa-tiny), else 1.")]
     public double? RepetitionPenalty { get; init; }
 

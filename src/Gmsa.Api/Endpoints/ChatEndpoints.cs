@@ -135,7 +135,7 @@ public static class ChatEndpoints
         string id = $"chatcmpl-{Guid.NewGuid():N}";
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (request.Stream)
-            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, created, services.Model.Id, generations[0], runUntil),
+            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, created, services.Model.Id, generations[0], services.CompletionMetrics, clock, runUntil),
                 services.Json.Value.SerializerOptions, services.Context));
 
         var outcomes = await Task.WhenAll(generations.Select(g => g.Completion));
@@ -148,13 +148,14 @@ public static class ChatEndpoints
 
     /// <summary>A role chunk, content chunks (stop sequences already applied by the scheduler), a finish chunk.</summary>
     static async IAsyncEnumerable<ChatChunk> StreamAsync(string id, long created, string model, ScheduledGeneration generation,
-        [EnumeratorCancellation] CancellationToken cancellation)
+        CompletionMetrics metrics, System.Diagnostics.Stopwatch clock, [EnumeratorCancellation] CancellationToken cancellation)
     {
         ChatChunk Chunk(ChatDelta delta, string? finish = null) => new(id, created, model, [new ChatChunkChoice(0, delta, finish)]);
         yield return Chunk(new ChatDelta(Role: "assistant", Content: ""));
         await foreach (var text in generation.Text.ReadAllAsync(cancellation))
             yield return Chunk(new ChatDelta(Content: text));
         var outcome = await generation.Completion;
+        metrics.Completed(outcome, clock.Elapsed, stream: true, "chat");
         yield return Chunk(new ChatDelta(), CompletionResponse.FinishReasonName(outcome.Reason));
     }
 

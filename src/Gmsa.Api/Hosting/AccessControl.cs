@@ -35,7 +35,8 @@ public static class AccessControl
                 var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) ? Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)) : 60;
                 context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
                 await WriteProblemAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "Rate limit reached",
-                    $"at most {access.RequestsPerMinute} requests a minute per key ({AccessOptions.Section}:RequestsPerMinute); retry after {seconds} s");
+                    $"at most {access.RequestsPerMinute} requests a minute per {(Caller(context.HttpContext).StartsWith("key:", StringComparison.Ordinal) ? "API key" : "client address")} " +
+                    $"({AccessOptions.Section}:RequestsPerMinute); retry after {seconds} s");
             };
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
                 access.RequestsPerMinute <= 0 || !IsApi(context)

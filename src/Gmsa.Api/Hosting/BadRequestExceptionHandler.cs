@@ -44,9 +44,12 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
             ? JsonFieldTypes.Describe(context.RequestServices.GetRequiredService<IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions, body, json.Path)
             : null;
         string field = FieldName(json.Path);
+        // "\ud800" alone is valid JSON but no text: System.Text.Json refuses it while reading a string, as a wrong token
+        bool loneSurrogate = json.InnerException is InvalidOperationException { Message: var m } && m.Contains("surrogate", StringComparison.OrdinalIgnoreCase);
         return new HttpValidationProblemDetails(new Dictionary<string, string[]>
         {
-            [field] = [expected is null ? $"not valid JSON for this field ({at})" : $"{field} must be {expected} ({at})"],
+            [field] = [loneSurrogate ? $"{field} is not valid Unicode text: it holds a lone UTF-16 surrogate escape (such as \\ud800 without its pair) ({at})"
+                       : expected is null ? $"not valid JSON for this field ({at})" : $"{field} must be {expected} ({at})"],
         })
         {
             Title = expected is null ? $"The request body is not valid JSON for {RequestKind(context)}" : $"The request body has a field of the wrong type for {RequestKind(context)}",

@@ -42,6 +42,7 @@ public sealed class CompletionMetrics
         decodeRate = meter.CreateHistogram("gmsa.decode.tokens_per_second", "{token}/s", "Tokens per second of one decode step over all its sequences", advice: Rates);
         batchSize = meter.CreateHistogram("gmsa.batch.size", "{request}", "Sequences advanced together by one decode step", advice: Sizes);
         rejected = meter.CreateCounter<long>("gmsa.completions.rejected", "{request}", "Completions refused with 429 because every slot was taken");
+        rejected.Add(0);    // the series exists at 0 from the start: an alert on its rate has nothing to read before the first 429 otherwise
         tokens = meter.CreateCounter<long>("gmsa.tokens", "{token}", "Prompt and generated tokens of finished completions");
         meter.CreateObservableGauge("gmsa.requests.in_flight", () => scheduler.InFlight, "{request}", "Completions admitted and not finished");
         if (scheduler.SoftPrefixes is { } prefixes)

@@ -191,6 +191,22 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Theory]
+    [InlineData("/v1/completions", """{"prompt": "Hi", "temperature": 1e309}""", "temperature", "temperature must be a finite number >= 0")]   // reads as infinity
+    [InlineData("/v1/completions", """{"prompt": "Hi", "repetition_penalty": 1e400}""", "repetition_penalty", "repetition_penalty must be a finite number > 0")]
+    [InlineData("/v1/completions", """{"prompt": "a \ud800 b"}""", "prompt", "prompt is not valid Unicode text: it holds a lone UTF-16 surrogate")]
+    [InlineData("/v1/chat/completions", """{}""", "messages", "messages is required: an array of messages, each with a role and a content")]
+    public async Task OddButParsableValues_Answers400SayingWhatIsWrong(string route, string body, string field, string expected)
+    {
+        // infinity was told "must be >= 0", a lone surrogate "must be a string", a missing messages "The Messages field is required."
+        var response = await Post(route, body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.JsonAsync())["error"]!;
+        Assert.Equal(field, (string)error["param"]!);
+        Assert.StartsWith(expected, (string)error["message"]!);
+    }
+
+    [Theory]
     [InlineData("/v1/chat/completions", """{"messages": [{"role": "user", "content": 5}]}""", "messages[0].content", "a string or an array of content parts")]
     [InlineData("/v1/chat/completions", """{"messages": {"role": "user"}}""", "messages", "an array of JSON objects")]
     [InlineData("/v1/completions", """{"prompt": "Hi", "max_tokens": "5"}""", "max_tokens", "an integer")]

@@ -17,6 +17,23 @@ public sealed class ChatEndpointTests(ServiceFixture service) : IClassFixture<Se
         }, stream ? HttpCompletionOption.ResponseHeadersRead : HttpCompletionOption.ResponseContentRead, Token);
 
     [Fact]
+    public async Task Chat_Streamed_IsCountedInTheGenAiMetrics()
+    {
+        // only the non-streamed chat was recorded: a dashboard of chat traffic missed every streaming client
+        using var fresh = new ApiFactory(service.ModelDir);
+        var client = fresh.CreateClient();
+        var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("""{"messages": [{"role": "user", "content": "Once"}], "max_tokens": 4, "stream": true}""", Encoding.UTF8, "application/json"),
+        }, HttpCompletionOption.ResponseHeadersRead, Token);
+        await response.EventsAsync(Token);
+        var metrics = await client.GetStringAsync("/metrics", Token);
+
+        Assert.Matches("gen_ai_server_request_duration_seconds_count\\{[^}]*gen_ai_operation_name=\"chat\"[^}]*\\} 1", metrics);
+        Assert.Matches("gmsa_completion_duration_seconds_count\\{[^}]*stream=\"true\"[^}]*\\} 1", metrics);
+    }
+
+    [Fact]
     public async Task Chat_UserMessage_AnswersInOpenAiShapeWithTheCompletionsText()
     {
         var body = await (await Chat("""{"model": "any", "messages": [{"role": "user", "content": "Once upon a time"}], "max_tokens": 20}""")).JsonAsync();

@@ -66,6 +66,15 @@ public sealed class ServiceEndpointTests(ServiceFixture service) : IClassFixture
     }
 
     [Fact]
+    public async Task Metrics_BeforeAny429_ExposeTheRejectedCounterAtZero()
+    {
+        using var fresh = new ApiFactory(service.ModelDir);
+        var text = await fresh.CreateClient().GetStringAsync("/metrics", Token);
+
+        Assert.Matches(@"(?m)^gmsa_completions_rejected_total(\{[^}]*\})? 0( |$)", text);
+    }
+
+    [Fact]
     public async Task Swagger_Document_DescribesCompletionBodiesAndErrors()
     {
         var client = service.Factory.CreateClient();

@@ -45,6 +45,7 @@ public sealed class AccessControlTests(Stories260kFixture stories) : IClassFixtu
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
         Assert.Equal(Http.ProblemJson, limited.ContentType()?.MediaType);
+        Assert.Contains("at most 2 requests a minute per API key", (string)(await limited.JsonAsync())["detail"]!);
         Assert.Equal(HttpStatusCode.OK, (await WithKey(factory, "b").PostCompletionAsync(Body, Token)).StatusCode);
     }
 
