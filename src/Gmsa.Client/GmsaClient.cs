@@ -34,11 +34,15 @@ public sealed class GmsaClient(HttpClient http) : IChatClient
         return body["data"].Deserialize<CompressedContext[]>(Json)!;
     }
 
-    /// <summary>POST /v1/answer over contexts given as text or as ids from <see cref="CompressAsync"/> (greedy unless told).</summary>
+    /// <summary>
+    /// POST /v1/answer over contexts given as text or as ids from <see cref="CompressAsync"/> (greedy unless told); the
+    /// answer ends before the first of <paramref name="stop"/>'s strings.
+    /// </summary>
     public async Task<Answer> AnswerAsync(string question, IEnumerable<string>? contexts = null, IEnumerable<string>? compressedIds = null,
-        int? rate = null, int? maxTokens = null, double? temperature = null, CancellationToken cancellation = default)
+        int? rate = null, int? maxTokens = null, double? temperature = null, CancellationToken cancellation = default, IEnumerable<string>? stop = null)
     {
         var request = new JsonObject { ["question"] = question, ["rate"] = rate, ["max_tokens"] = maxTokens, ["temperature"] = temperature };
+        if (stop is not null) request["stop"] = Array(stop);
         if (contexts is not null) request["contexts"] = Array(contexts);
         if (compressedIds is not null) request["compressed_ids"] = Array(compressedIds);
         return (await PostAsync("/v1/answer", request, cancellation)).Deserialize<Answer>(Json)!;

@@ -55,6 +55,9 @@ public sealed record AnswerRequest : SamplingFields
     [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
     [Description("Rate for contexts given as text. Default: the compressor's first training rate.")]
     public int? Rate { get; init; }
+
+    [Description("A string or up to 4 strings, as OpenAI's stop: the answer ends before the first of them (finish_reason stop).")]
+    public System.Text.Json.JsonElement? Stop { get; init; }
 }
 
 /// <summary>POST /v1/reconstruct: what the decoder restates from a compressed context.</summary>

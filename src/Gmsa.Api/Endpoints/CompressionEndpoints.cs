@@ -108,9 +108,10 @@ public static class CompressionEndpoints
             errors["compressed_ids"] = [NotAnId($"compressed_ids[{bad}]", request.CompressedIds![bad])];
         CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
         var question = CheckPrompt(compression, request.Question, "question", services.Serving.Value, errors);
+        var stops = StopSequences.Parse(request.Stop, errors);
         var tokenized = byText && errors.Count == 0 ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The answer request is not valid");
-        var sampling = request.ToSampling(services.Language.Generation, services.Serving.Value.DefaultMaxTokens);
+        var sampling = request.ToSampling(services.Language.Generation, services.Serving.Value.DefaultMaxTokens) with { StopSequences = stops };
         return await RunAsync(compression, services, byText ? request.Contexts : null, tokenized, request.CompressedIds, request.Rate, question!, sampling, request.MaxTokens,
             request.Stream, cancellation);
     }

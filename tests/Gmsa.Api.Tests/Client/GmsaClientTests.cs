@@ -27,6 +27,9 @@ public sealed class GmsaClientTests : IDisposable
         Assert.Equal(byText.Text, byId.Text);
         Assert.Equal(1, byId.Compression.CacheHits);
         Assert.Equal(compressed.TokensOut, byId.Compression.SoftTokens);
+        var stop = byId.Text.Substring(byId.Text.Length / 2, 1);
+        var stopped = await client.AnswerAsync(Question, compressedIds: [compressed.CompressedId], maxTokens: 10, cancellation: Token, stop: [stop]);
+        Assert.Equal(byId.Text[..byId.Text.IndexOf(stop, StringComparison.Ordinal)], stopped.Text);
 
         var restated = await client.ReconstructAsync(compressed.CompressedId, maxTokens: 20, Token);
         Assert.True(restated.Usage.CompletionTokens > 0);

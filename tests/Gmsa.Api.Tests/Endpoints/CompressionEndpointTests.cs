@@ -378,6 +378,22 @@ public sealed class CompressionEndpointTests : IDisposable
     }
 
     [Fact]
+    public async Task Answer_Stop_EndsTheAnswerBeforeTheStopString()
+    {
+        string body = $$"""{"contexts": ["{{Chad}}"], "question": "{{" Question: What is the capital of Chad? Answer:"}}", "max_tokens": 12""";
+        var free = await (await Post("/v1/answer", body + "}")).JsonAsync();
+        var whole = (string)free["text"]!;
+        Assert.True(whole.Length >= 4, $"the free answer '{whole}' is too short to cut");
+        var stop = whole.Substring(whole.Length / 2, 2);
+
+        var cut = await (await Post("/v1/answer", body + $$""", "stop": ["{{stop}}"]}""")).JsonAsync();
+
+        Assert.Equal(whole[..whole.IndexOf(stop, StringComparison.Ordinal)], (string)cut["text"]!);
+        Assert.Equal("stop", (string)cut["finish_reason"]!);
+        Assert.True((int)cut["usage"]!["completion_tokens"]! < (int)free["usage"]!["completion_tokens"]!);   // it stopped generating there
+    }
+
+    [Fact]
     public async Task Swagger_EveryRoute_HasRequestAndResponseExamples()
     {
         var document = JsonNode.Parse(await factory.CreateClient().GetStringAsync("/swagger/v1/swagger.json", Token))!;
