@@ -18,4 +18,4 @@ var root = new RootCommand("Gmsa: long-context compression for LLaMA/Qwen models
     EvalCommand.Create(),
     PerplexityCommand.Create(),
 };
-return root.Parse(args).Invoke();
+return ParseErrors.InvokeOrExplain(root.Parse(args));   // a line that does not parse: one line, not the whole help

@@ -69,6 +69,9 @@ public static class SafeTensors
         }
         byte[] header = HeaderBytes(entries.Select(e => (e.Key, SafeTensorDtype.NameOf(e.Value.dtype), e.Value.shape, e.Value.numel() * e.Value.ElementSize)), metadata);
 
+        // Checked here: FileStream would name the temporary file, which the caller never asked for.
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder && !Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"cannot write '{path}': the folder '{folder}' does not exist");
         string tmp = path + ".tmp";
         try
         {
@@ -140,10 +143,10 @@ public static class SafeTensors
         long fileLength = RandomAccess.GetLength(file);
         Span<byte> lengthBytes = stackalloc byte[8];
         if (fileLength < 8 || RandomAccess.Read(file, lengthBytes, 0) != 8)
-            throw Invalid(path, $"is {fileLength} bytes long, too short for a safetensors header");
+            throw NotSafetensors(path, $"{fileLength} bytes: too short for the 8-byte header length that begins one");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
         if (headerLength > MaxHeaderBytes || (long)headerLength > fileLength - 8)
-            throw Invalid(path, $"declares a {headerLength}-byte header in a {fileLength}-byte file");
+            throw NotSafetensors(path, $"its first 8 bytes give a {headerLength}-byte header, but the file has {fileLength} bytes");
 
         var json = new byte[headerLength];
         for (int done = 0; done < json.Length;)
@@ -158,7 +161,7 @@ public static class SafeTensors
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json); }
-        catch (JsonException e) { throw Invalid(path, $"has a header that is not JSON: {e.Message}"); }
+        catch (JsonException e) { throw NotSafetensors(path, $"its header is not JSON: {e.Message}"); }
         using var _ = doc;
         if (doc.RootElement.ValueKind != JsonValueKind.Object)
             throw Invalid(path, "has a header that is not a JSON object");
@@ -227,4 +230,7 @@ public static class SafeTensors
         x.ValueKind == JsonValueKind.Number && x.TryGetInt64(out long v) && v >= 0 ? v : null;
 
     static InvalidDataException Invalid(string path, string why) => new($"safetensors file '{path}' {why}");
+
+    /// <summary>A file whose first bytes are no safetensors header at all (text, another format): said first, the detail after.</summary>
+    static InvalidDataException NotSafetensors(string path, string why) => new($"'{path}' is not a safetensors file ({why})");
 }

@@ -54,7 +54,16 @@ public sealed record ModelConfig
 
     public int KvGroups => NumAttentionHeads / NumKeyValueHeads;
 
-    public static ModelConfig Load(string path) => Parse(File.ReadAllText(path));
+    /// <summary>Reads a folder's config.json; a missing folder or file is named as a model folder's problem, not a path's.</summary>
+    public static ModelConfig Load(string path)
+    {
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        if (!File.Exists(path))
+            throw Directory.Exists(folder)
+                ? new FileNotFoundException($"model folder '{folder}' has no {Path.GetFileName(path)}", path)
+                : new DirectoryNotFoundException($"model folder '{folder}' does not exist");
+        return Parse(File.ReadAllText(path));
+    }
 
     public static ModelConfig Parse(string json)
     {

@@ -46,6 +46,8 @@ public static class TokenFile
     /// <summary>Reads a whole file; the caller's vocab size, when given, must match the header's.</summary>
     public static TokenStream Read(string path, int? expectedVocabSize = null)
     {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"token file '{path}' does not exist: make one from a corpus with `gmsa data encode`", path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         Span<byte> header = stackalloc byte[HeaderBytes];
         if (stream.ReadAtLeast(header, HeaderBytes, throwOnEndOfStream: false) < HeaderBytes || !header[..8].SequenceEqual(Magic))

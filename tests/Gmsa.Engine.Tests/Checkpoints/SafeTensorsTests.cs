@@ -158,6 +158,31 @@ public sealed class SafeTensorsTests
         Assert.Contains(path, e.Message);
     }
 
+    [Theory]
+    [InlineData("hello world, this is plain text and not a tensor file at all", "its first 8 bytes give a ")]
+    [InlineData("hi", "2 bytes: too short")]
+    public void ReadHeader_FileOfAnotherKind_SaysItIsNotSafetensorsNamingThePath(string content, string detail)
+    {
+        using var dir = new TempDir();
+        string path = dir.File("notes.txt");
+        File.WriteAllText(path, content);
+
+        var e = Assert.Throws<InvalidDataException>(() => SafeTensors.ReadHeader(path));
+        Assert.StartsWith($"'{path}' is not a safetensors file (", e.Message);
+        Assert.Contains(detail, e.Message);
+    }
+
+    [Fact]
+    public void Save_IntoAMissingFolder_NamesTheFolderNotTheTemporaryFile()
+    {
+        using var dir = new TempDir();
+        string path = Path.Combine(dir.Path, "missing", "soft.safetensors");
+
+        var e = Assert.Throws<DirectoryNotFoundException>(() => SafeTensors.Save(path, [new("a", torch.zeros(2))]));
+        Assert.Contains($"the folder '{Path.GetDirectoryName(path)}' does not exist", e.Message);
+        Assert.DoesNotContain(".tmp", e.Message);
+    }
+
     [Fact]
     public void SafeTensors_Load_TruncatedHeader_ThrowsInvalidData()
     {
