@@ -36,6 +36,39 @@ public sealed class SharedCacheTests
     }
 
     [Fact]
+    public async Task Redis_GoneAfterStart_RequestsGoOnWithTheInProcessLevelWithoutWaitingForIt()
+    {
+        // With the client's defaults every miss waited 5 s in its backlog for a connection (76 s once) while Redis was down
+        var redis = RedisServer.Start();
+        using var service = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString));
+        var before = (await PostTo(service, "/v1/compress", $$"""{"contexts": ["{{CompressionEndpointTests.Chad}}"]}"""))["data"]![0]!;
+        redis.Dispose();
+
+        foreach (var (context, cached) in new[] { (CompressionEndpointTests.Ship, false), (CompressionEndpointTests.Ship, true), (CompressionEndpointTests.Chad, true) })
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var item = (await PostTo(service, "/v1/compress", $$"""{"contexts": ["{{context}}"]}"""))["data"]![0]!;
+            Assert.Equal(cached, (bool)item["cached"]!);            // the in-process level still answers
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"a request waited {clock.Elapsed.TotalSeconds:F1} s for Redis");
+        }
+        Assert.False((bool)before["cached"]!);
+    }
+
+    [Fact]
+    public void RedisLevel_Options_FailFastWithoutAConnectionAndKeepTheUsersTimeouts()
+    {
+        var options = RedisLevel.Options("127.0.0.1:6379");
+        Assert.Equal(StackExchange.Redis.BacklogPolicy.FailFast, options.BacklogPolicy);
+        Assert.False(options.AbortOnConnectFail);
+        Assert.Equal(2000, options.AsyncTimeout);
+
+        var told = RedisLevel.Options("cache:6379,connectTimeout=9000,asyncTimeout=7000,password=x");
+        Assert.Equal(9000, told.ConnectTimeout);
+        Assert.Equal(7000, told.AsyncTimeout);
+        Assert.Equal("x", told.Password);
+    }
+
+    [Fact]
     public async Task Redis_ReplicaWithRetrainedCompressorUnderTheSameNames_MissesAndRunsItsOwnEncoder()
     {
         // The second replica's compressor is the shipped one with one weight changed, in a folder of the same name:
