@@ -39,10 +39,10 @@ public sealed record SamplingOptions
     public void Validate()
     {
         if (MaxNewTokens < 1) throw new ArgumentException($"max new tokens must be >= 1, got {MaxNewTokens}");
-        if (double.IsNaN(Temperature) || Temperature < 0) throw new ArgumentException($"temperature must be >= 0, got {Temperature}");
+        if (!double.IsFinite(Temperature) || Temperature < 0) throw new ArgumentException($"temperature must be a finite number >= 0, got {Temperature}");
         if (TopK < 0) throw new ArgumentException($"top-k must be >= 0, got {TopK}");
         if (!(TopP > 0 && TopP <= 1)) throw new ArgumentException($"top-p must be in (0, 1], got {TopP}");
-        if (!(RepetitionPenalty > 0)) throw new ArgumentException($"repetition penalty must be > 0, got {RepetitionPenalty}");
+        if (!(RepetitionPenalty > 0) || !double.IsFinite(RepetitionPenalty)) throw new ArgumentException($"repetition penalty must be a finite number > 0, got {RepetitionPenalty}");
         if (!(Math.Abs(FrequencyPenalty) <= 2)) throw new ArgumentException($"frequency penalty must be in [-2, 2], got {FrequencyPenalty}");
         if (!(Math.Abs(PresencePenalty) <= 2)) throw new ArgumentException($"presence penalty must be in [-2, 2], got {PresencePenalty}");
         if (StopSequences.Any(string.IsNullOrEmpty)) throw new ArgumentException("stop sequences must be non-empty");

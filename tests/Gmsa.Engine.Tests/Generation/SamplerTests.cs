@@ -88,6 +88,9 @@ public sealed class SamplerTests
     [InlineData(4, 1.0, 0, 0.0, 1.0)]
     [InlineData(4, 1.0, 0, 1.5, 1.0)]
     [InlineData(4, 1.0, 0, 1.0, 0.0)]
+    [InlineData(4, double.PositiveInfinity, 0, 1.0, 1.0)]     // would sample uniformly, whatever the model says
+    [InlineData(4, double.NaN, 0, 1.0, 1.0)]
+    [InlineData(4, 1.0, 0, 1.0, double.PositiveInfinity)]
     public void Validate_OutOfRange_ThrowsArgumentException(int maxNew, double temperature, int topK, double topP, double penalty)
     {
         var options = new SamplingOptions { MaxNewTokens = maxNew, Temperature = temperature, TopK = topK, TopP = topP, RepetitionPenalty = penalty };
