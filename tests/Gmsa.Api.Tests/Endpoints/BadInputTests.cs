@@ -190,10 +190,13 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains("MaxPromptTokens", (string)error["message"]!);
     }
 
+    const string StopOf257 = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+
     [Theory]
     [InlineData("/v1/completions", """{"prompt": "Hi", "temperature": 1e309}""", "temperature", "temperature must be a finite number >= 0")]   // reads as infinity
     [InlineData("/v1/completions", """{"prompt": "Hi", "repetition_penalty": 1e400}""", "repetition_penalty", "repetition_penalty must be a finite number > 0")]
     [InlineData("/v1/completions", """{"prompt": "a \ud800 b"}""", "prompt", "prompt is not valid Unicode text: it holds a lone UTF-16 surrogate")]
+    [InlineData("/v1/completions", "{\"prompt\": \"Hi\", \"stop\": [\"a\", \"" + StopOf257 + "\"]}", "stop", "a stop string is at most 256 characters; one has 257")]
     [InlineData("/v1/chat/completions", """{}""", "messages", "messages is required: an array of messages, each with a role and a content")]
     public async Task OddButParsableValues_Answers400SayingWhatIsWrong(string route, string body, string field, string expected)
     {
