@@ -45,6 +45,8 @@ public static class TokenGenerator
         int padId, Action<int, int>? onToken, CancellationToken cancellation)
     {
         options.Validate();
+        // It sees token ids, not text: stop strings are the scheduler's (SequenceRow), which decodes as it goes.
+        if (options.StopSequences.Count > 0) throw new ArgumentException("stop strings are applied by the GenerationScheduler; TokenGenerator stops at token ids only");
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
         int batch = (int)promptMask.shape[0];

@@ -41,6 +41,16 @@ public sealed class TokenGeneratorTests
     }
 
     [Fact]
+    public void Generate_StopStrings_RefusedRatherThanIgnored()
+    {
+        // token ids carry no text here; a stop string that passed through would be silently ignored
+        using var model = TinyModels.Create(TinyModels.Llama());
+        var e = Assert.Throws<ArgumentException>(() =>
+            TokenGenerator.Generate(model, [PromptA], new SamplingOptions { MaxNewTokens = 4, StopSequences = ["."] }, padId: 0));
+        Assert.Contains("GenerationScheduler", e.Message);
+    }
+
+    [Fact]
     public void Greedy_FrequencyAndPresencePenalties_MatchNaiveLoopCountingGeneratedTokensOnly()
     {
         using var model = TinyModels.Create(TinyModels.Llama());
