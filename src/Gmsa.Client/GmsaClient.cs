@@ -85,6 +85,9 @@ public sealed class GmsaClient(HttpClient http) : IChatClient
             var data = line["data: ".Length..];
             if (data == "[DONE]") yield break;
             var chunk = JsonNode.Parse(data)!;
+            // A stream that already answered 200 reports a late failure (its deadline) as an OpenAI error event.
+            if (chunk["error"] is { } error)
+                throw new GmsaApiException(int.TryParse((string?)error["code"], out var status) ? status : 500, (string?)error["message"] ?? "the stream failed");
             var choice = chunk["choices"]![0]!;
             var delta = choice["delta"]!;
             yield return new ChatResponseUpdate((string?)delta["role"] is { } role ? new ChatRole(role) : null, (string?)delta["content"])

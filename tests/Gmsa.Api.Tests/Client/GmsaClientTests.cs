@@ -91,6 +91,22 @@ public sealed class GmsaClientTests : IDisposable
     }
 
     [Fact]
+    public async Task ChatClient_StreamPastItsDeadline_ThrowsTheServicesTimeoutInsteadOfANullReference()
+    {
+        using var slow = new ApiFactory(modelDir: null, ("Gmsa:Access:RequestTimeoutSeconds", "1")).StartOnLoopback();
+        IChatClient chat = new GmsaClient(slow.CreateClient());
+        GmsaApiException error;
+        using (slow.HoldModel())                                      // the answer cannot come within its second
+            error = await Assert.ThrowsAsync<GmsaApiException>(async () =>
+            {
+                await foreach (var _ in chat.GetStreamingResponseAsync([new(ChatRole.User, "Hi")], new ChatOptions { MaxOutputTokens = 8 }, Token)) { }
+            });
+
+        Assert.Equal(504, error.Status);
+        Assert.Contains("RequestTimeoutSeconds", error.Message);
+    }
+
+    [Fact]
     public async Task AnswerAsync_UnknownId_ThrowsWithTheServicesMessage()
     {
         var error = await Assert.ThrowsAsync<GmsaApiException>(() => Client().AnswerAsync(Question, compressedIds: ["cmp-" + new string('0', 32)], cancellation: Token));
