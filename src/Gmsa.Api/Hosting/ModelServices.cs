@@ -51,7 +51,11 @@ public static class ModelServices
         services.AddSingleton(sp => sp.GetRequiredService<LoadedModel>().Language);
         // Redis as HybridCache's distributed level when configured: one compression serves every replica.
         if (builder.Configuration[$"{CompressionOptions.Section}:{nameof(CompressionOptions.Redis)}"] is { Length: > 0 } redis)
-            services.AddStackExchangeRedisCache(o => { o.ConfigurationOptions = RedisLevel.Options(redis); o.InstanceName = "gmsa:"; });
+        {
+            var level = new RedisLevel(redis);
+            services.AddStackExchangeRedisCache(o => { o.ConnectionMultiplexerFactory = level.ConnectAsync; o.InstanceName = "gmsa:"; });
+            services.AddHealthChecks().AddCheck("redis", level, tags: ["ready"]);
+        }
         // The in-process level is the app's IMemoryCache, bounded in bytes: the serializer makes every entry's size its payload's.
         // Both bounds come from the bound and validated CompressionOptions.
         services.AddMemoryCache();

@@ -42,6 +42,7 @@ public sealed class SharedCacheTests
         var redis = RedisServer.Start();
         using var service = new ApiFactory(null, ("Gmsa:Compression:Redis", redis.ConnectionString));
         var before = (await PostTo(service, "/v1/compress", $$"""{"contexts": ["{{CompressionEndpointTests.Chad}}"]}"""))["data"]![0]!;
+        Assert.Equal("Healthy", await service.CreateClient().GetStringAsync("/health/ready", Token));
         redis.Dispose();
 
         foreach (var (context, cached) in new[] { (CompressionEndpointTests.Ship, false), (CompressionEndpointTests.Ship, true), (CompressionEndpointTests.Chad, true) })
@@ -52,6 +53,9 @@ public sealed class SharedCacheTests
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"a request waited {clock.Elapsed.TotalSeconds:F1} s for Redis");
         }
         Assert.False((bool)before["cached"]!);
+        var ready = await service.CreateClient().GetAsync("/health/ready", Token);     // still ready: Redis is a second level
+        Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Degraded", await ready.Content.ReadAsStringAsync(Token));
     }
 
     [Fact]
