@@ -5,7 +5,8 @@ namespace Gmsa.Api.Hosting;
 
 /// <summary>
 /// A configuration that cannot start the service (a missing model folder, an out-of-range setting, a value of the wrong
-/// type) ends with one log line naming the setting and what it takes, and exit code 1, not a stack trace.
+/// type, an address already in use) ends with one log line naming the setting and what it takes, and exit code 1, not a
+/// stack trace.
 /// </summary>
 public static partial class StartupFailure
 {
@@ -50,6 +51,8 @@ public static partial class StartupFailure
         InvalidOperationException { InnerException: not null } e when ConversionFailure().Match(e.Message) is { Success: true } m =>
             $"{m.Groups["path"].Value} is '{m.Groups["value"].Value}', but it takes {Expected(m.Groups["type"].Value)} " +
             $"(set as {m.Groups["path"].Value} in appsettings.json, --{m.Groups["path"].Value}=..., or {m.Groups["path"].Value.Replace(":", "__")})",
+        IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException } inUse =>
+            $"{inUse.Message.TrimEnd('.')}: stop what listens there, or choose another address with --urls (ASPNETCORE_URLS)",
         _ => null,
     };
 

@@ -26,7 +26,8 @@ public static class TelemetryExtensions
         {
             logger.ReadFrom.Configuration(builder.Configuration)
                 .ReadFrom.Services(services)
-                .Enrich.FromLogContext();
+                .Enrich.FromLogContext()
+                .Filter.With(new RepeatedOutageLogs(TimeProvider.System));   // a Redis outage: one error a minute, not two a request
             // Production: one JSON object a line (compact format: @t, @l, @mt, @tr trace id, @sp span id). Otherwise
             // text, with the trace id at the end of every line written inside a request.
             if (json)

@@ -157,6 +157,20 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
     }
 
     [Fact]
+    public async Task Process_AddressAlreadyInUse_ExitsWithOneLineSayingWhatToDo()
+    {
+        using var temp = new TempDir();
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var (exitCode, lines) = await RunServiceAsync(temp.Path, $"--Gmsa:Model:Path={stories.Require()}", $"--urls=http://127.0.0.1:{port}");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(lines, l => l.Contains("Gmsa cannot start") && l.Contains("address already in use") && l.Contains("--urls"));
+        Assert.DoesNotContain(lines, l => l.StartsWith("at ", StringComparison.Ordinal) || l.Contains("Exception"));   // no stack trace
+    }
+
+    [Fact]
     public void ServingOptionsValidator_DefaultMaxTokensAboveCap_FailsNamingTheRule()
     {
         var result = new ServingOptionsValidator().Validate(null, new ServingOptions { MaxNewTokens = 32, DefaultMaxTokens = 64 });
