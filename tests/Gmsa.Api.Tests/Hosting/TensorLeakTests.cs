@@ -15,8 +15,9 @@ public sealed class TensorLeakTests(Stories260kFixture stories) : IClassFixture<
         using var factory = new ApiFactory(stories.Require(), ("Gmsa:Serving:MaxBatchSize", "4"));
         var client = factory.CreateClient();
         long LiveTensors() => factory.Model.Runner.Run(() => DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        // Rows leave at their length, at a stop id, or mid-batch at a stop string (" " ends most rows after a word or two).
         string Request(int i) => i % 2 == 0
-            ? $$"""{"prompt": "Once upon a time {{i}}", "max_tokens": 4}"""
+            ? $$"""{"prompt": "Once upon a time {{i}}", "max_tokens": {{(i % 4 == 0 ? 4 : 12)}}{{(i % 4 == 2 ? ", \"stop\": \" \"" : "")}}}"""
             : $$"""{"prompt": "Lily saw {{i}}", "max_tokens": 4, "temperature": 0.8, "top_p": 0.9, "repetition_penalty": 1.3, "stream": {{(i % 4 == 1 ? "true" : "false")}}}""";
 
         Assert.Equal(HttpStatusCode.OK, (await client.PostCompletionAsync(Request(1), token)).StatusCode); // lazily created state
