@@ -26,6 +26,9 @@ public sealed record ChatRequest : SamplingFields
     [Description("A string or up to 4 strings: the text ends before the first of them.")]
     public JsonElement? Stop { get; init; }
 
+    [Description("OpenAI's: with stream, {\"include_usage\": true} adds a last chunk before [DONE] with usage and no choices.")]
+    public ChatStreamOptions? StreamOptions { get; init; }
+
     [Description("Gmsa extension: long documents the model reads compressed (GMSA soft tokens, in this order) before the conversation.")]
     public string[]? Documents { get; init; }
 
@@ -33,6 +36,9 @@ public sealed record ChatRequest : SamplingFields
     [Description("Gmsa extension: compression rate for documents; default the compressor's first training rate.")]
     public int? Rate { get; init; }
 }
+
+/// <summary>OpenAI's stream_options: include_usage asks for the usage chunk that clients count tokens from.</summary>
+public sealed record ChatStreamOptions(bool IncludeUsage = false);
 
 /// <summary>A message as the request sends it: its content a string or an array of parts.</summary>
 public sealed record ChatRequestMessage(string Role, ChatContent? Content);
@@ -50,6 +56,8 @@ public sealed record ChatChoice(int Index, ChatMessageDto Message, string Finish
 public sealed record ChatChunk(string Id, long Created, string Model, IReadOnlyList<ChatChunkChoice> Choices)
 {
     public string Object => "chat.completion.chunk";
+    /// <summary>Only on the last chunk, and only when stream_options.include_usage asked for it (its choices are empty).</summary>
+    public CompletionUsage? Usage { get; init; }
 }
 
 public sealed record ChatChunkChoice(int Index, ChatDelta Delta, string? FinishReason);

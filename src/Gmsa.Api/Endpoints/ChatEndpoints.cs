@@ -135,7 +135,7 @@ public static class ChatEndpoints
         string id = $"chatcmpl-{Guid.NewGuid():N}";
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (request.Stream)
-            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, created, services.Model.Id, generations[0], services.CompletionMetrics, clock, runUntil),
+            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, created, services.Model.Id, generations[0], request.StreamOptions?.IncludeUsage == true, services.CompletionMetrics, clock, runUntil),
                 services.Json.Value.SerializerOptions, services.Context));
 
         var outcomes = await Task.WhenAll(generations.Select(g => g.Completion));
@@ -146,8 +146,8 @@ public static class ChatEndpoints
             new CompletionUsage(outcomes[0].PromptTokens, outcomes.Sum(o => o.CompletionTokens))));
     }
 
-    /// <summary>A role chunk, content chunks (stop sequences already applied by the scheduler), a finish chunk.</summary>
-    static async IAsyncEnumerable<ChatChunk> StreamAsync(string id, long created, string model, ScheduledGeneration generation,
+    /// <summary>A role chunk, content chunks (stop sequences already applied by the scheduler), a finish chunk, and a usage chunk when asked.</summary>
+    static async IAsyncEnumerable<ChatChunk> StreamAsync(string id, long created, string model, ScheduledGeneration generation, bool includeUsage,
         CompletionMetrics metrics, System.Diagnostics.Stopwatch clock, [EnumeratorCancellation] CancellationToken cancellation)
     {
         ChatChunk Chunk(ChatDelta delta, string? finish = null) => new(id, created, model, [new ChatChunkChoice(0, delta, finish)]);
@@ -157,6 +157,7 @@ public static class ChatEndpoints
         var outcome = await generation.Completion;
         metrics.Completed(outcome, clock.Elapsed, stream: true, "chat");
         yield return Chunk(new ChatDelta(), CompletionResponse.FinishReasonName(outcome.Reason));
+        if (includeUsage) yield return new ChatChunk(id, created, model, []) { Usage = CompletionUsage.From(outcome) };
     }
 
     static ValidationProblem MessagesTooLong(string why) =>

@@ -56,6 +56,21 @@ public sealed class ChatEndpointTests(ServiceFixture service) : IClassFixture<Se
     }
 
     [Fact]
+    public async Task Chat_StreamWithIncludeUsage_EndsWithAUsageChunkEqualToTheNonStreamedUsage()
+    {
+        // OpenAI's SDKs (and LangChain) ask for it to count a streamed answer's tokens
+        const string json = """{"messages": [{"role": "user", "content": "Lily saw"}], "max_tokens": 12, "stream": true, "stream_options": {"include_usage": true}}""";
+        var usage = (await (await Chat(json.Replace(", \"stream\": true", ""))).JsonAsync())["usage"]!;
+        var events = await (await Chat(json, stream: true)).EventsAsync(Token);
+
+        Assert.Empty(events[^1]["choices"]!.AsArray());
+        Assert.Equal((int)usage["prompt_tokens"]!, (int)events[^1]["usage"]!["prompt_tokens"]!);
+        Assert.Equal((int)usage["completion_tokens"]!, (int)events[^1]["usage"]!["completion_tokens"]!);
+        Assert.Equal("length", (string)events[^2]["choices"]![0]!["finish_reason"]!);
+        Assert.All(events.SkipLast(1), e => Assert.Null(e["usage"]));           // only the last chunk carries it
+    }
+
+    [Fact]
     public async Task Chat_Stream_ChunksConcatenateToTheAnswerAndEndWithDone()
     {
         const string json = """{"messages": [{"role": "user", "content": "Lily saw"}], "max_tokens": 24, "stream": true}""";

@@ -46,6 +46,7 @@ public sealed class OpenAiNodeClientTests : IDisposable
         Assert.Equal(chat.GetProperty("content").GetString(), stream.GetProperty("content").GetString());
         Assert.True(stream.GetProperty("chunks").GetInt32() >= 2);
         Assert.Equal(chat.GetProperty("finish_reason").GetString(), stream.GetProperty("finish_reason").GetString());
+        Assert.Equal(chat.GetProperty("total_tokens").GetInt32(), stream.GetProperty("total_tokens").GetInt32());   // stream_options.include_usage
 
         var completions = r.GetProperty("completions");
         Assert.Equal("text_completion", completions.GetProperty("object").GetString());

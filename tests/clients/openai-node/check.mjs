@@ -50,16 +50,17 @@ await check("chat_documents", async () => {
 
 await check("chat_stream", async () => {
   const stream = await client.chat.completions.create({
-    model: "gmsa-tiny", max_tokens: 8, temperature: 0, stream: true,
+    model: "gmsa-tiny", max_tokens: 8, temperature: 0, stream: true, stream_options: { include_usage: true },
     messages: [{ role: "user", content: "Once upon a time" }],
   });
-  let content = "", chunks = 0, finish = null;
+  let content = "", chunks = 0, finish = null, usage = null;
   for await (const chunk of stream) {
     chunks++;
     content += chunk.choices[0]?.delta?.content ?? "";
     finish = chunk.choices[0]?.finish_reason ?? finish;
+    usage = chunk.usage ?? usage;
   }
-  return { content, chunks, finish_reason: finish };
+  return { content, chunks, finish_reason: finish, total_tokens: usage?.total_tokens ?? null };
 });
 
 await check("completions", async () => {
