@@ -63,14 +63,16 @@ public sealed class GmsaClient(HttpClient http) : IChatClient
             ModelId = (string?)body["model"],
             CreatedAt = DateTimeOffset.FromUnixTimeSeconds((long)body["created"]!),
             FinishReason = Finish((string?)choice["finish_reason"]),
-            Usage = new UsageDetails
-            {
-                InputTokenCount = (int)usage["prompt_tokens"]!,
-                OutputTokenCount = (int)usage["completion_tokens"]!,
-                TotalTokenCount = (int)usage["total_tokens"]!,
-            },
+            Usage = Usage(usage),
         };
     }
+
+    static UsageDetails Usage(JsonNode usage) => new()
+    {
+        InputTokenCount = (int)usage["prompt_tokens"]!,
+        OutputTokenCount = (int)usage["completion_tokens"]!,
+        TotalTokenCount = (int)usage["total_tokens"]!,
+    };
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -88,6 +90,11 @@ public sealed class GmsaClient(HttpClient http) : IChatClient
             // A stream that already answered 200 reports a late failure (its deadline) as an OpenAI error event.
             if (chunk["error"] is { } error)
                 throw new GmsaApiException(int.TryParse((string?)error["code"], out var status) ? status : 500, (string?)error["message"] ?? "the stream failed");
+            if (chunk["choices"] is JsonArray { Count: 0 } && chunk["usage"] is { } usage)
+            {
+                yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(Usage(usage))]) { ResponseId = (string?)chunk["id"], ModelId = (string?)chunk["model"] };
+                continue;
+            }
             var choice = chunk["choices"]![0]!;
             var delta = choice["delta"]!;
             yield return new ChatResponseUpdate((string?)delta["role"] is { } role ? new ChatRole(role) : null, (string?)delta["content"])
@@ -114,6 +121,7 @@ public sealed class GmsaClient(HttpClient http) : IChatClient
             ["seed"] = options?.Seed,
             ["stream"] = stream,
         };
+        if (stream) request["stream_options"] = new JsonObject { ["include_usage"] = true };   // the last chunk: usage, as UsageContent
         if (options?.StopSequences is { Count: > 0 } stops) request["stop"] = Array(stops);
         if (options?.AdditionalProperties is { } extra)
         {

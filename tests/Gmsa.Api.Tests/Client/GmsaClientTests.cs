@@ -79,9 +79,12 @@ public sealed class GmsaClientTests : IDisposable
         ChatMessage[] messages = [new(ChatRole.User, "Question: What is the capital of Chad? Answer:")];
 
         var response = await chat.GetResponseAsync(messages, options, Token);
-        var streamed = string.Concat(await chat.GetStreamingResponseAsync(messages, options, Token).Select(u => u.Text).ToListAsync(Token));
+        var updates = await chat.GetStreamingResponseAsync(messages, options, Token).ToListAsync(Token);
+        var streamed = string.Concat(updates.Select(u => u.Text));
 
         Assert.Equal(response.Text, streamed);
+        var streamedUsage = Assert.Single(updates.SelectMany(u => u.Contents).OfType<UsageContent>()).Details;   // stream_options.include_usage
+        Assert.Equal(response.Usage!.TotalTokenCount, streamedUsage.TotalTokenCount);
         // The fine-tuned decoder may answer and stop before the limit; the reason must say which.
         long output = response.Usage!.OutputTokenCount!.Value;
         Assert.InRange(output, 1, 16);
