@@ -5,7 +5,7 @@ namespace Gmsa.Cli.Tests;
 /// <summary>The built gmsa.dll run as a user runs it, from a folder of the test's choosing (at most 120 s).</summary>
 internal static class GmsaProcess
 {
-    public sealed record Run(int ExitCode, string[] Out, string[] Errors);
+    public sealed record Run(int ExitCode, string[] Out, string[] Errors, string RawOut);
 
     public static async Task<Run> RunAsync(string workingDirectory, params string[] arguments)
     {
@@ -28,6 +28,6 @@ internal static class GmsaProcess
             Assert.Fail($"gmsa {string.Join(' ', arguments)} did not exit within 120 s");
         }
         static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return new Run(process.ExitCode, Lines(await output), Lines(await errors));
+        return new Run(process.ExitCode, Lines(await output), Lines(await errors), await output);
     }
 }

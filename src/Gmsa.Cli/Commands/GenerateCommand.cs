@@ -20,11 +20,13 @@ internal static class GenerateCommand
         var penalties = new OpenAiPenaltyOptions();
         var seed = new Option<long>("--seed") { Description = "sampling seed", DefaultValueFactory = _ => 0 };
         var chat = new Option<bool>("--chat") { Description = "wrap the prompt in the model's chat template as a user turn" };
+        var stop = new Option<string[]>("--stop") { Description = "end the text before the first of these strings (up to 4)", AllowMultipleArgumentsPerToken = true };
         var device = new DeviceOptions();
         var command = new Command("generate", "Continue a prompt with a model folder") { model, prompt, maxNew, temperature, topP, topK, penalty };
         penalties.AddTo(command);
         command.Options.Add(seed);
         command.Options.Add(chat);
+        command.Options.Add(stop);
         device.AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
@@ -38,12 +40,23 @@ internal static class GenerateCommand
             var text = parse.GetValue(prompt)!;
             var ids = parse.GetValue(chat) ? lm.EncodeChat([new ChatMessage("user", text)]) : lm.Encode(text);
             if (!parse.GetValue(chat)) Console.Write(text);
-            var completion = lm.CompleteAsync([ids], sampling, (_, piece) => Console.Write(piece)).GetAwaiter().GetResult();
-            Console.WriteLine();
+            // Stop strings are matched on the text as it is printed; the generation is cancelled at the first one.
+            var stops = parse.GetValue(stop) ?? [];
+            if (stops.Length > 4) throw new ArgumentException($"--stop takes at most 4 strings, got {stops.Length}");
+            var filter = new StopSequenceFilter(stops);
+            using var stopped = new CancellationTokenSource();
+            var completion = lm.CompleteAsync([ids], sampling, (_, piece) =>
+            {
+                var (ready, hit) = filter.Push(piece);
+                Console.Write(ready);
+                if (hit) stopped.Cancel();
+            }, stopped.Token).GetAwaiter().GetResult();
+            Console.WriteLine(filter.Flush());
             var r = completion.Result;
+            string reason = filter.Stopped ? "stop string" : r.Sequences[0].Reason.ToString().ToLowerInvariant();
             Console.Error.WriteLine(
                 $"{r.GeneratedTokens} tokens, prompt {r.PromptTokens} tokens in {r.Prefill.TotalMilliseconds:F0} ms, " +
-                $"decode {r.DecodeTokensPerSecond:F1} tokens/s ({r.Sequences[0].Reason.ToString().ToLowerInvariant()})");
+                $"decode {r.DecodeTokensPerSecond:F1} tokens/s ({reason})");
             return 0;
         }));
         return command;
