@@ -5,7 +5,7 @@ namespace Gmsa.Api.Hosting;
 
 /// <summary>
 /// A configuration that cannot start the service (a missing model folder, an out-of-range setting, a value of the wrong
-/// type, an address already in use) ends with one log line naming the setting and what it takes, and exit code 1, not a
+/// type, an address already in use, a model folder whose files cannot be read) ends with one log line naming the setting and what it takes, and exit code 1, not a
 /// stack trace.
 /// </summary>
 public static partial class StartupFailure
@@ -47,6 +47,10 @@ public static partial class StartupFailure
     /// <summary>What to tell the operator about a configuration error; null for any other exception (it keeps its stack trace).</summary>
     public static string? Explain(Exception error) => error switch
     {
+        AggregateException { InnerExceptions.Count: 1 } one => Explain(one.InnerExceptions[0]),
+        // Thrown while the model loads (files of the wrong kind, a missing tokenizer, an unsupported model_type): its message names the file.
+        InvalidDataException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException =>
+            $"{error.Message.ReplaceLineEndings(" ")} (loading the model folder of {Options.ModelOptions.Section}:Path)",
         OptionsValidationException invalid => string.Join("; ", invalid.Failures),
         InvalidOperationException { InnerException: not null } e when ConversionFailure().Match(e.Message) is { Success: true } m =>
             $"{m.Groups["path"].Value} is '{m.Groups["value"].Value}', but it takes {Expected(m.Groups["type"].Value)} " +

@@ -171,6 +171,21 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
     }
 
     [Fact]
+    public async Task Process_ModelFolderWithACorruptWeightsFile_ExitsWithOneLineNamingTheFile()
+    {
+        // the folder passes the start-up check (it has a config.json); loading its weights threw, unhandled, with signal 6
+        using var temp = new TempDir();
+        var model = Directory.CreateDirectory(temp.File("model")).FullName;
+        foreach (var file in Directory.GetFiles(stories.Require())) File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
+        File.WriteAllText(Path.Combine(model, "model.safetensors"), "not a tensor file at all");
+        var (exitCode, lines) = await RunServiceAsync(temp.Path, $"--Gmsa:Model:Path={model}");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(lines, l => l.Contains("Gmsa cannot start") && l.Contains("model.safetensors' is not a safetensors file"));
+        Assert.DoesNotContain(lines, l => l.StartsWith("at ", StringComparison.Ordinal) || l.Contains("Unhandled exception"));
+    }
+
+    [Fact]
     public void ServingOptionsValidator_DefaultMaxTokensAboveCap_FailsNamingTheRule()
     {
         var result = new ServingOptionsValidator().Validate(null, new ServingOptions { MaxNewTokens = 32, DefaultMaxTokens = 64 });
