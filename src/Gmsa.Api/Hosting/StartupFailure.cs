@@ -48,9 +48,11 @@ public static partial class StartupFailure
     public static string? Explain(Exception error) => error switch
     {
         AggregateException { InnerExceptions.Count: 1 } one => Explain(one.InnerExceptions[0]),
-        // Thrown while the model loads (files of the wrong kind, a missing tokenizer, an unsupported model_type): its message names the file.
-        InvalidDataException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException =>
-            $"{error.Message.ReplaceLineEndings(" ")} (loading the model folder of {Options.ModelOptions.Section}:Path)",
+        // Thrown while the model and its compressor load (files of the wrong kind, a missing tokenizer, an unsupported
+        // model_type, a device this build cannot reach): the messages name the file or the setting. An ArgumentException
+        // with a parameter name is a programming error, and keeps its stack trace.
+        InvalidDataException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException or ArgumentException { ParamName: null } =>
+            $"{error.Message.ReplaceLineEndings(" ")} (while loading the model)",
         OptionsValidationException invalid => string.Join("; ", invalid.Failures),
         InvalidOperationException { InnerException: not null } e when ConversionFailure().Match(e.Message) is { Success: true } m =>
             $"{m.Groups["path"].Value} is '{m.Groups["value"].Value}', but it takes {Expected(m.Groups["type"].Value)} " +
