@@ -29,19 +29,20 @@ public static class AccessControl
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<AccessOptions>>((o, options) =>
         {
             var access = options.Value;
+            bool keyed = access.ApiKeys.Length > 0;
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             o.OnRejected = async (context, cancellation) =>
             {
                 var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) ? Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)) : 60;
                 context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
                 await WriteProblemAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "Rate limit reached",
-                    $"at most {access.RequestsPerMinute} requests a minute per {(Caller(context.HttpContext).StartsWith("key:", StringComparison.Ordinal) ? "API key" : "client address")} " +
+                    $"at most {access.RequestsPerMinute} requests a minute per {(Caller(context.HttpContext, keyed).StartsWith("key:", StringComparison.Ordinal) ? "API key" : "client address")} " +
                     $"({AccessOptions.Section}:RequestsPerMinute); retry after {seconds} s");
             };
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
                 access.RequestsPerMinute <= 0 || !IsApi(context)
                     ? RateLimitPartition.GetNoLimiter("open")
-                    : RateLimitPartition.GetFixedWindowLimiter(Caller(context), _ => new FixedWindowRateLimiterOptions
+                    : RateLimitPartition.GetFixedWindowLimiter(Caller(context, keyed), _ => new FixedWindowRateLimiterOptions
                     {
                         PermitLimit = access.RequestsPerMinute,
                         Window = TimeSpan.FromMinutes(1),
@@ -113,11 +114,17 @@ public static class AccessControl
         return found;
     }
 
-    /// <summary>The rate-limit partition: the key's hash when one is sent, else the client address.</summary>
-    static string Caller(HttpContext context) =>
-        context.Request.Headers.Authorization.ToString() is { Length: > 7 } auth
-            ? "key:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(auth)))[..16]
+    /// <summary>
+    /// The rate-limit partition: with keys configured, the key itself as the key check reads it (scheme in any case, spaces
+    /// trimmed), so rewriting the header cannot open a fresh bucket; without keys, the client address, whatever the header.
+    /// </summary>
+    static string Caller(HttpContext context, bool keyed)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        return keyed && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? "key:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim())))[..16]
             : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+    }
 
     static Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
     {

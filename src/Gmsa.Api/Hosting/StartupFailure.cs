@@ -51,7 +51,8 @@ public static partial class StartupFailure
         // Thrown while the model and its compressor load (files of the wrong kind, a missing tokenizer, an unsupported
         // model_type, a device this build cannot reach): the messages name the file or the setting. An ArgumentException
         // with a parameter name is a programming error, and keeps its stack trace.
-        InvalidDataException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException or ArgumentException { ParamName: null } =>
+        InvalidDataException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException or ArgumentException { ParamName: null }
+            or System.Text.Json.JsonException =>   // bad JSON in config.json and friends
             $"{error.Message.ReplaceLineEndings(" ")} (while loading the model)",
         OptionsValidationException invalid => string.Join("; ", invalid.Failures),
         InvalidOperationException { InnerException: not null } e when ConversionFailure().Match(e.Message) is { Success: true } m =>
@@ -59,6 +60,7 @@ public static partial class StartupFailure
             $"(set as {m.Groups["path"].Value} in appsettings.json, --{m.Groups["path"].Value}=..., or {m.Groups["path"].Value.Replace(":", "__")})",
         IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException } inUse =>
             $"{inUse.Message.TrimEnd('.')}: stop what listens there, or choose another address with --urls (ASPNETCORE_URLS)",
+        IOException unreadable => $"{unreadable.Message.ReplaceLineEndings(" ")} (while loading the model: a tokenizer.model that is not SentencePiece's protobuf reads so)",
         _ => null,
     };
 

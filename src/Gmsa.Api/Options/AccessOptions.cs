@@ -8,6 +8,7 @@ public sealed class AccessOptions
     public const string Section = "Gmsa:Access";
 
     /// <summary>Accepted Bearer keys; empty leaves the API open. Health, metrics and Swagger never need a key.</summary>
+    [BlankApiKeyRefused]
     public string[] ApiKeys { get; set; } = [];
 
     /// <summary>Requests per minute per key (per client address without keys); 0 turns the limit off.</summary>
@@ -24,4 +25,13 @@ public sealed class AccessOptions
     /// </summary>
     [Range(0, 300)]
     public int DrainSeconds { get; set; } = 5;
+}
+
+/// <summary>A blank key (an unset environment variable) would have left the API open without a word: refused at start-up.</summary>
+public sealed class BlankApiKeyRefusedAttribute : ValidationAttribute
+{
+    protected override ValidationResult? IsValid(object? value, ValidationContext context) =>
+        value is string[] keys && Array.FindIndex(keys, string.IsNullOrWhiteSpace) is var i and >= 0
+            ? new ValidationResult($"{AccessOptions.Section}:ApiKeys:{i} is empty: set the key, or remove the entry to leave the API open")
+            : ValidationResult.Success;
 }

@@ -46,6 +46,12 @@ public sealed class AccessControlTests(Stories260kFixture stories) : IClassFixtu
         Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
         Assert.Equal(Http.ProblemJson, limited.ContentType()?.MediaType);
         Assert.Contains("at most 2 requests a minute per API key", (string)(await limited.JsonAsync())["detail"]!);
+        foreach (var spelling in new[] { "bearer a", "BEARER a", "Bearer  a " })   // each spelling had a bucket of its own
+        {
+            var client = factory.CreateClient();
+            client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", spelling);
+            Assert.Equal(HttpStatusCode.TooManyRequests, (await client.PostCompletionAsync(Body, Token)).StatusCode);
+        }
         Assert.Equal(HttpStatusCode.OK, (await WithKey(factory, "b").PostCompletionAsync(Body, Token)).StatusCode);
     }
 

@@ -149,6 +149,7 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
     [InlineData("--Gmsa:Access:RequestTimeoutSeconds=-5", "RequestTimeoutSeconds must be between 0 and 86400")]   // read while the pipeline is built
     [InlineData("--Gmsa:Model:Device=cuda", "device 'cuda' asked for, but this build's libtorch sees no CUDA GPU")]        // thrown while the model loads
     [InlineData("--Gmsa:Compression:Compressor=no-such-compressor", "no compressor in")]
+    [InlineData("--Gmsa:Access:ApiKeys:0=", "Gmsa:Access:ApiKeys:0 is empty")]                                     // would leave the API open
     public async Task Process_SettingOfTheWrongTypeOrRange_ExitsWithOneLineSayingWhatItTakes(string setting, string expected)
     {
         if (setting.Contains("Device=cuda") && TorchSharp.torch.cuda.is_available()) Assert.Skip("this machine has a CUDA GPU: the service would start");
