@@ -21,7 +21,8 @@ public sealed class BadInputTests
     [InlineData(new[] { "compress", "--rate", "abc", "--out", "x" }, "Cannot parse argument 'abc' for option '--rate' as a whole number")]
     [InlineData(new[] { "train", "ae", "--bogus" }, "(see 'gmsa train ae --help')")]
     [InlineData(new[] { "nonsense" }, "gmsa: error: ")]
-    public async Task ParseError_OneLineNamingTheVerbAndItsHelp(string[] arguments, string expected)
+    [InlineData(new[] { "data", "prepare", "--factbook-split", "bogus" }, "'--factbook-split' (one of: Country, Document)")]
+    public async Task ParseError_BadOptionOrValue_OneLineNamingTheVerbAndItsHelp(string[] arguments, string expected)
     {
         using var temp = new TempDir();
         Assert.Contains(expected, await OneErrorLineAsync(temp.Path, arguments));
@@ -74,5 +75,62 @@ public sealed class BadInputTests
             "--out", Path.Combine(folder, "soft.safetensors"));
         Assert.Contains($"the folder '{folder}' does not exist", line);
         Assert.DoesNotContain(".tmp", line);
+    }
+
+    [Fact]
+    public async Task Answer_MissingSoftFile_NamesItAsTheSoftTokenFile()
+    {
+        using var temp = new TempDir();
+        var missing = temp.File("soft.safetensors");
+        Assert.Equal($"gmsa: error: soft-token file '{missing}' does not exist",
+            await OneErrorLineAsync(temp.Path, "answer", "--model", RepoFiles.Path("models/gmsa-tiny"), "--soft", missing, "--question", "Q?"));
+    }
+
+    [Fact]
+    public async Task Compress_MissingContextFile_NamesItAsTheContextFile()
+    {
+        using var temp = new TempDir();
+        var missing = temp.File("doc.txt");
+        Assert.Equal($"gmsa: error: context file '{missing}' does not exist",
+            await OneErrorLineAsync(temp.Path, "compress", "--model", RepoFiles.Path("models/gmsa-tiny"), "--file", missing, "--out", temp.File("soft.safetensors")));
+    }
+
+    [Fact]
+    public async Task Eval_OutputIntoAMissingFolder_RefusedBeforeAnyTaskRuns()
+    {
+        using var temp = new TempDir();
+        var folder = temp.File("missing");
+        // One line and no stdout: the evaluation's rows (stderr) and table (stdout) would come first if it had run.
+        var line = await OneErrorLineAsync(temp.Path, "eval", "--model", RepoFiles.Path("models/gmsa-tiny"), "--task", "reconstruction",
+            "--plot", Path.Combine(folder, "bleu.png"));
+        Assert.Contains($"the folder '{folder}' does not exist", line);
+    }
+
+    [Fact]
+    public async Task BenchDecode_MissingLlama2cBinary_RefusedBeforeTheBenchmarkRuns()
+    {
+        using var temp = new TempDir();
+        var missing = temp.File("run");
+        Assert.Equal($"gmsa: error: llama2.c binary '{missing}' does not exist",
+            await OneErrorLineAsync(temp.Path, "bench", "decode", "--model", RepoFiles.Path("models/gmsa-tiny"), "--llama2c", missing));
+    }
+
+    [Fact]
+    public async Task TrainExport_MissingRunFolder_SaysTheRunFolderDoesNotExist()
+    {
+        using var temp = new TempDir();
+        var missing = temp.File("runs");
+        Assert.Equal($"gmsa: error: run folder '{missing}' does not exist",
+            await OneErrorLineAsync(temp.Path, "train", "export", "--run", missing, "--out", temp.File("model")));
+    }
+
+    [Fact]
+    public async Task ConvertGmsaReference_MissingCheckpoint_NamesTheSafetensorsFile()
+    {
+        using var temp = new TempDir();
+        var missing = temp.File("model.safetensors");
+        Assert.Equal($"gmsa: error: safetensors file '{missing}' does not exist",
+            await OneErrorLineAsync(temp.Path, "convert", "gmsa-reference", missing, "--model", RepoFiles.Path("models/gmsa-tiny"), "--out", temp.File("compressor")));
+        Assert.False(Directory.Exists(temp.File("compressor")));
     }
 }

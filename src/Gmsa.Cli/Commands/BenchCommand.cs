@@ -154,6 +154,7 @@ internal static class BenchCommand
         device.AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
+            CommandPaths.RequireFile(parse.GetValue(llama2c), "llama2.c binary"); // it runs after every other figure
             int cores = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : Environment.ProcessorCount;
             torch.set_num_threads(cores);
             SmallBatchLinear.Threads = cores;

@@ -15,6 +15,7 @@ internal static class CompressCommand
         options.AddTo(command, decoding: false);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
+            CommandPaths.RequireOutputFolder(parse.GetValue(output));
             var context = options.Context(parse);
             using var gmsa = options.Load(parse);
             var clock = Stopwatch.StartNew();

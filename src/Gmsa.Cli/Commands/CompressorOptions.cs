@@ -35,7 +35,7 @@ internal sealed class CompressorOptions
     {
         string? text = parse.GetValue(Text), file = parse.GetValue(File);
         if ((text is null) == (file is null)) throw new ArgumentException("give the context with exactly one of --text and --file");
-        if (file is not null && !System.IO.File.Exists(file)) throw new FileNotFoundException($"{file} does not exist");
+        CommandPaths.RequireFile(file, "context file");
         var context = text ?? System.IO.File.ReadAllText(file!);
         if (string.IsNullOrWhiteSpace(context)) throw new ArgumentException("the context is empty");
         return context;

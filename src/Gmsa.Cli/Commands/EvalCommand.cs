@@ -53,6 +53,8 @@ internal static class EvalCommand
             foreach (var rate in parse.GetValue(rates)!)
                 if (rate < 1) throw new ArgumentException($"--rates must be >= 1, got {rate}");
             bool ratesGiven = parse.GetResult(rates) is { Implicit: false };
+            // The files are written after every task has run: a missing folder is found now, not minutes later.
+            foreach (var file in new[] { parse.GetValue(output), parse.GetValue(predictions), parse.GetValue(plot) }) CommandPaths.RequireOutputFolder(file);
             int? limit = parse.GetValue(samples);
             IReadOnlyList<T> Take<T>(IReadOnlyList<T> items) => limit is { } n ? items.Take(n).ToArray() : items;
             string Set(string name) => Path.Combine(setDir, name);

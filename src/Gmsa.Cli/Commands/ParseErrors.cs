@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Parsing;
+using System.Text.RegularExpressions;
 
 namespace Gmsa.Cli.Commands;
 
@@ -26,12 +27,17 @@ internal static class ParseErrors
     }
 
     /// <summary>"as expected type 'System.Int32'" in words a user of the command line reads.</summary>
-    static string Plain(string message) => message
+    static string Plain(string message) => EnumChoices(message)
         .Replace("as expected type 'System.Int32'", "as a whole number")
         .Replace("as expected type 'System.Int64'", "as a whole number")
         .Replace("as expected type 'System.Double'", "as a number")
         .Replace("as expected type 'System.Single'", "as a number")
         .Replace("as expected type 'System.Boolean'", "as true or false");
+
+    /// <summary>An enum option's "as expected type 'Gmsa.Engine.Corpus.FactbookSplit'. Did you mean one of the following? A B" as "(one of: A, B)".</summary>
+    static string EnumChoices(string message) =>
+        Regex.Replace(message, @" as expected type '[^']+'\.? *Did you mean one of the following\? *(.+)$",
+            m => $" (one of: {string.Join(", ", m.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))})");
 
     /// <summary>"gmsa train ae": the root's name is the executable's, so it is written as gmsa whatever the dll is called.</summary>
     static string CommandPath(CommandResult result)

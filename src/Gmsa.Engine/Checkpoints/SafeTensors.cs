@@ -139,6 +139,8 @@ public static class SafeTensors
 
     internal static Header ParseHeader(string path)
     {
+        // Checked first: the OS's "Could not find a part of the path" does not say what the file was to be.
+        if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file '{path}' does not exist", path);
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         long fileLength = RandomAccess.GetLength(file);
         Span<byte> lengthBytes = stackalloc byte[8];

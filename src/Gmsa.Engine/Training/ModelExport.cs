@@ -26,9 +26,9 @@ public static class ModelExport
         int sampleTokens = 60, string? recipePath = null)
     {
         var paths = new PretrainingPaths(Data: "", Tokenizer: "", Run: runDirectory);
+        var run = ReadRunFile(paths.RunFile); // first: a folder that is no run at all is not an unfinished run
         if (!Directory.Exists(paths.FinalModel))
             throw new DirectoryNotFoundException($"{paths.FinalModel} does not exist: the run has not completed (gmsa train lm --resume finishes it)");
-        var run = ReadRunFile(paths.RunFile);
         var recipe = RecipeOf(run, paths.RunFile);
         string data = run["data"]?.GetValue<string>() ?? throw new InvalidDataException($"{paths.RunFile} lacks \"data\"");
         var checkpoint = TrainingCheckpoint.Latest(Path.Combine(runDirectory, "checkpoints"))
@@ -79,8 +79,16 @@ public static class ModelExport
         return RecipeOf(ReadRunFile(runFile), runFile);
     }
 
-    static JsonObject ReadRunFile(string runFile) =>
-        JsonNode.Parse(File.ReadAllText(runFile))?.AsObject() ?? throw new InvalidDataException($"{runFile} is not a JSON object");
+    static JsonObject ReadRunFile(string runFile)
+    {
+        // Named as a run folder's problem: the OS would say "Could not find a part of the path .../run.json".
+        string run = Path.GetDirectoryName(runFile) ?? ".";
+        if (!File.Exists(runFile))
+            throw Directory.Exists(run)
+                ? new FileNotFoundException($"'{run}' is not a run folder: run.json is missing (gmsa train lm --out writes one)", runFile)
+                : new DirectoryNotFoundException($"run folder '{run}' does not exist");
+        return JsonNode.Parse(File.ReadAllText(runFile))?.AsObject() ?? throw new InvalidDataException($"{runFile} is not a JSON object");
+    }
 
     static TrainingRecipe RecipeOf(JsonObject run, string runFile) =>
         TrainingRecipe.Parse((run["recipe"] ?? throw new InvalidDataException($"{runFile} lacks \"recipe\"")).ToJsonString());

@@ -173,6 +173,16 @@ public sealed class SafeTensorsTests
     }
 
     [Fact]
+    public void ReadHeader_MissingFile_SaysTheSafetensorsFileDoesNotExist()
+    {
+        using var dir = new TempDir();
+        string path = Path.Combine(dir.Path, "missing", "model.safetensors");
+
+        var e = Assert.Throws<FileNotFoundException>(() => SafeTensors.ReadHeader(path));
+        Assert.Equal($"safetensors file '{path}' does not exist", e.Message);
+    }
+
+    [Fact]
     public void Save_IntoAMissingFolder_NamesTheFolderNotTheTemporaryFile()
     {
         using var dir = new TempDir();
