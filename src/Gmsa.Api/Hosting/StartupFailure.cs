@@ -60,7 +60,6 @@ public static partial class StartupFailure
             $"(set as {m.Groups["path"].Value} in appsettings.json, --{m.Groups["path"].Value}=..., or {m.Groups["path"].Value.Replace(":", "__")})",
         IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException } inUse =>
             $"{inUse.Message.TrimEnd('.')}: stop what listens there, or choose another address with --urls (ASPNETCORE_URLS)",
-        IOException unreadable => $"{unreadable.Message.ReplaceLineEndings(" ")} (while loading the model: a tokenizer.model that is not SentencePiece's protobuf reads so)",
         _ => null,
     };
 

@@ -62,7 +62,8 @@ public sealed record ModelConfig
             throw Directory.Exists(folder)
                 ? new FileNotFoundException($"model folder '{folder}' has no {Path.GetFileName(path)}", path)
                 : new DirectoryNotFoundException($"model folder '{folder}' does not exist");
-        return Parse(File.ReadAllText(path));
+        try { return Parse(File.ReadAllText(path)); }
+        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"'{path}' is not valid JSON ({e.Message})", e); }
     }
 
     public static ModelConfig Parse(string json)

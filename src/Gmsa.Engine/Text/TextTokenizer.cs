@@ -197,7 +197,10 @@ public sealed class TextTokenizer
             throw new NotSupportedException($"{path} is a tiktoken-format file (LLaMA-3's original tokenizer.model), " +
                                             "not SentencePiece; use the Hugging Face tokenizer.json for this model");
 
-        SentencePieceTokenizer plain = LlamaTokenizer.Create(new MemoryStream(bytes), addBeginOfSentence: false);
+        SentencePieceTokenizer plain;
+        // The protobuf reader's error (an IOException over this MemoryStream) names neither the file nor what it should be.
+        try { plain = LlamaTokenizer.Create(new MemoryStream(bytes), addBeginOfSentence: false); }
+        catch (IOException e) { throw new InvalidDataException($"'{path}' is not a SentencePiece model ({e.Message})", e); }
         IReadOnlyDictionary<string, int> vocab = plain.Vocabulary;
 
         // Special strings in text ("</s><s>[INST]" in LLaMA-2 chat prompts) must map to their ids, not be spelled out.

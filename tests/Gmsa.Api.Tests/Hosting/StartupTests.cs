@@ -174,18 +174,21 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
         Assert.DoesNotContain(lines, l => l.StartsWith("at ", StringComparison.Ordinal) || l.Contains("Exception"));   // no stack trace
     }
 
-    [Fact]
-    public async Task Process_ModelFolderWithACorruptWeightsFile_ExitsWithOneLineNamingTheFile()
+    [Theory]
+    [InlineData("model.safetensors", "not a tensor file at all", "model.safetensors' is not a safetensors file")]
+    [InlineData("tokenizer.model", "not a protobuf", "tokenizer.model' is not a SentencePiece model")]
+    [InlineData("config.json", "{ \"dim\": ", "config.json")]
+    public async Task Process_ModelFolderWithACorruptFile_ExitsWithOneLineNamingTheFile(string file, string content, string expected)
     {
-        // the folder passes the start-up check (it has a config.json); loading its weights threw, unhandled, with signal 6
+        // the folder passes the start-up check (it has a config.json); loading it threw, unhandled, with signal 6
         using var temp = new TempDir();
         var model = Directory.CreateDirectory(temp.File("model")).FullName;
-        foreach (var file in Directory.GetFiles(stories.Require())) File.Copy(file, Path.Combine(model, Path.GetFileName(file)));
-        File.WriteAllText(Path.Combine(model, "model.safetensors"), "not a tensor file at all");
+        foreach (var f in Directory.GetFiles(stories.Require())) File.Copy(f, Path.Combine(model, Path.GetFileName(f)));
+        File.WriteAllText(Path.Combine(model, file), content);
         var (exitCode, lines) = await RunServiceAsync(temp.Path, $"--Gmsa:Model:Path={model}");
 
         Assert.Equal(1, exitCode);
-        Assert.Contains(lines, l => l.Contains("Gmsa cannot start") && l.Contains("model.safetensors' is not a safetensors file"));
+        Assert.Contains(lines, l => l.Contains("Gmsa cannot start") && l.Contains(expected));
         Assert.DoesNotContain(lines, l => l.StartsWith("at ", StringComparison.Ordinal) || l.Contains("Unhandled exception"));
     }
 

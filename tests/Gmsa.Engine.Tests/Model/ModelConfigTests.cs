@@ -86,6 +86,17 @@ public sealed class ModelConfigTests
     }
 
     [Fact]
+    public void Load_TruncatedJson_ThrowsInvalidDataNamingTheFile()
+    {
+        using var dir = new Gmsa.Engine.Tests.TempDir();
+        string path = dir.File("config.json");
+        File.WriteAllText(path, """{ "model_type": """);
+
+        var e = Assert.Throws<InvalidDataException>(() => ModelConfig.Load(path));
+        Assert.StartsWith($"'{path}' is not valid JSON (", e.Message);
+    }
+
+    [Fact]
     public void ToJson_ThenParse_RoundTrips()
     {
         var c = ModelConfig.Parse(Llama32);

@@ -38,6 +38,18 @@ public class SentencePieceTokenizerTests
     }
 
     [Fact]
+    public void Load_ModelFileThatIsNotSentencePiece_SaysSoNamingTheFile()
+    {
+        // llama2.c's tok512.bin passed where tok512.model belongs: the protobuf reader said only "invalid tag (zero)"
+        using var dir = new Gmsa.Engine.Tests.TempDir();
+        string path = dir.File("tokenizer.model");
+        File.WriteAllBytes(path, new byte[64]);
+
+        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Load(path));
+        Assert.StartsWith($"'{path}' is not a SentencePiece model (", e.Message);
+    }
+
+    [Fact]
     public void Encode_Tok512StoryLine_MatchesKnownIds()
     {
         var tok = TextTokenizer.Load(FixtureOrSkip(Tok512));
