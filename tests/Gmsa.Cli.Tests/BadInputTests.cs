@@ -133,4 +133,26 @@ public sealed class BadInputTests
             await OneErrorLineAsync(temp.Path, "convert", "gmsa-reference", missing, "--model", RepoFiles.Path("models/gmsa-tiny"), "--out", temp.File("compressor")));
         Assert.False(Directory.Exists(temp.File("compressor")));
     }
+
+    [Theory]
+    [InlineData(new[] { "generate", "--prompt", "" }, "gmsa: error: --prompt is empty")]
+    [InlineData(new[] { "generate", "--prompt", "Hi", "--stop", "" }, "gmsa: error: --stop strings must not be empty")]
+    [InlineData(new[] { "answer", "--question", "", "--text", "Chad." }, "gmsa: error: --question is empty")]
+    [InlineData(new[] { "answer", "--question", "Q?", "--text", "Chad.", "--rate", "0" }, "gmsa: error: --rate must be in [1, 1024], got 0")]
+    [InlineData(new[] { "compress", "--text", "Chad.", "--rate", "5000", "--out", "soft.safetensors" }, "gmsa: error: --rate must be in [1, 1024], got 5000")]
+    public async Task ModelVerb_EmptyTextOrRateOutOfRange_RefusedInOneLine(string[] arguments, string expected)
+    {
+        using var temp = new TempDir();
+        Assert.Equal(expected, await OneErrorLineAsync(temp.Path, [.. arguments, "--model", RepoFiles.Path("models/gmsa-tiny")]));
+    }
+
+    [Fact]
+    public async Task Generate_PromptPastTheContext_PrintsTheErrorAndNotThePrompt()
+    {
+        // the prompt was echoed to stdout before the context check refused it
+        using var temp = new TempDir();
+        var prompt = string.Concat(Enumerable.Repeat("Once upon a time there was a dog. ", 200));
+        var line = await OneErrorLineAsync(temp.Path, "generate", "--model", RepoFiles.Path("models/gmsa-tiny"), "--prompt", prompt);
+        Assert.Contains("exceeds the model's context of 1024", line);
+    }
 }

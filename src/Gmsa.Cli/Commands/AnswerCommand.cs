@@ -15,12 +15,13 @@ internal static class AnswerCommand
         options.AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
+            if (parse.GetValue(question)!.Length == 0) throw new ArgumentException("--question is empty");
             var softFile = parse.GetValue(soft);
             CommandPaths.RequireFile(softFile, "soft-token file"); // before the model loads
             using var gmsa = options.Load(parse);
             var contexts = softFile is not null
                 ? [SoftTokenFile.Load(softFile, gmsa.Config.BaseModel, gmsa.Language.Model.Config.HiddenSize, gmsa.Language.Model.Device)]
-                : gmsa.CompressAsync([gmsa.EncodeContext(options.Context(parse))], parse.GetValue(options.Rate)).GetAwaiter().GetResult();
+                : gmsa.CompressAsync([gmsa.EncodeContext(options.Context(parse))], options.RateOf(parse)).GetAwaiter().GetResult();
             try
             {
                 var prompt = gmsa.EncodePrompt(parse.GetValue(question)!);

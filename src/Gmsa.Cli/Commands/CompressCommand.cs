@@ -19,7 +19,7 @@ internal static class CompressCommand
             var context = options.Context(parse);
             using var gmsa = options.Load(parse);
             var clock = Stopwatch.StartNew();
-            var soft = gmsa.CompressAsync([gmsa.EncodeContext(context)], parse.GetValue(options.Rate)).GetAwaiter().GetResult()[0];
+            var soft = gmsa.CompressAsync([gmsa.EncodeContext(context)], options.RateOf(parse)).GetAwaiter().GetResult()[0];
             var elapsed = clock.Elapsed;
             using (soft)
             {

@@ -27,8 +27,20 @@ internal sealed class CompressorOptions
         Device.AddTo(command);
     }
 
-    public GmsaModel Load(ParseResult parse) =>
-        GmsaModel.Load(parse.GetValue(Model)!, parse.GetValue(Compressor), Device.ParseDevice(parse), Device.ParseDtype(parse));
+    /// <summary>Loads the model after refusing a rate the service would refuse too (a rate of 0 was found only after loading).</summary>
+    public GmsaModel Load(ParseResult parse)
+    {
+        RateOf(parse);
+        return GmsaModel.Load(parse.GetValue(Model)!, parse.GetValue(Compressor), Device.ParseDevice(parse), Device.ParseDtype(parse));
+    }
+
+    /// <summary>--rate within [1, 1024], the range /v1/compress takes.</summary>
+    public int RateOf(ParseResult parse)
+    {
+        int rate = parse.GetValue(Rate);
+        if (rate is < 1 or > 1024) throw new ArgumentException($"--rate must be in [1, 1024], got {rate}");
+        return rate;
+    }
 
     /// <summary>Exactly one of --text and --file, non-empty.</summary>
     public string Context(ParseResult parse)

@@ -30,6 +30,13 @@ internal static class GenerateCommand
         device.AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
+            // What the command line alone can refuse is refused before the model loads.
+            var text = parse.GetValue(prompt)!;
+            if (text.Length == 0) throw new ArgumentException("--prompt is empty");
+            var stops = parse.GetValue(stop) ?? [];
+            if (stops.Length > 4) throw new ArgumentException($"--stop takes at most 4 strings, got {stops.Length}");
+            if (stops.Any(s => s.Length == 0)) throw new ArgumentException("--stop strings must not be empty");
+
             using var lm = LanguageModel.Load(parse.GetValue(model)!, device.ParseDevice(parse), device.ParseDtype(parse));
             var sampling = penalties.Apply(lm.Generation.Resolve(parse.GetValue(temperature), parse.GetValue(topP), parse.GetValue(topK), parse.GetValue(penalty)) with
             {
@@ -37,20 +44,21 @@ internal static class GenerateCommand
                 Seed = parse.GetValue(seed),
             }, parse);
             sampling.Validate();
-            var text = parse.GetValue(prompt)!;
             var ids = parse.GetValue(chat) ? lm.EncodeChat([new ChatMessage("user", text)]) : lm.Encode(text);
-            if (!parse.GetValue(chat)) Console.Write(text);
+            // The prompt is echoed with the first piece, so a refused request (too long for the context) prints only its error.
+            bool echo = !parse.GetValue(chat);
+            void Echo() { if (echo) { Console.Write(text); echo = false; } }
             // Stop strings are matched on the text as it is printed; the generation is cancelled at the first one.
-            var stops = parse.GetValue(stop) ?? [];
-            if (stops.Length > 4) throw new ArgumentException($"--stop takes at most 4 strings, got {stops.Length}");
             var filter = new StopSequenceFilter(stops);
             using var stopped = new CancellationTokenSource();
             var completion = lm.CompleteAsync([ids], sampling, (_, piece) =>
             {
+                Echo();
                 var (ready, hit) = filter.Push(piece);
                 Console.Write(ready);
                 if (hit) stopped.Cancel();
             }, stopped.Token).GetAwaiter().GetResult();
+            Echo();
             Console.WriteLine(filter.Flush());
             var r = completion.Result;
             string reason = filter.Stopped ? "stop string" : r.Sequences[0].Reason.ToString().ToLowerInvariant();

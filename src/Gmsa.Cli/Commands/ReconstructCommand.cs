@@ -14,7 +14,7 @@ internal static class ReconstructCommand
         {
             using var gmsa = options.Load(parse);
             var ids = gmsa.EncodeContext(options.Context(parse));
-            var contexts = gmsa.CompressAsync([ids], parse.GetValue(options.Rate)).GetAwaiter().GetResult();
+            var contexts = gmsa.CompressAsync([ids], options.RateOf(parse)).GetAwaiter().GetResult();
             try
             {
                 var sampling = options.Sampling(parse, gmsa);

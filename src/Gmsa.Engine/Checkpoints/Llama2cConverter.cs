@@ -32,8 +32,12 @@ public static class Llama2cConverter
     {
         if (!File.Exists(tokenizerModel))
             throw new FileNotFoundException($"tokenizer '{tokenizerModel}' does not exist", tokenizerModel);
+        int pieces = TextTokenizer.Load(tokenizerModel).VocabSize;   // a tokenizer.bin or other file fails here, named
         using var scope = torch.NewDisposeScope();
         var weights = ReadWeights(modelBin, out var h);
+        // Another model's tokenizer converts "fine" and decodes every id into the wrong piece.
+        if (pieces != h.VocabSize)
+            throw new InvalidDataException($"tokenizer '{tokenizerModel}' has {pieces} pieces but '{modelBin}' was trained on a vocabulary of {h.VocabSize}: pass the tokenizer the model was trained with");
 
         Directory.CreateDirectory(outDir);
         ShardedCheckpoint.SaveFolder(outDir, weights);

@@ -200,30 +200,30 @@ public sealed class Llama2cConverterTests
     {
         using var scope = torch.NewDisposeScope();
         using var dir = new TempDir();
-        // dim 8, hidden 12, 1 layer, 2 heads, 1 kv head, vocab 10 (negative: own classifier), seq_len 4.
-        int[] config = [8, 12, 1, 2, 1, -10, 4];
-        long floats = 10 * 8 + (2 * 8 + 2 * 64 + 2 * 4 * 8 + 3 * 12 * 8) + 8 + 4 * 4 + 10 * 8;
+        // dim 8, hidden 12, 1 layer, 2 heads, 1 kv head, vocab 512 (tok512's; negative: own classifier), seq_len 4.
+        const int Embed = 512 * 8;   // floats before the first layer
+        int[] config = [8, 12, 1, 2, 1, -512, 4];
+        long floats = Embed + (2 * 8 + 2 * 64 + 2 * 4 * 8 + 3 * 12 * 8) + 8 + 4 * 4 + Embed;
         string bin = dir.File("tiny.bin");
         WriteLegacy(bin, config, floats);
-        File.WriteAllText(dir.File("tok.model"), "not really a tokenizer");
 
-        Llama2cConverter.Convert(bin, dir.File("tok.model"), dir.File("out"));
+        Llama2cConverter.Convert(bin, Fixtures.Require(Tokenizer), dir.File("out"));
 
         var w = ShardedCheckpoint.LoadFolder(dir.File("out"));
         // Each float holds its own index in the file, so every tensor's first value says where it came from.
         Assert.Equal(0f, w["model.embed_tokens.weight"][0, 0].item<float>());
-        Assert.Equal(80f, w["model.layers.0.input_layernorm.weight"][0].item<float>());
-        Assert.Equal(88f, w["model.layers.0.self_attn.q_proj.weight"][0, 0].item<float>());
-        Assert.Equal(152f, w["model.layers.0.self_attn.k_proj.weight"][0, 0].item<float>());
-        Assert.Equal(184f, w["model.layers.0.self_attn.v_proj.weight"][0, 0].item<float>());
-        Assert.Equal(216f, w["model.layers.0.self_attn.o_proj.weight"][0, 0].item<float>());
-        Assert.Equal(280f, w["model.layers.0.post_attention_layernorm.weight"][0].item<float>());
-        Assert.Equal(288f, w["model.layers.0.mlp.gate_proj.weight"][0, 0].item<float>());
-        Assert.Equal(384f, w["model.layers.0.mlp.down_proj.weight"][0, 0].item<float>());
-        Assert.Equal(480f, w["model.layers.0.mlp.up_proj.weight"][0, 0].item<float>());
-        Assert.Equal(576f, w["model.norm.weight"][0].item<float>());
-        Assert.Equal(600f, w["lm_head.weight"][0, 0].item<float>()); // after 16 floats of RoPE tables
-        Assert.Equal([10L, 8L], w["lm_head.weight"].shape);
+        Assert.Equal(Embed + 0f, w["model.layers.0.input_layernorm.weight"][0].item<float>());
+        Assert.Equal(Embed + 8f, w["model.layers.0.self_attn.q_proj.weight"][0, 0].item<float>());
+        Assert.Equal(Embed + 72f, w["model.layers.0.self_attn.k_proj.weight"][0, 0].item<float>());
+        Assert.Equal(Embed + 104f, w["model.layers.0.self_attn.v_proj.weight"][0, 0].item<float>());
+        Assert.Equal(Embed + 136f, w["model.layers.0.self_attn.o_proj.weight"][0, 0].item<float>());
+        Assert.Equal(Embed + 200f, w["model.layers.0.post_attention_layernorm.weight"][0].item<float>());
+        Assert.Equal(Embed + 208f, w["model.layers.0.mlp.gate_proj.weight"][0, 0].item<float>());
+        Assert.Equal(Embed + 304f, w["model.layers.0.mlp.down_proj.weight"][0, 0].item<float>());
+        Assert.Equal(Embed + 400f, w["model.layers.0.mlp.up_proj.weight"][0, 0].item<float>());
+        Assert.Equal(Embed + 496f, w["model.norm.weight"][0].item<float>());
+        Assert.Equal(Embed + 520f, w["lm_head.weight"][0, 0].item<float>()); // after 16 floats of RoPE tables
+        Assert.Equal([512L, 8L], w["lm_head.weight"].shape);
         Assert.False(ModelConfig.Load(dir.File("out/config.json")).TieWordEmbeddings);
     }
 
@@ -252,6 +252,31 @@ public sealed class Llama2cConverterTests
         var e = Assert.Throws<InvalidDataException>(() => Llama2cConverter.Convert(tok, tok, dir.File("out")));
 
         Assert.Contains("tok512.model", e.Message);
+    }
+
+    [Fact]
+    public void Llama2cConverter_Llama2cTokenizerBinInsteadOfModel_SaysItIsNotSentencePieceAndWritesNothing()
+    {
+        string bin = Fixtures.Require(LegacyBin), tokBin = Fixtures.Require("stories260k/tok512.bin");
+        using var dir = new TempDir();
+
+        var e = Assert.Throws<InvalidDataException>(() => Llama2cConverter.Convert(bin, tokBin, dir.File("out")));
+
+        Assert.StartsWith($"'{tokBin}' is not a SentencePiece model", e.Message);
+        Assert.False(Directory.Exists(dir.File("out")));
+    }
+
+    [Fact]
+    public void Llama2cConverter_AnotherModelsTokenizer_NamesBothVocabularySizes()
+    {
+        string bin = Fixtures.Require(LegacyBin), llama2 = Fixtures.Require("llama2-tokenizer/tokenizer.model");
+        using var dir = new TempDir();
+
+        var e = Assert.Throws<InvalidDataException>(() => Llama2cConverter.Convert(bin, llama2, dir.File("out")));
+
+        Assert.Contains("has 32000 pieces", e.Message);
+        Assert.Contains("vocabulary of 512", e.Message);
+        Assert.False(Directory.Exists(dir.File("out")));
     }
 
     [Fact]
