@@ -47,14 +47,6 @@ public sealed class StopSequenceFilter
         return rest;
     }
 
-    /// <summary>Whole text with the stops applied: the text before the first stop sequence, and whether there was one.</summary>
-    public static (string Text, bool Stopped) Cut(string text, IReadOnlyList<string> stops)
-    {
-        var filter = new StopSequenceFilter(stops);
-        var (ready, stopped) = filter.Push(text);
-        return stopped ? (ready, true) : (ready + filter.Flush(), false);
-    }
-
     /// <summary>The length of the longest tail of <paramref name="text"/> that begins some stop sequence (shorter than it).</summary>
     int PossibleStopStart(string text)
     {

@@ -37,12 +37,12 @@ public sealed class StopSequenceFilterTests
     }
 
     [Fact]
-    public void Cut_SeveralStops_EndsAtTheEarliestOccurrence()
+    public void Push_WholeTextWithSeveralStops_EndsAtTheEarliestOccurrence()
     {
-        Assert.Equal(("one ", true), StopSequenceFilter.Cut("one two three", ["three", "two"]));
-        Assert.Equal(("no stop here", false), StopSequenceFilter.Cut("no stop here", ["xyz"]));
-        Assert.Equal(("", true), StopSequenceFilter.Cut("stop", ["st"]));
-        Assert.Equal(("plain", false), StopSequenceFilter.Cut("plain", []));
+        Assert.Equal(("one ", true), Feed(new StopSequenceFilter(["three", "two"]), "one two three"));
+        Assert.Equal(("no stop here", false), Feed(new StopSequenceFilter(["xyz"]), "no stop here"));
+        Assert.Equal(("", true), Feed(new StopSequenceFilter(["st"]), "stop"));
+        Assert.Equal(("plain", false), Feed(new StopSequenceFilter([]), "plain"));
     }
 
     [Fact]
