@@ -266,27 +266,7 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
     /// <summary>Runs the built service (at most 60 s) and returns its exit code and non-empty console lines.</summary>
     static async Task<(int ExitCode, string[] Lines)> RunServiceAsync(string workingDirectory, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Gmsa.Api.dll"));
-        start.ArgumentList.Add("--urls=http://127.0.0.1:0");
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        start.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try { await process.WaitForExitAsync(timeout.Token); }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("the service did not exit within 60 s");
-        }
-        var lines = ((await output) + (await errors)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return (process.ExitCode, lines);
+        var run = await DllProcess.RunAsync("Gmsa.Api.dll", workingDirectory, ["--urls=http://127.0.0.1:0", .. arguments], TimeSpan.FromSeconds(60));
+        return (run.ExitCode, [.. run.Out, .. run.Errors]);
     }
 }
