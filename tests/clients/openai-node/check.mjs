@@ -1,5 +1,5 @@
 // The official OpenAI Node client, unchanged, against a Gmsa service: `node check.mjs http://127.0.0.1:PORT/v1 API_KEY`.
-// Prints one JSON object with what each call gave; Gmsa.Api.Tests' OpenAiNodeClientTests asserts on it.
+// Prints one JSON object with what each call gave; Gmsa.Api.Tests' OpenAiClientTests asserts on it.
 import OpenAI from "openai";
 
 const client = new OpenAI({ baseURL: process.argv[2], apiKey: process.argv[3] ?? "unused", maxRetries: 0, timeout: 60_000 });

@@ -6,22 +6,39 @@ using Gmsa.Engine.Tests;
 namespace Gmsa.Api.Tests.Endpoints;
 
 /// <summary>
-/// The official OpenAI Node client (npm `openai`, pinned in tests/clients/openai-node), unchanged, against the service on
-/// a loopback Kestrel with an API key: models, chat (string and array-of-parts content) with and without Gmsa's documents extension, streams, completions
-/// with n, and the errors the client raises. Skips with the reason where node or the installed package is missing.
+/// The official OpenAI clients, unchanged, against the service on a loopback Kestrel with an API key: models, chat (string
+/// and array-of-parts content) with and without Gmsa's documents extension, streams, completions with n, and the errors
+/// the client raises. Node: npm `openai`, pinned in tests/clients/openai-node. Python: the `openai` package that python3
+/// (or $GMSA_PYTHON) imports. Each skips with the reason where its runtime or package is missing.
 /// </summary>
-public sealed class OpenAiNodeClientTests : IDisposable
+public sealed class OpenAiClientTests : IDisposable
 {
-    const string Key = "node-client-key";
-    static readonly string ClientDir = RepoFiles.Path("tests/clients/openai-node");
+    const string Key = "openai-client-key";
+    static readonly string NodeDir = RepoFiles.Path("tests/clients/openai-node");
+    static readonly string PythonDir = RepoFiles.Path("tests/clients/openai-python");
     readonly ApiFactory factory = new ApiFactory(modelDir: null, ("Gmsa:Access:ApiKeys:0", Key)).StartOnLoopback();
     static CancellationToken Token => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task OfficialNodeClient_EveryCallShape_ParsedByTheClientAsOpenAis()
     {
-        var r = await RunClientAsync();
+        if (!File.Exists(Path.Combine(NodeDir, "node_modules", "openai", "package.json")))
+            Assert.Skip("the OpenAI Node client is not installed: npm ci --prefix tests/clients/openai-node (.ci/run does it)");
+        AssertEveryCallShape(await RunClientAsync("node", NodeDir, "check.mjs",
+            "node is not installed (Debian packages nodejs and npm; .ci/run installs them)"));
+    }
 
+    [Fact]
+    public async Task OfficialPythonClient_EveryCallShape_ParsedByTheClientAsOpenAis()
+    {
+        string python = Environment.GetEnvironmentVariable("GMSA_PYTHON") ?? "python3";
+        if (!await ImportsOpenAiAsync(python))
+            Assert.Skip($"{python} cannot import the OpenAI Python client (pip install openai, or point GMSA_PYTHON and PYTHONPATH at one)");
+        AssertEveryCallShape(await RunClientAsync(python, PythonDir, "check.py", $"{python} is not installed"));
+    }
+
+    static void AssertEveryCallShape(JsonElement r)
+    {
         Assert.Contains("gmsa-tiny", r.GetProperty("models").GetProperty("ids").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("model", r.GetProperty("models").GetProperty("object").GetString());
 
@@ -64,17 +81,16 @@ public sealed class OpenAiNodeClientTests : IDisposable
         Assert.Contains("max_tokens", bad.GetProperty("error").GetProperty("message").GetString());
     }
 
-    async Task<JsonElement> RunClientAsync()
+    /// <summary>Runs a client's check script against the service and parses the one JSON object it prints (at most 2 min).</summary>
+    async Task<JsonElement> RunClientAsync(string runtime, string directory, string script, string missingRuntime)
     {
-        if (!File.Exists(Path.Combine(ClientDir, "node_modules", "openai", "package.json")))
-            Assert.Skip("the OpenAI Node client is not installed: npm ci --prefix tests/clients/openai-node (.ci/run does it)");
-        var info = new ProcessStartInfo("node") { WorkingDirectory = ClientDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add("check.mjs");
+        var info = new ProcessStartInfo(runtime) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(script);
         info.ArgumentList.Add(new Uri(factory.CreateClient().BaseAddress!, "/v1").ToString());
         info.ArgumentList.Add(Key);
         Process run;
         try { run = Process.Start(info)!; }
-        catch (System.ComponentModel.Win32Exception) { Assert.Skip("node is not installed (Debian packages nodejs and npm; .ci/run installs them)"); throw; }
+        catch (System.ComponentModel.Win32Exception) { Assert.Skip(missingRuntime); throw; }
         using var _ = run;
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(Token);
         bound.CancelAfter(TimeSpan.FromMinutes(2));
@@ -82,9 +98,26 @@ public sealed class OpenAiNodeClientTests : IDisposable
         var errors = run.StandardError.ReadToEndAsync(bound.Token);
         try { await run.WaitForExitAsync(bound.Token); }
         catch (OperationCanceledException) { run.Kill(entireProcessTree: true); throw; }
-        Assert.True(run.ExitCode == 0, $"node exited {run.ExitCode}: {await errors}");
-        TestContext.Current.SendDiagnosticMessage($"OpenAI Node client: {await output}");
+        Assert.True(run.ExitCode == 0, $"{runtime} {script} exited {run.ExitCode}: {await errors}");
+        TestContext.Current.SendDiagnosticMessage($"OpenAI client ({runtime}): {await output}");
         return JsonDocument.Parse(await output).RootElement;
+    }
+
+    /// <summary>Whether <paramref name="python"/> exists and imports the openai package.</summary>
+    static async Task<bool> ImportsOpenAiAsync(string python)
+    {
+        var info = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("import openai");
+        try
+        {
+            using var probe = Process.Start(info)!;
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(Token);
+            bound.CancelAfter(TimeSpan.FromSeconds(30));
+            await probe.WaitForExitAsync(bound.Token);
+            return probe.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception) { return false; }
     }
 
     public void Dispose() => factory.Dispose();
