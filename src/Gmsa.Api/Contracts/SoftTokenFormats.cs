@@ -52,12 +52,13 @@ public static class SoftTokenFormats
 
     /// <summary>
     /// A safetensors file: tensor <c>soft_tokens.{i}</c> [n_i, hidden] per context in the decoder's dtype; metadata
-    /// maps <c>compressed_id.{i}</c> to each id and gives the rate.
+    /// maps <c>compressed_id.{i}</c> to each id and <c>context_tokens.{i}</c> to its token count, and gives the rate
+    /// and the base model, so `gmsa answer --soft` reads the file as it reads `gmsa compress`'s.
     /// </summary>
-    public static byte[] SafetensorsFile(IReadOnlyList<(string Id, SoftTokenData Soft)> contexts, int rate)
+    public static byte[] SafetensorsFile(IReadOnlyList<(string Id, SoftTokenData Soft)> contexts, int rate, string baseModel)
     {
         var header = SafeTensors.HeaderBytes(contexts.Select((c, i) => ($"soft_tokens.{i}", c.Soft.Dtype == "bfloat16" ? "BF16" : "F32",
-            new long[] { c.Soft.Count, c.Soft.Dimension }, (long)c.Soft.Raw.Length)), Metadata(contexts, rate));
+            new long[] { c.Soft.Count, c.Soft.Dimension }, (long)c.Soft.Raw.Length)), Metadata(contexts, rate, baseModel));
         var file = new byte[8 + header.Length + contexts.Sum(c => (long)c.Soft.Raw.Length)];
         BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)header.Length);
         header.CopyTo(file, 8);
@@ -70,10 +71,14 @@ public static class SoftTokenFormats
         return file;
     }
 
-    static Dictionary<string, string> Metadata(IReadOnlyList<(string Id, SoftTokenData Soft)> contexts, int rate)
+    static Dictionary<string, string> Metadata(IReadOnlyList<(string Id, SoftTokenData Soft)> contexts, int rate, string baseModel)
     {
-        var m = new Dictionary<string, string> { ["rate"] = rate.ToString(CultureInfo.InvariantCulture) };
-        for (int i = 0; i < contexts.Count; i++) m[$"compressed_id.{i}"] = contexts[i].Id;
+        var m = new Dictionary<string, string> { ["rate"] = rate.ToString(CultureInfo.InvariantCulture), ["base_model"] = baseModel };
+        for (int i = 0; i < contexts.Count; i++)
+        {
+            m[$"compressed_id.{i}"] = contexts[i].Id;
+            m[$"context_tokens.{i}"] = contexts[i].Soft.ContextTokens.ToString(CultureInfo.InvariantCulture);
+        }
         return m;
     }
 

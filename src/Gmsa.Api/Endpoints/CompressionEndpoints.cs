@@ -74,7 +74,7 @@ public static class CompressionEndpoints
         foreach (var r in results) services.CompressionMetrics.Served(r.Soft, r.Cached);
 
         if (format == SoftTokenFormats.Safetensors)
-            return TypedResults.File(SoftTokenFormats.SafetensorsFile(results.Select(r => (r.Id, r.Soft)).ToArray(), rate), SoftTokenFormats.SafetensorsMediaType, "soft_tokens.safetensors");
+            return TypedResults.File(SoftTokenFormats.SafetensorsFile(results.Select(r => (r.Id, r.Soft)).ToArray(), rate, compression.Gmsa.Config.BaseModel), SoftTokenFormats.SafetensorsMediaType, "soft_tokens.safetensors");
         if (format == SoftTokenFormats.Npy)
             return TypedResults.File(SoftTokenFormats.NpyFile(results[0].Soft), SoftTokenFormats.NpyMediaType, "soft_tokens.npy");
         if (format == SoftTokenFormats.VllmPromptEmbeds)

@@ -20,15 +20,16 @@ internal static class AnswerCommand
             CommandPaths.RequireFile(softFile, "soft-token file"); // before the model loads
             using var gmsa = options.Load(parse);
             var contexts = softFile is not null
-                ? [SoftTokenFile.Load(softFile, gmsa.Config.BaseModel, gmsa.Language.Model.Config.HiddenSize, gmsa.Language.Model.Device)]
+                ? SoftTokenFile.Load(softFile, gmsa.Config.BaseModel, gmsa.Language.Model.Config.HiddenSize, gmsa.Language.Model.Device)
                 : gmsa.CompressAsync([gmsa.EncodeContext(options.Context(parse))], options.RateOf(parse)).GetAwaiter().GetResult();
             try
             {
                 var prompt = gmsa.EncodePrompt(parse.GetValue(question)!);
-                var completion = gmsa.GenerateAsync(contexts, [prompt], options.Sampling(parse, gmsa), (_, piece) => Console.Write(piece)).GetAwaiter().GetResult();
+                using var read = contexts.Count == 1 ? null : SoftTokens.Concatenate(contexts);   // a /v1/compress file of several contexts
+                var completion = gmsa.GenerateAsync([read ?? contexts[0]], [prompt], options.Sampling(parse, gmsa), (_, piece) => Console.Write(piece)).GetAwaiter().GetResult();
                 Console.WriteLine();
                 var r = completion.Result;
-                Console.Error.WriteLine($"{contexts[0].ContextTokens} context tokens read as {contexts[0].Count} soft tokens; {r.GeneratedTokens} tokens, prefill {r.Prefill.TotalMilliseconds:F0} ms, decode {r.DecodeTokensPerSecond:F1} tokens/s");
+                Console.Error.WriteLine($"{contexts.Sum(c => c.ContextTokens)} context tokens read as {contexts.Sum(c => c.Count)} soft tokens; {r.GeneratedTokens} tokens, prefill {r.Prefill.TotalMilliseconds:F0} ms, decode {r.DecodeTokensPerSecond:F1} tokens/s");
             }
             finally
             {

@@ -13,5 +13,9 @@ public sealed record SoftTokens(Tensor Embeddings, int ContextTokens, int Rate) 
     /// <summary>Context tokens per soft token (L / n).</summary>
     public double Ratio => (double)ContextTokens / Count;
 
+    /// <summary>Several contexts read as one, in order (as /v1/answer reads its contexts); the caller owns the result.</summary>
+    public static SoftTokens Concatenate(IReadOnlyList<SoftTokens> parts) =>
+        new(cat(parts.Select(p => p.Embeddings).ToArray(), 0), parts.Sum(p => p.ContextTokens), parts[0].Rate);
+
     public void Dispose() => Embeddings.Dispose();
 }

@@ -101,6 +101,11 @@ public sealed class CompressionEndpointTests : IDisposable
             var tensors = SafeTensors.Load(file);
             Assert.Equal(expected.Raw, tensors["soft_tokens.0"].bytes.ToArray());
             Assert.Equal("4", SafeTensors.ReadMetadata(file)["rate"]);
+            // The file is one `gmsa answer --soft` reads: the engine's loader takes it as the context it came from.
+            var gmsa = factory.Services.GetRequiredService<CompressionHost>().Service!.Gmsa;
+            using var read = Assert.Single(SoftTokenFile.Load(file, gmsa.Config.BaseModel, 384, CPU));
+            Assert.Equal((expected.ContextTokens, 4), (read.ContextTokens, read.Rate));
+            Assert.Equal(expected.Raw, read.Embeddings.bytes.ToArray());
         }
         finally { File.Delete(file); }
     }

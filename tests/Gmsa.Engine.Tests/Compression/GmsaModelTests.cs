@@ -76,7 +76,7 @@ public sealed class GmsaModelTests : IDisposable
         var soft = (await gmsa.CompressAsync([gmsa.EncodeContext(Context)], 4))[0];
         string path = Path.Combine(folder.Path, "soft.safetensors");
         SoftTokenFile.Save(path, soft, gmsa.Config.BaseModel);
-        using var loaded = SoftTokenFile.Load(path, gmsa.Config.BaseModel, 384, CPU);
+        using var loaded = Assert.Single(SoftTokenFile.Load(path, gmsa.Config.BaseModel, 384, CPU));
         Assert.Equal((soft.ContextTokens, soft.Rate), (loaded.ContextTokens, loaded.Rate));
         TensorAssert.Identical(soft.Embeddings, loaded.Embeddings);
         var prompt = gmsa.EncodePrompt(" Question: What hung over the quay? Answer:");
