@@ -8,8 +8,9 @@ namespace Gmsa.Api.Hosting;
 
 /// <summary>
 /// The completion request's schema as the service enforces it: only `prompt` is required (a bool property is otherwise
-/// listed as required), unknown fields are allowed (they are ignored), and `max_tokens` stops at this service's
+/// listed as required) and `max_tokens` stops at this service's
 /// MaxNewTokens rather than int.MaxValue. On every request schema, `stream` is optional with default false.
+/// (Unknown fields: <see cref="UnknownFieldsAllowedFilter"/>.)
 /// </summary>
 public sealed class CompletionLimitsSchemaFilter(IOptions<ServingOptions> serving) : ISchemaFilter
 {
@@ -24,8 +25,6 @@ public sealed class CompletionLimitsSchemaFilter(IOptions<ServingOptions> servin
         }
         if (context.Type != typeof(CompletionRequest)) return;
         s.Required = new HashSet<string> { "prompt" };
-        s.AdditionalPropertiesAllowed = true;           // unknown fields are ignored, as OpenAI's API does
-        s.AdditionalProperties = null;
         if (s.Properties?.TryGetValue("max_tokens", out var maxTokens) == true && maxTokens is OpenApiSchema m)
             m.Maximum = serving.Value.MaxNewTokens.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }

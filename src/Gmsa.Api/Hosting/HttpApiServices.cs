@@ -54,6 +54,7 @@ public static class HttpApiServices
             o.NonNullableReferenceTypesAsRequired();
             o.OperationFilter<AllResponseTypesFilter>();
             o.SchemaFilter<CompletionLimitsSchemaFilter>();
+            o.DocumentFilter<UnknownFieldsAllowedFilter>();
             o.OperationFilter<ExamplesFilter>();
             o.MapType<Contracts.ChatContent>(ChatContentSchema);
         });
