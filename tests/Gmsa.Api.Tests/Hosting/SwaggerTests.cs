@@ -33,4 +33,37 @@ public sealed class SwaggerTests(ServiceFixture service) : IClassFixture<Service
             Encoding.UTF8, "application/json"), Token);
         Assert.Equal(HttpStatusCode.OK, chat.StatusCode);   // and the service does ignore them
     }
+
+    [Fact]
+    public async Task SwaggerDocument_StreamOptionsIncludeUsage_IsOptionalWithDefaultFalse()
+    {
+        var options = Schema(await DocumentAsync(service.Factory), "ChatStreamOptions");
+
+        Assert.DoesNotContain("include_usage", options["required"]?.AsArray().Select(r => (string)r!) ?? []);
+        Assert.False((bool)options["properties"]!["include_usage"]!["default"]!);
+    }
+
+    [Theory]
+    [InlineData("CompletionRequest", "max_tokens")]
+    [InlineData("ChatRequest", "max_tokens")]
+    [InlineData("ChatRequest", "max_completion_tokens")]
+    [InlineData("AnswerRequest", "max_tokens")]
+    [InlineData("ReconstructRequest", "max_tokens")]
+    public async Task SwaggerDocument_MaxTokens_BoundedByMaxNewTokensOnEveryRoute(string schema, string field)
+    {
+        var property = Schema(await DocumentAsync(service.Factory), schema)["properties"]![field]!;
+
+        Assert.Equal(400, (int)property["maximum"]!);   // Gmsa:Serving:MaxNewTokens of this fixture
+        Assert.Equal(1, (int)property["minimum"]!);
+    }
+
+    [Fact]
+    public async Task Chat_MaxCompletionTokensPastTheDocumentedMaximum_Returns400()
+    {
+        var response = await service.Factory.CreateClient().PostAsync("/v1/chat/completions", new StringContent(
+            """{"messages": [{"role": "user", "content": "Once"}], "max_completion_tokens": 401}""", Encoding.UTF8, "application/json"), Token);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.NotNull((await response.JsonAsync())["errors"]!["max_completion_tokens"]);
+    }
 }
