@@ -24,7 +24,6 @@ public static class CompletionEndpoints
             .WithDescription("Greedy unless temperature > 0. With stream: true the answer is text/event-stream: one event per text piece, " +
                 "then a last event with finish_reason, usage and timings. 429 with Retry-After when every slot is taken.")
             .Produces<CompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return app;
     }

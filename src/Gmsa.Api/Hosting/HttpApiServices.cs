@@ -48,13 +48,16 @@ public static class HttpApiServices
             {
                 Title = "Gmsa",
                 Version = "v1",
-                Description = "Text completion with the embedded LLaMA-family model. Every error is application/problem+json.",
+                Description = "Text completion with the embedded LLaMA-family model, and GMSA context compression. Every error is application/problem+json " +
+                    "carrying OpenAI's error object; a route asked with a method it does not answer gets 405 with an Allow header.",
             });
             o.SupportNonNullableReferenceTypes();
             o.NonNullableReferenceTypesAsRequired();
             o.OperationFilter<AllResponseTypesFilter>();
             o.SchemaFilter<CompletionLimitsSchemaFilter>();
             o.DocumentFilter<UnknownFieldsAllowedFilter>();
+            o.SchemaFilter<ProblemSchemaFilter>();
+            o.OperationFilter<ErrorResponsesFilter>();
             o.OperationFilter<ExamplesFilter>();
             o.MapType<Contracts.ChatContent>(ChatContentSchema);
         });
