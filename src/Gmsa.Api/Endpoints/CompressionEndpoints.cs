@@ -36,10 +36,12 @@ public static class CompressionEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapPost("/answer", Answer).WithName("Answer").WithSummary("Answer a question over compressed contexts")
             .WithDescription("The decoder reads the contexts' soft tokens, then the question, and answers; stream: true answers with server-sent events.")
+            .Produces<CompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapPost("/reconstruct", Reconstruct).WithName("Reconstruct").WithSummary("What the compression kept")
             .WithDescription("The decoder's restatement of one compressed context (the autoencoder's instruction as prompt), with the " +
                 "compressor's restate adapter where it has one (its answer adapter otherwise); stream: true answers with server-sent events.")
+            .Produces<CompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
         return app;
     }
