@@ -79,11 +79,11 @@ public static class CompletionEndpoints
     {
         using var activity = GmsaTelemetry.StartGeneration(generation.Request, stream: true);
         await foreach (var piece in generation.Text.ReadAllAsync(cancellation))
-            yield return CompletionChunk.Piece(id, piece) with { Model = model };
+            yield return CompletionChunk.Piece(id, model, piece);
         var outcome = await generation.Completion;
         activity.Finish(outcome);
         metrics.Completed(outcome, clock.Elapsed, stream: true);
-        yield return CompletionChunk.Final(id, outcome) with { Model = model };
+        yield return CompletionChunk.Final(id, model, outcome);
     }
 }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Gmsa.Api.Tests.Endpoints;
 using Gmsa.Api.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gmsa.Api.Tests.Hosting;
 
@@ -31,6 +32,24 @@ public sealed class SwaggerCompressionTests : IDisposable
         var schema = OpenApiSchemas.ResponseSchema(document, "post", "/v1/compress", 200, mediaType);
         if (mediaType == "application/json") OpenApiSchemas.AssertFits(document, schema, await response.JsonAsync());
         else Assert.Equal("binary", (string)schema["format"]!);
+    }
+
+    [Theory]
+    [InlineData("/v1/answer", """{"contexts": ["The ship sailed before the sun was up."], "question": " Question: When did the ship sail? Answer:", "max_tokens": 6, "stream": true}""")]
+    [InlineData("/v1/reconstruct", """{"context": "The ship sailed before the sun was up.", "max_tokens": 6, "stream": true}""")]
+    public async Task AnswerOrReconstruct_Streamed_ChunksCarryTheModelAndFitTheDocumentedChunk(string route, string json)
+    {
+        // the chunks lacked model, which completion chunks carry, and the document described them as a bare SSE item
+        var document = await OpenApiSchemas.DocumentAsync(factory, Token);
+        var response = await Post(route, json, stream: true);
+        var events = await response.EventsAsync(Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var schema = OpenApiSchemas.ResponseSchema(document, "post", route, 200, "text/event-stream");
+        Assert.Equal("#/components/schemas/CompletionChunk", (string)schema["$ref"]!);
+        Assert.All(events, e => Assert.Equal(factory.Services.GetRequiredService<Gmsa.Api.Contracts.ModelInfo>().Id, (string)e["model"]!));
+        Assert.All(events, e => OpenApiSchemas.AssertFits(document, schema, e));
+        Assert.NotNull(events[^1]["usage"]);
     }
 
     public void Dispose() => factory.Dispose();
