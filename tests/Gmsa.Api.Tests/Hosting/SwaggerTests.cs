@@ -95,7 +95,7 @@ public sealed class SwaggerTests(ServiceFixture service) : IClassFixture<Service
     }
 
     [Fact]
-    public async Task SwaggerDocument_WithKeysRateLimitAndNoDeadline_Documents401And429EverywhereAndNo504()
+    public async Task SwaggerDocument_WithKeysRateLimitAndNoDeadline_DocumentsBearerScheme401And429EverywhereAndNo504()
     {
         using var factory = new ApiFactory(service.ModelDir, [.. ServiceFixture.Settings, ("Gmsa:Access:ApiKeys:0", "k"),
             ("Gmsa:Access:RequestsPerMinute", "60"), ("Gmsa:Access:RequestTimeoutSeconds", "0")]);
@@ -111,6 +111,10 @@ public sealed class SwaggerTests(ServiceFixture service) : IClassFixture<Service
             Assert.NotNull(responses["401"]!["headers"]!["WWW-Authenticate"]);
             Assert.NotNull(responses["429"]!["headers"]!["Retry-After"]);
         }
+        var scheme = document["components"]!["securitySchemes"]!["api_key"]!;   // a generated client sends the key
+        Assert.Equal(("http", "bearer"), ((string)scheme["type"]!, (string)scheme["scheme"]!));
+        Assert.Equal(["api_key"], document["security"]!.AsArray().SelectMany(r => r!.AsObject().Select(s => s.Key)));
+        Assert.Null((await DocumentAsync(service.Factory))["components"]!["securitySchemes"]);   // no keys, no scheme
     }
 
     [Fact]
