@@ -31,7 +31,7 @@ public static class ChatEndpoints
             .WithDescription("The conversation is rendered with the model's chat template. Extensions: documents (compressed with GMSA and read " +
                 "as soft tokens before the conversation) and rate, top_k, repetition_penalty.")
             .Produces<ChatChunk>(StatusCodes.Status200OK, "text/event-stream")
-            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return app;
     }
 

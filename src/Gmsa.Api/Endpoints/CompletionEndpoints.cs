@@ -24,7 +24,6 @@ public static class CompletionEndpoints
             .WithDescription("Greedy unless temperature > 0. With stream: true the answer is text/event-stream: one event per text piece, " +
                 "then a last event with finish_reason, usage and timings. 429 with Retry-After when every slot is taken.")
             .Produces<CompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
         return app;
     }
@@ -80,11 +79,11 @@ public static class CompletionEndpoints
     {
         using var activity = GmsaTelemetry.StartGeneration(generation.Request, stream: true);
         await foreach (var piece in generation.Text.ReadAllAsync(cancellation))
-            yield return CompletionChunk.Piece(id, piece) with { Model = model };
+            yield return CompletionChunk.Piece(id, model, piece);
         var outcome = await generation.Completion;
         activity.Finish(outcome);
         metrics.Completed(outcome, clock.Elapsed, stream: true);
-        yield return CompletionChunk.Final(id, outcome) with { Model = model };
+        yield return CompletionChunk.Final(id, model, outcome);
     }
 }
 

@@ -36,10 +36,12 @@ public static class CompressionEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapPost("/answer", Answer).WithName("Answer").WithSummary("Answer a question over compressed contexts")
             .WithDescription("The decoder reads the contexts' soft tokens, then the question, and answers; stream: true answers with server-sent events.")
+            .Produces<CompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
         group.MapPost("/reconstruct", Reconstruct).WithName("Reconstruct").WithSummary("What the compression kept")
             .WithDescription("The decoder's restatement of one compressed context (the autoencoder's instruction as prompt), with the " +
                 "compressor's restate adapter where it has one (its answer adapter otherwise); stream: true answers with server-sent events.")
+            .Produces<CompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status429TooManyRequests);
         return app;
     }
@@ -209,7 +211,7 @@ public static class CompressionEndpoints
         var info = new AnswerCompression(prefix.Count, prefix.ContextTokens, hits, Math.Round(compressionMs, 3));
         var responseId = $"ans-{Guid.NewGuid():N}";
         if (stream)
-            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(responseId, generation, services.CompletionMetrics, operation, clock, runUntil),
+            return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(responseId, services.Model.Id, generation, services.CompletionMetrics, operation, clock, runUntil),
                 services.Json.Value.SerializerOptions, services.Context));
         var outcome = await generation.Completion;
         services.CompletionMetrics.Completed(outcome, clock.Elapsed, stream: false, operation);
@@ -217,14 +219,15 @@ public static class CompressionEndpoints
             CompletionUsage.From(outcome), CompletionTimings.From(outcome), info));
     }
 
-    static async IAsyncEnumerable<CompletionChunk> StreamAsync(string id, ScheduledGeneration generation, CompletionMetrics metrics, string operation,
+    /// <summary>Completion chunks, <c>model</c> included as a completion stream's are; the last carries finish_reason, usage and timings.</summary>
+    static async IAsyncEnumerable<CompletionChunk> StreamAsync(string id, string model, ScheduledGeneration generation, CompletionMetrics metrics, string operation,
         Stopwatch clock, [EnumeratorCancellation] CancellationToken cancellation)
     {
         await foreach (var piece in generation.Text.ReadAllAsync(cancellation))
-            yield return CompletionChunk.Piece(id, piece);
+            yield return CompletionChunk.Piece(id, model, piece);
         var outcome = await generation.Completion;
         metrics.Completed(outcome, clock.Elapsed, stream: true, operation);
-        yield return CompletionChunk.Final(id, outcome);
+        yield return CompletionChunk.Final(id, model, outcome);
     }
 
     /// <summary>

@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Gmsa.Api.Options;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
+using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace Gmsa.Api.Hosting;
 
@@ -48,17 +50,35 @@ public static class HttpApiServices
             {
                 Title = "Gmsa",
                 Version = "v1",
-                Description = "Text completion with the embedded LLaMA-family model. Every error is application/problem+json.",
+                Description = "Text completion with the embedded LLaMA-family model, and GMSA context compression. Every error is application/problem+json " +
+                    "carrying OpenAI's error object; a route asked with a method it does not answer gets 405 with an Allow header.",
             });
             o.SupportNonNullableReferenceTypes();
             o.NonNullableReferenceTypesAsRequired();
             o.OperationFilter<AllResponseTypesFilter>();
             o.SchemaFilter<CompletionLimitsSchemaFilter>();
+            o.DocumentFilter<UnknownFieldsAllowedFilter>();
+            o.SchemaFilter<ProblemSchemaFilter>();
+            o.OperationFilter<ErrorResponsesFilter>();
             o.OperationFilter<ExamplesFilter>();
             o.MapType<Contracts.ChatContent>(ChatContentSchema);
         });
+        // With API keys set the document says so, and clients generated from it send the key: Bearer, on every /v1 route
+        services.AddOptions<SwaggerGenOptions>().Configure<IOptions<AccessOptions>>((o, access) =>
+        {
+            if (access.Value.ApiKeys.Length == 0) return;
+            o.AddSecurityDefinition(ApiKeyScheme, new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = $"One of {AccessOptions.Section}:ApiKeys, as 'Authorization: Bearer <key>'.",
+            });
+            o.AddSecurityRequirement(document => new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyScheme, document)] = [] });
+        });
         return builder;
     }
+
+    const string ApiKeyScheme = "api_key";
 
     /// <summary>
     /// What to do about the statuses ASP.NET sets with a title alone: a body that is not JSON (curl's -d without a header
