@@ -126,9 +126,10 @@ public static class CompressionEndpoints
         else if (request.CompressedId is { } given && !CompressionService.IsId(given))
             errors["compressed_id"] = [NotAnId("compressed_id", given)];
         CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
+        var stops = StopSequences.Parse(request.Stop, errors);
         var tokenized = request.Context is { Length: > 0 } c && errors.Count == 0 ? compression.CheckContexts([c], "context", errors) : [];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The reconstruction request is not valid");
-        var sampling = services.Language.Generation.Resolve(temperature: 0);
+        var sampling = services.Language.Generation.Resolve(temperature: 0) with { StopSequences = stops };
         var instruction = compression.Gmsa.EncodePrompt(compression.Gmsa.Config.AutoencoderPrompt);
         return await RunAsync(compression, services, request.Context is { Length: > 0 } ctx ? [ctx] : null, tokenized,
             request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, instruction, sampling, request.MaxTokens, request.Stream, cancellation, ReconstructOperation);

@@ -1,0 +1,80 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gmsa.Api.Tests.Infrastructure;
+
+namespace Gmsa.Api.Tests.Endpoints;
+
+/// <summary>
+/// Fields as OpenAI's clients send them (stop: [], role developer), fields that cannot apply (a rate with compressed ids),
+/// integers past their range, and one problem type and title per status on every route; against the embedded gmsa-tiny.
+/// </summary>
+public sealed class RequestFieldTests : IDisposable
+{
+    readonly ApiFactory factory = new(modelDir: null);
+    static CancellationToken Token => TestContext.Current.CancellationToken;
+    const string UnknownId = "cmp-00000000000000000000000000000000";
+    const string Chad = "The capital of Chad is N'Djamena. The currency of Chad is the Central African CFA franc.";
+    const string Completion = "\"prompt\": \"Once upon a time\"";
+    const string Chat = "\"messages\": [{\"role\": \"user\", \"content\": \"Once upon a time\"}]";
+    const string Answer = "\"question\": \" Capital?\", \"contexts\": [\"" + Chad + "\"]";
+    const string Reconstruct = "\"context\": \"" + Chad + "\"";
+
+    Task<HttpResponseMessage> Post(string route, string json, string contentType = "application/json") =>
+        factory.CreateClient().PostAsync(route, new StringContent(json, Encoding.UTF8, contentType), Token);
+
+    /// <summary>The generated text, as completions, answers and reconstructions (text) or chat (the message) carry it.</summary>
+    static string Text(JsonObject body) => (string?)body["text"] ?? (string)body["choices"]![0]!["message"]!["content"]!;
+
+    [Theory]
+    [InlineData("/v1/completions", Completion)]
+    [InlineData("/v1/chat/completions", Chat)]
+    [InlineData("/v1/answer", Answer)]
+    [InlineData("/v1/reconstruct", Reconstruct)]
+    public async Task Stop_EmptyArray_ReadAsNoStopStrings(string route, string fields)
+    {
+        // OpenAI reads stop: [] as no stop strings, and clients that serialize every field send it
+        var without = await Post(route, "{" + fields + ", \"max_tokens\": 6}");
+        var empty = await Post(route, "{" + fields + ", \"max_tokens\": 6, \"stop\": []}");
+
+        Assert.Equal(HttpStatusCode.OK, empty.StatusCode);
+        Assert.Equal(Text(await without.JsonAsync()), Text(await empty.JsonAsync()));
+    }
+
+    [Theory]
+    [InlineData("/v1/completions", Completion, "[\"\"]", "stop[0] is an empty string, which would end the text before it starts")]
+    [InlineData("/v1/chat/completions", Chat, "\"\"", "stop is an empty string")]
+    [InlineData("/v1/answer", Answer, "[\"a\", \"\"]", "stop[1] is an empty string")]
+    [InlineData("/v1/reconstruct", Reconstruct, "[\"\"]", "stop[0] is an empty string")]
+    [InlineData("/v1/reconstruct", Reconstruct, "[\"a\", \"b\", \"c\", \"d\", \"e\"]", "stop has 5 strings; at most 4 are taken")]
+    [InlineData("/v1/reconstruct", Reconstruct, "5", "stop must be a string or an array of at most 4 strings")]
+    [InlineData("/v1/completions", Completion, "[\"a\", 5]", "stop must be a string or an array of at most 4 strings")]
+    public async Task Stop_EmptyStringOrWrongShape_Answers400UnderStop(string route, string fields, string stop, string expected)
+    {
+        // one message said all of these ("a non-empty string or an array of at most 4 non-empty strings"); reconstruct had no stop
+        var response = await Post(route, "{" + fields + ", \"max_tokens\": 2, \"stop\": " + stop + "}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.JsonAsync())["error"]!;
+        Assert.Equal("stop", (string)error["param"]!);
+        Assert.StartsWith(expected, (string)error["message"]!);
+    }
+
+    [Fact]
+    public async Task Reconstruct_Stop_EndsTheRestatementBeforeIt()
+    {
+        // /v1/answer took stop and /v1/reconstruct ignored it (an unknown field): the restatement ran to max_tokens
+        const string fields = Reconstruct + ", \"max_tokens\": 24";
+        string whole = Text(await (await Post("/v1/reconstruct", "{" + fields + "}")).JsonAsync());
+        Assert.True(whole.Length >= 8, $"the restatement '{whole}' is too short to cut");
+        string stop = whole.Substring(whole.Length / 2, 3);
+
+        var cut = await (await Post("/v1/reconstruct", "{" + fields + ", \"stop\": [" + JsonSerializer.Serialize(stop) + "]}")).JsonAsync();
+
+        Assert.Equal(whole[..whole.IndexOf(stop, StringComparison.Ordinal)], Text(cut));
+        Assert.Equal("stop", (string)cut["finish_reason"]!);
+    }
+
+    public void Dispose() => factory.Dispose();
+}
