@@ -53,7 +53,7 @@ public sealed record AnswerRequest : SamplingFields
     public string[]? CompressedIds { get; init; }
 
     [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
-    [Description("Rate for contexts given as text. Default: the compressor's first training rate.")]
+    [Description("Rate for contexts given as text (refused with compressed_ids: they were compressed at their own). Default: the compressor's first training rate.")]
     public int? Rate { get; init; }
 
     [Description("A string or up to 4 strings, as OpenAI's stop: the answer ends before the first of them (finish_reason stop); [] is none.")]
@@ -70,6 +70,7 @@ public sealed record ReconstructRequest
     public string? Context { get; init; }
 
     [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
+    [Description("Rate for a context given as text (refused with compressed_id: it was compressed at its own). Default: the compressor's first training rate.")]
     public int? Rate { get; init; }
 
     [Range(1, int.MaxValue, ErrorMessage = "max_tokens must be at least 1")]

@@ -106,6 +106,7 @@ public static class CompressionEndpoints
         // a null, empty or malformed id is the client's error, not an unknown id (404: made here once, since expired)
         else if (byId && Array.FindIndex(request.CompressedIds!, id => !CompressionService.IsId(id)) is var bad and >= 0)
             errors["compressed_ids"] = [NotAnId($"compressed_ids[{bad}]", request.CompressedIds![bad])];
+        if (byId && !byText && request.Rate is not null) errors["rate"] = [RateWithIds("compressed_ids were", "their own rate")];
         CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
         var question = CheckPrompt(compression, request.Question, "question", services.Serving.Value, errors);
         var stops = StopSequences.Parse(request.Stop, errors);
@@ -125,6 +126,8 @@ public static class CompressionEndpoints
             errors["context"] = ["give exactly one of context and compressed_id"];
         else if (request.CompressedId is { } given && !CompressionService.IsId(given))
             errors["compressed_id"] = [NotAnId("compressed_id", given)];
+        if (request.CompressedId is not null && string.IsNullOrEmpty(request.Context) && request.Rate is not null)
+            errors["rate"] = [RateWithIds("compressed_id was", "its own rate")];
         CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
         var stops = StopSequences.Parse(request.Stop, errors);
         var tokenized = request.Context is { Length: > 0 } c && errors.Count == 0 ? compression.CheckContexts([c], "context", errors) : [];
@@ -134,6 +137,10 @@ public static class CompressionEndpoints
         return await RunAsync(compression, services, request.Context is { Length: > 0 } ctx ? [ctx] : null, tokenized,
             request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, instruction, sampling, request.MaxTokens, request.Stream, cancellation, ReconstructOperation);
     }
+
+    /// <summary>A rate sent with ids would be ignored: soft tokens keep the rate they were compressed at.</summary>
+    static string RateWithIds(string idsWere, string theirRate) =>
+        $"rate applies to contexts given as text; {idsWere} compressed at {theirRate}: leave rate out, or send the text to compress it at this rate";
 
     /// <summary>Why <paramref name="id"/> cannot be a compressed id (the text is shortened: it is the client's own).</summary>
     static string NotAnId(string field, string? id) => string.IsNullOrWhiteSpace(id)

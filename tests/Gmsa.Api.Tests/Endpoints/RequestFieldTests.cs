@@ -76,5 +76,19 @@ public sealed class RequestFieldTests : IDisposable
         Assert.Equal("stop", (string)cut["finish_reason"]!);
     }
 
+    [Theory]
+    [InlineData("/v1/answer", "\"question\": \" Q?\", \"compressed_ids\": [\"" + UnknownId + "\"], \"rate\": 8", "compressed_ids were compressed at their own rate")]
+    [InlineData("/v1/reconstruct", "\"compressed_id\": \"" + UnknownId + "\", \"rate\": 8", "compressed_id was compressed at its own rate")]
+    public async Task RateWithCompressedIds_Answers400UnderRate(string route, string fields, string expected)
+    {
+        // the rate was ignored without a word: soft tokens keep the rate they were compressed at
+        var response = await Post(route, "{" + fields + ", \"max_tokens\": 2}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.JsonAsync())["error"]!;
+        Assert.Equal("rate", (string)error["param"]!);
+        Assert.StartsWith("rate applies to contexts given as text; " + expected, (string)error["message"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
