@@ -22,7 +22,9 @@ namespace Gmsa.Api.Endpoints;
 /// </summary>
 public static class ChatEndpoints
 {
-    static readonly string[] Roles = ["system", "user", "assistant"];
+    // developer is OpenAI's newer name for system (its current clients send it for o-series models): read as system
+    static readonly string[] Roles = ["system", "developer", "user", "assistant"];
+    static string TemplateRole(string role) => role == "developer" ? "system" : role;
 
     public static IEndpointRouteBuilder MapChatEndpoints(this IEndpointRouteBuilder app)
     {
@@ -64,7 +66,7 @@ public static class ChatEndpoints
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The chat request is not valid");
 
         var lm = services.Language;
-        var messages = request.Messages!.Select(m => new ChatMessage(m.Role, m.Content!.Text)).ToArray();
+        var messages = request.Messages!.Select(m => new ChatMessage(TemplateRole(m.Role), m.Content!.Text)).ToArray();
         int context = lm.Model.Config.ContextLength;
         // The conversation's length is checked before the documents are compressed, and under messages, not max_tokens:
         // by characters first (as completions check a prompt), so a conversation that cannot fit is not tokenized

@@ -90,5 +90,19 @@ public sealed class RequestFieldTests : IDisposable
         Assert.StartsWith("rate applies to contexts given as text; " + expected, (string)error["message"]!);
     }
 
+    [Fact]
+    public async Task Chat_DeveloperRole_ReadAsASystemMessage()
+    {
+        // OpenAI's current clients send role developer (its newer name for system) for o-series models: it was a 400
+        string Body(string role) => $$"""{"messages": [{"role": "{{role}}", "content": "Be brief."}, {"role": "user", "content": "The ship sailed"}], "max_tokens": 6}""";
+        var developer = await Post("/v1/chat/completions", Body("developer"));
+        var system = await Post("/v1/chat/completions", Body("system"));
+
+        Assert.Equal(HttpStatusCode.OK, developer.StatusCode);
+        var (byDeveloper, bySystem) = (await developer.JsonAsync(), await system.JsonAsync());
+        Assert.Equal((int)bySystem["usage"]!["prompt_tokens"]!, (int)byDeveloper["usage"]!["prompt_tokens"]!);
+        Assert.Equal(Text(bySystem), Text(byDeveloper));
+    }
+
     public void Dispose() => factory.Dispose();
 }
