@@ -104,5 +104,25 @@ public sealed class RequestFieldTests : IDisposable
         Assert.Equal(Text(bySystem), Text(byDeveloper));
     }
 
+    [Theory]
+    [InlineData("/v1/completions", "\"prompt\": \"Hi\", \"seed\": 18446744073709551616", "seed", "an integer from -9223372036854775808 to 9223372036854775807")]
+    [InlineData("/v1/answer", Answer + ", \"seed\": -9223372036854775809", "seed", "an integer from -9223372036854775808 to 9223372036854775807")]
+    [InlineData("/v1/completions", "\"prompt\": \"Hi\", \"max_tokens\": 2147483648", "max_tokens", "an integer from 1 to 2147483647")]   // said from -2147483648
+    [InlineData("/v1/completions", "\"prompt\": \"Hi\", \"max_tokens\": 1e10", "max_tokens", "an integer from 1 to 2147483647")]
+    [InlineData("/v1/completions", "\"prompt\": \"Hi\", \"top_k\": -2147483649", "top_k", "an integer from 0 to 2147483647")]
+    [InlineData("/v1/chat/completions", Chat + ", \"n\": 99999999999", "n", "an integer from 1 to 8")]
+    [InlineData("/v1/compress", "\"contexts\": [\"Chad.\"], \"rate\": 4294967296", "rate", "an integer from 1 to 1024")]
+    [InlineData("/v1/compress", "\"context_ids\": [[5, 99999999999]]", "context_ids[0][1]", "an integer from -2147483648 to 2147483647")]
+    public async Task IntegerPastItsRange_Answers400WithTheFieldsRange(string route, string fields, string field, string expected)
+    {
+        // "seed must be an integer" for an integer, and the type's range for fields whose [Range] is narrower
+        var response = await Post(route, "{" + fields + "}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.JsonAsync())["error"]!;
+        Assert.Equal(field, (string)error["param"]!);
+        Assert.StartsWith($"{field} must be {expected} (at $.{field}, line 1, byte ", (string)error["message"]!);
+    }
+
     public void Dispose() => factory.Dispose();
 }
