@@ -23,7 +23,7 @@ public static class AccessControl
     public static WebApplicationBuilder AddGmsaAccessControl(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<AccessOptions>().BindConfiguration(AccessOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AccessOptions>().BindConfiguration(AccessOptions.Section).ValidateSettings().ValidateOnStart();
         // Configured lazily from the bound options: settings a host adds after Program starts (tests, hosting layers) count.
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<AccessOptions>>((o, options) =>
