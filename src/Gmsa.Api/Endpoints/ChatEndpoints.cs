@@ -63,7 +63,7 @@ public static class ChatEndpoints
         if (request.Documents is { Length: > 0 } && compression is null) errors["documents"] = ["documents need a model with a GMSA compressor"];
         var documentTokens = request.Documents is { Length: > 0 } && compression is not null && errors.Count == 0
             ? compression.CheckContexts(request.Documents, "documents", errors) : [];
-        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The chat request is not valid");
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, detail: NotValid);
 
         var lm = services.Language;
         var messages = request.Messages!.Select(m => new ChatMessage(TemplateRole(m.Role), m.Content!.Text)).ToArray();
@@ -97,7 +97,7 @@ public static class ChatEndpoints
                 {
                     ["documents"] = [$"the documents' {prefix.Count} soft tokens and the messages' {prompt.Count} tokens leave no room in the model's " +
                                      $"context of {context} tokens: compress at a higher rate or send fewer documents"],
-                }, title: "The chat request does not fit the model's context");
+                }, detail: DoesNotFit);
         }
 
         int used = prompt.Count + (prefix?.Count ?? 0);
@@ -126,7 +126,7 @@ public static class ChatEndpoints
         }
         catch (ArgumentException e)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["max_tokens"] = [e.Message] }, title: "The chat request does not fit the model's context");
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["max_tokens"] = [e.Message] }, detail: DoesNotFit);
         }
         finally
         {
@@ -163,10 +163,13 @@ public static class ChatEndpoints
     }
 
     static ValidationProblem MessagesTooLong(string why) =>
-        TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["messages"] = [why] }, title: "The chat request is not valid");
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["messages"] = [why] }, detail: NotValid);
+
+    const string NotValid = "the chat request is not valid (errors names each field)";
+    const string DoesNotFit = "the chat request does not fit the model's context";
 
     static ProblemHttpResult Busy(ChatServices services) => TooManyRequests.Problem(services.Context, services.Serving.Value,
-        "Too many requests in progress", $"every slot is taken; retry after {services.Serving.Value.RetryAfterSeconds} s");
+        $"every slot is taken; retry after {services.Serving.Value.RetryAfterSeconds} s");
 }
 
 /// <summary>What the chat handler needs besides the request body.</summary>

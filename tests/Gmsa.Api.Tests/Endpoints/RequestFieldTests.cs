@@ -124,5 +124,38 @@ public sealed class RequestFieldTests : IDisposable
         Assert.StartsWith($"{field} must be {expected} (at $.{field}, line 1, byte ", (string)error["message"]!);
     }
 
+    [Theory]
+    [InlineData("POST", "/v1/completions", """{"prompt": ""}""", 400)]                                          // DataAnnotations
+    [InlineData("POST", "/v1/chat/completions", """{"messages": []}""", 400)]
+    [InlineData("POST", "/v1/answer", """{"question": "Q", "contexts": ["a"], "stop": 5}""", 400)]              // a handler's check
+    [InlineData("POST", "/v1/compress", "{", 400)]                                                                // the body reader
+    [InlineData("POST", "/v1/reconstruct", "", 400)]
+    [InlineData("GET", "/v1/nothing-here", null, 404)]                                                            // status pages
+    [InlineData("GET", "/v1/models/other", null, 404)]                                                            // handlers
+    [InlineData("POST", "/v1/answer", """{"question": "Q", "compressed_ids": ["cmp-00000000000000000000000000000000"]}""", 404)]
+    [InlineData("GET", "/v1/completions", null, 405)]
+    [InlineData("POST", "/v1/completions", "prompt=Hi", 415)]
+    public async Task Error_AnyRouteOrSource_HasTheStatussTypeAndTitleAndSaysWhatInDetail(string method, string route, string? body, int status)
+    {
+        // a 400 was titled "The chat request is not valid", "One or more validation errors occurred.", "The request body is
+        // not valid JSON for ..." by route and source; a 404 "Unknown compressed_id", "No such model" or "Not Found"
+        var request = new HttpRequestMessage(new HttpMethod(method), route);
+        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, body.StartsWith("prompt=", StringComparison.Ordinal) ? "text/plain" : "application/json");
+        var response = await factory.CreateClient().SendAsync(request, Token);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        var problem = await response.JsonAsync();
+        var (type, title) = status switch
+        {
+            400 => ("https://tools.ietf.org/html/rfc9110#section-15.5.1", "Bad Request"),
+            404 => ("https://tools.ietf.org/html/rfc9110#section-15.5.5", "Not Found"),
+            405 => ("https://tools.ietf.org/html/rfc9110#section-15.5.6", "Method Not Allowed"),
+            _ => ("https://tools.ietf.org/html/rfc9110#section-15.5.16", "Unsupported Media Type"),
+        };
+        Assert.Equal(type, (string)problem["type"]!);
+        Assert.Equal(title, (string)problem["title"]!);
+        Assert.False(string.IsNullOrEmpty((string?)problem["detail"]), $"no detail in {problem.ToJsonString()}");
+    }
+
     public void Dispose() => factory.Dispose();
 }
