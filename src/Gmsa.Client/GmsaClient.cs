@@ -36,7 +36,8 @@ public sealed class GmsaClient(HttpClient http) : IChatClient
 
     /// <summary>
     /// POST /v1/answer over contexts given as text or as ids from <see cref="CompressAsync"/> (greedy unless told); the
-    /// answer ends before the first of <paramref name="stop"/>'s strings.
+    /// answer ends before the first of <paramref name="stop"/>'s strings. <paramref name="rate"/> is for contexts: ids keep
+    /// the rate they were compressed at, and the service refuses a rate sent with them.
     /// </summary>
     public async Task<Answer> AnswerAsync(string question, IEnumerable<string>? contexts = null, IEnumerable<string>? compressedIds = null,
         int? rate = null, int? maxTokens = null, double? temperature = null, CancellationToken cancellation = default, IEnumerable<string>? stop = null)
@@ -48,9 +49,13 @@ public sealed class GmsaClient(HttpClient http) : IChatClient
         return (await PostAsync("/v1/answer", request, cancellation)).Deserialize<Answer>(Json)!;
     }
 
-    /// <summary>POST /v1/reconstruct: the decoder's restatement of a compressed context.</summary>
-    public async Task<Answer> ReconstructAsync(string compressedId, int? maxTokens = null, CancellationToken cancellation = default) =>
-        (await PostAsync("/v1/reconstruct", new JsonObject { ["compressed_id"] = compressedId, ["max_tokens"] = maxTokens }, cancellation)).Deserialize<Answer>(Json)!;
+    /// <summary>POST /v1/reconstruct: the decoder's restatement of a compressed context, ended before the first of <paramref name="stop"/>'s strings.</summary>
+    public async Task<Answer> ReconstructAsync(string compressedId, int? maxTokens = null, CancellationToken cancellation = default, IEnumerable<string>? stop = null)
+    {
+        var request = new JsonObject { ["compressed_id"] = compressedId, ["max_tokens"] = maxTokens };
+        if (stop is not null) request["stop"] = Array(stop);
+        return (await PostAsync("/v1/reconstruct", request, cancellation)).Deserialize<Answer>(Json)!;
+    }
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {

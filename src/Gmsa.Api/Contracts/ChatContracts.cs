@@ -11,7 +11,7 @@ public sealed record ChatRequest : SamplingFields
     public string? Model { get; init; }
 
     [Required(ErrorMessage = "messages is required: an array of messages, each with a role and a content"), MinLength(1, ErrorMessage = "messages must hold at least one message")]
-    [Description("The conversation: {role: system|user|assistant, content}, rendered with the model's chat template. content is a string or, " +
+    [Description("The conversation: {role: system|developer|user|assistant, content} (developer, OpenAI's newer name for system, is read as system), rendered with the model's chat template. content is a string or, " +
         "as OpenAI's clients send it, an array of text parts ({type: text, text}) read concatenated in order; other part types are refused.")]
     public ChatRequestMessage[]? Messages { get; init; }
 

@@ -53,10 +53,10 @@ public sealed record AnswerRequest : SamplingFields
     public string[]? CompressedIds { get; init; }
 
     [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
-    [Description("Rate for contexts given as text. Default: the compressor's first training rate.")]
+    [Description("Rate for contexts given as text (refused with compressed_ids: they were compressed at their own). Default: the compressor's first training rate.")]
     public int? Rate { get; init; }
 
-    [Description("A string or up to 4 strings, as OpenAI's stop: the answer ends before the first of them (finish_reason stop).")]
+    [Description("A string or up to 4 strings, as OpenAI's stop: the answer ends before the first of them (finish_reason stop); [] is none.")]
     public System.Text.Json.JsonElement? Stop { get; init; }
 }
 
@@ -70,10 +70,14 @@ public sealed record ReconstructRequest
     public string? Context { get; init; }
 
     [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
+    [Description("Rate for a context given as text (refused with compressed_id: it was compressed at its own). Default: the compressor's first training rate.")]
     public int? Rate { get; init; }
 
     [Range(1, int.MaxValue, ErrorMessage = "max_tokens must be at least 1")]
     public int? MaxTokens { get; init; }
+
+    [Description("A string or up to 4 strings, as /v1/answer takes them: the restatement ends before the first of them (finish_reason stop); [] is none.")]
+    public System.Text.Json.JsonElement? Stop { get; init; }
 
     [Description("Answer with server-sent events, as /v1/answer does: one per text piece, then a final one with finish_reason and usage. null is false.")]
     [System.Text.Json.Serialization.JsonConverter(typeof(NullAsFalseConverter))]

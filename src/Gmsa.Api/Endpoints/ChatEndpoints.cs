@@ -22,7 +22,9 @@ namespace Gmsa.Api.Endpoints;
 /// </summary>
 public static class ChatEndpoints
 {
-    static readonly string[] Roles = ["system", "user", "assistant"];
+    // developer is OpenAI's newer name for system (its current clients send it for o-series models): read as system
+    static readonly string[] Roles = ["system", "developer", "user", "assistant"];
+    static string TemplateRole(string role) => role == "developer" ? "system" : role;
 
     public static IEndpointRouteBuilder MapChatEndpoints(this IEndpointRouteBuilder app)
     {
@@ -61,10 +63,10 @@ public static class ChatEndpoints
         if (request.Documents is { Length: > 0 } && compression is null) errors["documents"] = ["documents need a model with a GMSA compressor"];
         var documentTokens = request.Documents is { Length: > 0 } && compression is not null && errors.Count == 0
             ? compression.CheckContexts(request.Documents, "documents", errors) : [];
-        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The chat request is not valid");
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, detail: NotValid);
 
         var lm = services.Language;
-        var messages = request.Messages!.Select(m => new ChatMessage(m.Role, m.Content!.Text)).ToArray();
+        var messages = request.Messages!.Select(m => new ChatMessage(TemplateRole(m.Role), m.Content!.Text)).ToArray();
         int context = lm.Model.Config.ContextLength;
         // The conversation's length is checked before the documents are compressed, and under messages, not max_tokens:
         // by characters first (as completions check a prompt), so a conversation that cannot fit is not tokenized
@@ -95,7 +97,7 @@ public static class ChatEndpoints
                 {
                     ["documents"] = [$"the documents' {prefix.Count} soft tokens and the messages' {prompt.Count} tokens leave no room in the model's " +
                                      $"context of {context} tokens: compress at a higher rate or send fewer documents"],
-                }, title: "The chat request does not fit the model's context");
+                }, detail: DoesNotFit);
         }
 
         int used = prompt.Count + (prefix?.Count ?? 0);
@@ -124,7 +126,7 @@ public static class ChatEndpoints
         }
         catch (ArgumentException e)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["max_tokens"] = [e.Message] }, title: "The chat request does not fit the model's context");
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["max_tokens"] = [e.Message] }, detail: DoesNotFit);
         }
         finally
         {
@@ -161,10 +163,13 @@ public static class ChatEndpoints
     }
 
     static ValidationProblem MessagesTooLong(string why) =>
-        TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["messages"] = [why] }, title: "The chat request is not valid");
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["messages"] = [why] }, detail: NotValid);
+
+    const string NotValid = "the chat request is not valid (errors names each field)";
+    const string DoesNotFit = "the chat request does not fit the model's context";
 
     static ProblemHttpResult Busy(ChatServices services) => TooManyRequests.Problem(services.Context, services.Serving.Value,
-        "Too many requests in progress", $"every slot is taken; retry after {services.Serving.Value.RetryAfterSeconds} s");
+        $"every slot is taken; retry after {services.Serving.Value.RetryAfterSeconds} s");
 }
 
 /// <summary>What the chat handler needs besides the request body.</summary>

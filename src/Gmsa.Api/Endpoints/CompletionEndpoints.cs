@@ -28,6 +28,8 @@ public static class CompletionEndpoints
         return app;
     }
 
+    const string NotValid = "the completion request is not valid (errors names each field)";
+
     public static async Task<Results<Ok<CompletionResponse>, ServerSentEventsResult<string>, ValidationProblem, ProblemHttpResult>> CreateCompletion(
         CompletionRequest request, [AsParameters] CompletionServices services, CancellationToken cancellation)
     {
@@ -35,7 +37,7 @@ public static class CompletionEndpoints
         var stops = StopSequences.Parse(request.Stop, requestErrors);
         int n = request.N ?? 1;
         if (n > 1 && request.Stream) requestErrors["n"] = ["n > 1 is supported without stream only"];
-        if (requestErrors.Count > 0) return TypedResults.ValidationProblem(requestErrors, title: "The completion request is not valid");
+        if (requestErrors.Count > 0) return TypedResults.ValidationProblem(requestErrors, detail: NotValid);
         var clock = Stopwatch.StartNew();
         // Admission first (a slot per choice), tokenizing second: a full service refuses at once, without tokenizing a long prompt for nothing.
         var slots = new List<AdmissionSlot>(n);
@@ -48,7 +50,7 @@ public static class CompletionEndpoints
         if (!services.Validator.TryValidate(request, out var valid, out var errors))
         {
             foreach (var s in slots) s.Dispose();
-            return TypedResults.ValidationProblem(errors, title: "The completion request is not valid");
+            return TypedResults.ValidationProblem(errors, detail: NotValid);
         }
         var runUntil = request.Stream ? RequestDeadline.TakeOver(services.Context) : cancellation;
         var generations = slots.Select((slot, i) => services.Scheduler.Enqueue(slot,
@@ -69,7 +71,7 @@ public static class CompletionEndpoints
     {
         var serving = services.Serving.Value;
         services.Metrics.Rejected();
-        return Hosting.TooManyRequests.Problem(services.Context, serving, "Too many completions in progress",
+        return Hosting.TooManyRequests.Problem(services.Context, serving,
             $"all {serving.MaxQueuedRequests} slots ({ServingOptions.Section}:MaxQueuedRequests) are taken; retry after {serving.RetryAfterSeconds} s");
     }
 

@@ -64,7 +64,7 @@ public static class CompressionEndpoints
         if (errors.Count == 0)
             compression.CheckResponseSize(byText ? tokenized.Select(t => t.Count) : request.ContextIds!.Select(ids => ids.Length), rate, format,
                 promptIds?.Count ?? 0, byText ? "contexts" : "context_ids", errors);
-        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The compression request is not valid");
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, detail: "the compression request is not valid (errors names each field)");
 
         (string Id, SoftTokenData Soft, bool Cached)[] results;
         try
@@ -108,11 +108,12 @@ public static class CompressionEndpoints
         // a null, empty or malformed id is the client's error, not an unknown id (404: made here once, since expired)
         else if (byId && Array.FindIndex(request.CompressedIds!, id => !CompressionService.IsId(id)) is var bad and >= 0)
             errors["compressed_ids"] = [NotAnId($"compressed_ids[{bad}]", request.CompressedIds![bad])];
+        if (byId && !byText && request.Rate is not null) errors["rate"] = [RateWithIds("compressed_ids were", "their own rate")];
         CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
         var question = CheckPrompt(compression, request.Question, "question", services.Serving.Value, errors);
         var stops = StopSequences.Parse(request.Stop, errors);
         var tokenized = byText && errors.Count == 0 ? compression.CheckContexts(request.Contexts!, "contexts", errors) : [];
-        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The answer request is not valid");
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, detail: "the answer request is not valid (errors names each field)");
         var sampling = request.ToSampling(services.Language.Generation, services.Serving.Value.DefaultMaxTokens) with { StopSequences = stops };
         return await RunAsync(compression, services, byText ? request.Contexts : null, tokenized, request.CompressedIds, request.Rate, question!, sampling, request.MaxTokens,
             request.Stream, cancellation);
@@ -127,14 +128,21 @@ public static class CompressionEndpoints
             errors["context"] = ["give exactly one of context and compressed_id"];
         else if (request.CompressedId is { } given && !CompressionService.IsId(given))
             errors["compressed_id"] = [NotAnId("compressed_id", given)];
+        if (request.CompressedId is not null && string.IsNullOrEmpty(request.Context) && request.Rate is not null)
+            errors["rate"] = [RateWithIds("compressed_id was", "its own rate")];
         CompletionRequestValidator.CheckMaxNewTokens(request.MaxTokens, "max_tokens", services.Serving.Value, errors);
+        var stops = StopSequences.Parse(request.Stop, errors);
         var tokenized = request.Context is { Length: > 0 } c && errors.Count == 0 ? compression.CheckContexts([c], "context", errors) : [];
-        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, title: "The reconstruction request is not valid");
-        var sampling = services.Language.Generation.Resolve(temperature: 0);
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors, detail: "the reconstruction request is not valid (errors names each field)");
+        var sampling = services.Language.Generation.Resolve(temperature: 0) with { StopSequences = stops };
         var instruction = compression.Gmsa.EncodePrompt(compression.Gmsa.Config.AutoencoderPrompt);
         return await RunAsync(compression, services, request.Context is { Length: > 0 } ctx ? [ctx] : null, tokenized,
             request.CompressedId is { Length: > 0 } id ? [id] : null, request.Rate, instruction, sampling, request.MaxTokens, request.Stream, cancellation, ReconstructOperation);
     }
+
+    /// <summary>A rate sent with ids would be ignored: soft tokens keep the rate they were compressed at.</summary>
+    static string RateWithIds(string idsWere, string theirRate) =>
+        $"rate applies to contexts given as text; {idsWere} compressed at {theirRate}: leave rate out, or send the text to compress it at this rate";
 
     /// <summary>Why <paramref name="id"/> cannot be a compressed id (the text is shortened: it is the client's own).</summary>
     static string NotAnId(string field, string? id) => string.IsNullOrWhiteSpace(id)
@@ -171,8 +179,8 @@ public static class CompressionEndpoints
             {
                 var soft = await compression.FindAsync(id, cancellation);   // well-formed: checked with the request
                 if (soft is null)
-                    return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Unknown compressed_id",
-                        detail: $"'{id}' is not cached (never made, or expired after {compression.Options.CacheSeconds} s): compress the context again");
+                    return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound,
+                        detail: $"compressed_id '{id}' is not cached (never made, or expired after {compression.Options.CacheSeconds} s): compress the context again");
                 parts.Add(soft);
                 hits++;
                 services.CompressionMetrics.Served(soft, cached: true);
@@ -186,7 +194,7 @@ public static class CompressionEndpoints
             {
                 [FullField(operation, ids is not null, prompt.Count >= context)] = [$"{prefix.Count} soft tokens and {prompt.Count} question tokens leave no room in " +
                     $"the decoder's context of {context} tokens: compress at a higher rate, or send fewer or shorter contexts"],
-            }, title: "The soft tokens and the question do not fit the decoder's context");
+            }, detail: "the soft tokens and the question do not fit the decoder's context");
         sampling = sampling with { MaxNewTokens = maxTokens ?? Math.Min(services.Serving.Value.DefaultMaxTokens, context - used) };
         var softTensor = prefix.ToTensor(services.Language.Model.Device);
         var adapter = operation == ReconstructOperation ? compression.Gmsa.RestateAdapter : compression.Gmsa.AnswerAdapter;
@@ -205,7 +213,7 @@ public static class CompressionEndpoints
         {
             softTensor.Dispose();
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["max_tokens"] = [e.Message + "; compress at a higher rate or ask for fewer tokens"] },
-                title: "The soft tokens, the question and max_tokens do not fit the decoder's context");
+                detail: "the soft tokens, the question and max_tokens do not fit the decoder's context");
         }
         _ = generation.Completion.ContinueWith(_ => softTensor.Dispose(), TaskScheduler.Default);
         var info = new AnswerCompression(prefix.Count, prefix.ContextTokens, hits, Math.Round(compressionMs, 3));
@@ -265,11 +273,11 @@ public static class CompressionEndpoints
         : operation == ReconstructOperation ? (byId ? "compressed_id" : "context")
         : byId ? "compressed_ids" : "contexts";
 
-    static ProblemHttpResult NoCompressor() => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No compressor",
+    static ProblemHttpResult NoCompressor() => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound,
         detail: $"the loaded model has no GMSA compressor: serve a model folder with a compressor/ folder, or set {CompressionOptions.Section}:Compressor");
 
     static ProblemHttpResult Busy(CompressionServices services) => TooManyRequests.Problem(services.Context, services.Serving.Value,
-        "Too many requests in progress", $"every compression or generation slot is taken; retry after {services.Serving.Value.RetryAfterSeconds} s");
+        $"every compression or generation slot is taken; retry after {services.Serving.Value.RetryAfterSeconds} s");
 }
 
 /// <summary>What the compression handlers need besides the request body.</summary>

@@ -20,5 +20,5 @@ public static class ModelEndpoints
     public static Results<Ok<ModelInfo>, ProblemHttpResult> GetModel(string id, ModelInfo model) =>
         id == model.Id
             ? TypedResults.Ok(model)
-            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such model", detail: $"this service serves '{model.Id}' only");
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, detail: $"this service serves '{model.Id}' only");
 }

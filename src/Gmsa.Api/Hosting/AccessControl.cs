@@ -18,12 +18,14 @@ namespace Gmsa.Api.Hosting;
 public static class AccessControl
 {
     public const string Policy = "gmsa-keys";
+    /// <summary>The rate limit's fixed window (Gmsa:Access:RequestsPerMinute counts within it).</summary>
+    public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     static bool IsApi(HttpContext context) => context.Request.Path.StartsWithSegments("/v1");
 
     public static WebApplicationBuilder AddGmsaAccessControl(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<AccessOptions>().BindConfiguration(AccessOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AccessOptions>().BindConfiguration(AccessOptions.Section).ValidateSettings().ValidateOnStart();
         // Configured lazily from the bound options: settings a host adds after Program starts (tests, hosting layers) count.
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<IOptions<AccessOptions>>((o, options) =>
@@ -33,10 +35,10 @@ public static class AccessControl
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             o.OnRejected = async (context, cancellation) =>
             {
-                var seconds = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) ? Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)) : 60;
+                var seconds = RetryAfterSeconds(context.Lease, Window);
                 context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                await WriteProblemAsync(context.HttpContext, StatusCodes.Status429TooManyRequests, "Rate limit reached",
-                    $"at most {access.RequestsPerMinute} requests a minute per {(Caller(context.HttpContext, keyed).StartsWith("key:", StringComparison.Ordinal) ? "API key" : "client address")} " +
+                await WriteProblemAsync(context.HttpContext, StatusCodes.Status429TooManyRequests,
+                    $"rate limit reached: at most {access.RequestsPerMinute} requests a minute per {(Caller(context.HttpContext, keyed).StartsWith("key:", StringComparison.Ordinal) ? "API key" : "client address")} " +
                     $"({AccessOptions.Section}:RequestsPerMinute); retry after {seconds} s");
             };
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
@@ -45,7 +47,7 @@ public static class AccessControl
                     : RateLimitPartition.GetFixedWindowLimiter(Caller(context, keyed), _ => new FixedWindowRateLimiterOptions
                     {
                         PermitLimit = access.RequestsPerMinute,
-                        Window = TimeSpan.FromMinutes(1),
+                        Window = Window,
                         QueueLimit = 0,
                     }));
         });
@@ -57,8 +59,8 @@ public static class AccessControl
             o.DefaultPolicy = new RequestTimeoutPolicy
             {
                 Timeout = TimeSpan.FromSeconds(access.RequestTimeoutSeconds),
-                WriteTimeoutResponse = context => WriteProblemAsync(context, StatusCodes.Status504GatewayTimeout, "The request took too long",
-                    $"it ran past {access.RequestTimeoutSeconds} s ({AccessOptions.Section}:RequestTimeoutSeconds) and was stopped; its slot is free"),
+                WriteTimeoutResponse = context => WriteProblemAsync(context, StatusCodes.Status504GatewayTimeout,
+                    $"the request took too long: it ran past {access.RequestTimeoutSeconds} s ({AccessOptions.Section}:RequestTimeoutSeconds) and was stopped; its slot is free"),
             };
         });
         services.AddSingleton<Draining>();
@@ -85,14 +87,14 @@ public static class AccessControl
             if (IsApi(context) && draining.Active)
             {
                 context.Response.Headers.Connection = "close";
-                await WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable, "Shutting down",
+                await WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable,
                     "this instance is stopping: requests in flight finish, new ones go elsewhere");
                 return;
             }
             if (IsApi(context) && keys.Length > 0 && !Authorized(context, keys))
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
-                await WriteProblemAsync(context, StatusCodes.Status401Unauthorized, "A valid API key is required",
+                await WriteProblemAsync(context, StatusCodes.Status401Unauthorized,
                     "the API key is missing or unknown: send it as 'Authorization: Bearer <key>'");
                 return;
             }
@@ -126,10 +128,18 @@ public static class AccessControl
             : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
     }
 
-    static Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
+    /// <summary>
+    /// Seconds until a refused caller may retry: the limiter's own answer (its lease's RetryAfter, rounded up to whole
+    /// seconds, at least 1) where it gives one, else the whole <paramref name="window"/>, after which any window has turned.
+    /// </summary>
+    public static int RetryAfterSeconds(RateLimitLease lease, TimeSpan window) =>
+        Math.Max(1, (int)Math.Ceiling((lease.TryGetMetadata(MetadataName.RetryAfter, out var retry) ? retry : window).TotalSeconds));
+
+    /// <summary>A problem body; its type and title are the status's (<see cref="ProblemTypes"/>), <paramref name="detail"/> says what happened.</summary>
+    static Task WriteProblemAsync(HttpContext context, int status, string detail)
     {
         context.Response.StatusCode = status;
         var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
-        return problems.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail } }).AsTask();
+        return problems.WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = new ProblemDetails { Status = status, Detail = detail } }).AsTask();
     }
 }

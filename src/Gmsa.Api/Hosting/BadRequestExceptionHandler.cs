@@ -25,10 +25,10 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
                 ["body"] = [$"the request needs a JSON object body ({RequestKind(context)}); it was empty or null"],
             })
             {
-                Title = "The request needs a JSON object body",
+                Detail = "the request needs a JSON object body",
                 Status = bad.StatusCode,
             }
-            : new ProblemDetails { Title = "The request could not be read", Detail = bad.Message, Status = bad.StatusCode };
+            : new ProblemDetails { Detail = $"the request could not be read: {bad.Message}", Status = bad.StatusCode };
         return problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
     }
 
@@ -52,12 +52,12 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
                        : expected is null ? $"not valid JSON for this field ({at})" : $"{field} must be {expected} ({at})"],
         })
         {
-            Title = expected is null ? $"The request body is not valid JSON for {RequestKind(context)}" : $"The request body has a field of the wrong type for {RequestKind(context)}",
+            Detail = expected is null ? $"the request body is not valid JSON for {RequestKind(context)}" : $"the request body has a field of the wrong type for {RequestKind(context)}",
             Status = status,
         };
     }
 
-    /// <summary>Each route's body type, named as the handlers' own titles name it ("The chat request is not valid").</summary>
+    /// <summary>Each route's body type, named as the handlers' own details name it ("the chat request is not valid").</summary>
     static readonly Dictionary<Type, string> Kinds = new()
     {
         [typeof(CompletionRequest)] = "a completion request",

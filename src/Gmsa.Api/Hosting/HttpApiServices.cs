@@ -28,6 +28,7 @@ public static class HttpApiServices
         {
             if (context.ProblemDetails is HttpValidationProblemDetails validation) SnakeCaseKeys(validation.Errors);
             context.ProblemDetails.Detail ??= StatusDetail(context.HttpContext);
+            ProblemTypes.Apply(context.ProblemDetails, context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode);
             context.ProblemDetails.Extensions["error"] = OpenAiError.From(context.ProblemDetails);
         });
         // After ASP.NET's writer: takes the errors it declines for their Accept header, so every error has the same body
@@ -82,7 +83,7 @@ public static class HttpApiServices
 
     /// <summary>
     /// What to do about the statuses ASP.NET sets with a title alone: a body that is not JSON (curl's -d without a header
-    /// sends a form) and a route asked with the wrong method.
+    /// sends a form), a route asked with the wrong method, and a path no route answers.
     /// </summary>
     static string? StatusDetail(HttpContext http) => http.Response.StatusCode switch
     {
@@ -92,6 +93,7 @@ public static class HttpApiServices
         StatusCodes.Status405MethodNotAllowed =>
             $"{http.Request.Path} does not answer {http.Request.Method}" +
             (http.Response.Headers.Allow is { Count: > 0 } allow ? $"; it answers {string.Join(", ", allow.ToArray())}" : ""),
+        StatusCodes.Status404NotFound when http.GetEndpoint() is null => $"no route answers {http.Request.Path}: /swagger lists the routes",
         _ => null,
     };
 

@@ -21,18 +21,18 @@ public static class ModelServices
         services.AddOptions<ModelOptions>()
             .BindConfiguration(ModelOptions.Section)
             .PostConfigure<IHostEnvironment>((o, env) => o.Path = ModelFolder.Resolve(o.Path, env.ContentRootPath))
-            .ValidateDataAnnotations()
+            .ValidateSettings()
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ModelOptions>, ModelFolderValidator>();
         services.AddOptions<ServingOptions>()
             .BindConfiguration(ServingOptions.Section)
-            .ValidateDataAnnotations()
+            .ValidateSettings()
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ServingOptions>, ServingOptionsValidator>();
 
         services.AddOptions<CompressionOptions>()
             .BindConfiguration(CompressionOptions.Section)
-            .ValidateDataAnnotations()
+            .ValidateSettings()
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<CompressionOptions>, CompressionOptionsValidator>();
 

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Gmsa.Api.Options;
 using Microsoft.Extensions.Options;
 
 namespace Gmsa.Api.Hosting;
@@ -56,27 +57,18 @@ public static partial class StartupFailure
             $"{error.Message.ReplaceLineEndings(" ")} (while loading the model)",
         OptionsValidationException invalid => string.Join("; ", invalid.Failures),
         InvalidOperationException { InnerException: not null } e when ConversionFailure().Match(e.Message) is { Success: true } m =>
-            $"{m.Groups["path"].Value} is '{m.Groups["value"].Value}', but it takes {Expected(m.Groups["type"].Value)} " +
-            $"(set as {m.Groups["path"].Value} in appsettings.json, --{m.Groups["path"].Value}=..., or {m.Groups["path"].Value.Replace(":", "__")})",
+            $"{m.Groups["path"].Value} is '{m.Groups["value"].Value}', but it takes {Expected(m.Groups["type"].Value, m.Groups["path"].Value)} " +
+            $"({Settings.Where(m.Groups["path"].Value)})",
         IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException } inUse =>
             $"{inUse.Message.TrimEnd('.')}: stop what listens there, or choose another address with --urls (ASPNETCORE_URLS)",
         _ => null,
     };
 
-    /// <summary>The values a configuration type takes, in words: an enum's names, a number's range.</summary>
-    static string Expected(string typeName)
+    /// <summary>The values a setting takes, in words: an enum's names, a number's range (the setting's [Range] where it has one).</summary>
+    static string Expected(string typeName, string path)
     {
         var type = AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetType(typeName)).FirstOrDefault(t => t is not null);
-        type = type is null ? null : Nullable.GetUnderlyingType(type) ?? type;
-        return type switch
-        {
-            { IsEnum: true } => "one of " + string.Join(", ", Enum.GetNames(type)),
-            _ when type == typeof(int) => $"a whole number from {int.MinValue} to {int.MaxValue}",
-            _ when type == typeof(long) => $"a whole number from {long.MinValue} to {long.MaxValue}",
-            _ when type == typeof(double) || type == typeof(float) => "a number",
-            _ when type == typeof(bool) => "true or false",
-            _ => $"a value of type {typeName}",
-        };
+        return type is null ? $"a value of type {typeName}" : Settings.Takes(type, Settings.Find(path));
     }
 
     // The binder's wording (Microsoft.Extensions.Configuration.Binder): the value, the setting's path, the property's type.

@@ -33,6 +33,9 @@ public sealed class GmsaClientTests : IDisposable
 
         var restated = await client.ReconstructAsync(compressed.CompressedId, maxTokens: 20, Token);
         Assert.True(restated.Usage.CompletionTokens > 0);
+        var cut = restated.Text.Substring(restated.Text.Length / 2, 1);
+        var restatedUntil = await client.ReconstructAsync(compressed.CompressedId, maxTokens: 20, Token, stop: [cut]);
+        Assert.Equal(restated.Text[..restated.Text.IndexOf(cut, StringComparison.Ordinal)], restatedUntil.Text);
     }
 
     [Fact]
@@ -115,6 +118,14 @@ public sealed class GmsaClientTests : IDisposable
         var error = await Assert.ThrowsAsync<GmsaApiException>(() => Client().AnswerAsync(Question, compressedIds: ["cmp-" + new string('0', 32)], cancellation: Token));
         Assert.Equal(404, error.Status);
         Assert.Contains("not cached", error.Message);
+    }
+
+    [Fact]
+    public async Task AnswerAsync_RateWithCompressedIds_ThrowsTheServicesReason()
+    {
+        var error = await Assert.ThrowsAsync<GmsaApiException>(() => Client().AnswerAsync(Question, compressedIds: ["cmp-" + new string('0', 32)], rate: 8, cancellation: Token));
+        Assert.Equal(400, error.Status);
+        Assert.Contains("compressed at their own rate", error.Message);
     }
 
     public void Dispose() => factory.Dispose();

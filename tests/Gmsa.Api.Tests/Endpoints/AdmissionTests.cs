@@ -27,6 +27,8 @@ public sealed class AdmissionTests(Stories260kFixture stories) : IClassFixture<S
             Assert.Equal(TimeSpan.FromSeconds(2), refused.Headers.RetryAfter?.Delta);
             var problem = await refused.JsonAsync();
             Assert.Equal(429, (int)problem["status"]!);
+            Assert.Equal("https://tools.ietf.org/html/rfc6585#section-4", (string)problem["type"]!);
+            Assert.Equal("Too Many Requests", (string)problem["title"]!);   // was "Too many completions in progress", elsewhere "Too many requests in progress"
             Assert.Contains("MaxQueuedRequests", (string)problem["detail"]!);
         }
         Assert.Equal(HttpStatusCode.OK, (await admitted.WaitAsync(TimeSpan.FromSeconds(30), Token)).StatusCode);

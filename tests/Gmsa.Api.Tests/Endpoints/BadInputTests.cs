@@ -229,7 +229,7 @@ public sealed class BadInputTests : IDisposable
         string message = (string)problem["error"]!["message"]!;
         Assert.StartsWith($"{field} must be {expected}", message);
         Assert.Contains($"(at $.{field}, line 1, byte ", message);
-        Assert.StartsWith("The request body has a field of the wrong type for ", (string)problem["title"]!);
+        Assert.StartsWith("the request body has a field of the wrong type for ", (string)problem["detail"]!);
     }
 
     [Theory]
@@ -238,14 +238,14 @@ public sealed class BadInputTests : IDisposable
     [InlineData("/v1/compress", "a compression request")]
     [InlineData("/v1/answer", "an answer request")]
     [InlineData("/v1/reconstruct", "a reconstruction request")]
-    public async Task MalformedJson_OnEachRoute_TitleNamesThatRoutesRequest(string route, string kind)
+    public async Task MalformedJson_OnEachRoute_DetailNamesThatRoutesRequest(string route, string kind)
     {
-        // the title said "not valid JSON for a completion request" on every route, compress and chat included
+        // it said "not valid JSON for a completion request" on every route, compress and chat included
         var response = await Post(route, "{");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(Http.ProblemJson, response.ContentType()?.MediaType);
-        Assert.Equal($"The request body is not valid JSON for {kind}", (string)(await response.JsonAsync())["title"]!);
+        Assert.Equal($"the request body is not valid JSON for {kind}", (string)(await response.JsonAsync())["detail"]!);
     }
 
     public static TheoryData<string, string> EveryPostRouteWithoutABody()
@@ -267,7 +267,7 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(Http.ProblemJson, response.ContentType()?.MediaType);
         var problem = await response.JsonAsync();
-        Assert.Equal("The request needs a JSON object body", (string)problem["title"]!);
+        Assert.Equal("the request needs a JSON object body", (string)problem["detail"]!);
         Assert.Equal("body", (string)problem["error"]!["param"]!);
         Assert.Equal("invalid_request_error", (string)problem["error"]!["type"]!);
         Assert.StartsWith("the request needs a JSON object body", (string)problem["error"]!["message"]!);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Threading.RateLimiting;
 using Gmsa.Api.Hosting;
 using Gmsa.Api.Tests.Infrastructure;
 using Gmsa.Engine.Tests.Golden;
@@ -44,8 +45,13 @@ public sealed class AccessControlTests(Stories260kFixture stories) : IClassFixtu
         var limited = await WithKey(factory, "a").PostCompletionAsync(Body, Token);
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
         Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.Equal(TimeSpan.FromMinutes(1), limited.Headers.RetryAfter?.Delta);       // the fixed window's lease says its whole window
         Assert.Equal(Http.ProblemJson, limited.ContentType()?.MediaType);
-        Assert.Contains("at most 2 requests a minute per API key", (string)(await limited.JsonAsync())["detail"]!);
+        var problem = await limited.JsonAsync();
+        Assert.Contains("at most 2 requests a minute per API key", (string)problem["detail"]!);
+        Assert.Equal("https://tools.ietf.org/html/rfc6585#section-4", (string)problem["type"]!);   // it had none
+        Assert.Equal("Too Many Requests", (string)problem["title"]!);
+        Assert.Equal("rate_limit_error", (string)problem["error"]!["type"]!);
         foreach (var spelling in new[] { "bearer a", "BEARER a", "Bearer  a " })   // each spelling had a bucket of its own
         {
             var client = factory.CreateClient();
@@ -53,6 +59,28 @@ public sealed class AccessControlTests(Stories260kFixture stories) : IClassFixtu
             Assert.Equal(HttpStatusCode.TooManyRequests, (await client.PostCompletionAsync(Body, Token)).StatusCode);
         }
         Assert.Equal(HttpStatusCode.OK, (await WithKey(factory, "b").PostCompletionAsync(Body, Token)).StatusCode);
+    }
+
+    [Fact]
+    public void RetryAfterSeconds_RealLimiters_LeaseMetadataRoundedUpElseTheWindow()
+    {
+        // a fixed window of 1.5 s, its one permit taken: the refusal's lease says when, rounded up to whole seconds
+        using var window = new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions { PermitLimit = 1, Window = TimeSpan.FromMilliseconds(1500), QueueLimit = 0 });
+        using var taken = window.AttemptAcquire();
+        using var refused = window.AttemptAcquire();
+        // a concurrency limiter's refusal carries no RetryAfter: the configured window stands in
+        using var concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = 1, QueueLimit = 0 });
+        using var held = concurrency.AttemptAcquire();
+        using var busy = concurrency.AttemptAcquire();
+
+        Assert.True(taken.IsAcquired);
+        Assert.False(refused.IsAcquired);
+        Assert.True(refused.TryGetMetadata(MetadataName.RetryAfter, out _));
+        Assert.Equal(2, AccessControl.RetryAfterSeconds(refused, AccessControl.Window));
+        Assert.False(busy.IsAcquired);
+        Assert.False(busy.TryGetMetadata(MetadataName.RetryAfter, out _));
+        Assert.Equal(60, AccessControl.RetryAfterSeconds(busy, AccessControl.Window));
+        Assert.Equal(3, AccessControl.RetryAfterSeconds(busy, TimeSpan.FromMilliseconds(2001)));
     }
 
     [Fact]
@@ -65,7 +93,7 @@ public sealed class AccessControlTests(Stories260kFixture stories) : IClassFixtu
             late = await client.PostCompletionAsync(Body, Token).WaitAsync(TimeSpan.FromSeconds(15), Token);
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, late.StatusCode);
-        Assert.Contains("took too long", (string)(await late.JsonAsync())["title"]!);
+        Assert.Contains("took too long", (string)(await late.JsonAsync())["detail"]!);
         await factory.WaitForInFlightAsync(0);
         Assert.Equal(HttpStatusCode.OK, (await client.PostCompletionAsync(Body, Token)).StatusCode);
     }

@@ -144,9 +144,12 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
 
     [Theory]
     [InlineData("--Gmsa:Serving:Batching=Weird", "Gmsa:Serving:Batching is 'Weird', but it takes one of Continuous, Static")]
-    [InlineData("--Gmsa:Compression:MaxCachedBytes=999999999999", "Gmsa:Compression:MaxCachedBytes is '999999999999', but it takes a whole number")]
+    [InlineData("--Gmsa:Compression:MaxCachedBytes=999999999999", "Gmsa:Compression:MaxCachedBytes is '999999999999', but it takes a whole number from 1024 to 2147483647 (set as ")]
+    [InlineData("--Gmsa:Serving:MaxNewTokens=lots", "Gmsa:Serving:MaxNewTokens is 'lots', but it takes a whole number from 1 to 1000000 (set as ")]   // said from -2147483648
     [InlineData("--Gmsa:Logging:Json=maybe", "Gmsa:Logging:Json is 'maybe', but it takes true or false")]
-    [InlineData("--Gmsa:Access:RequestTimeoutSeconds=-5", "RequestTimeoutSeconds must be between 0 and 86400")]   // read while the pipeline is built
+    [InlineData("--Gmsa:Access:RequestTimeoutSeconds=-5", "Gmsa:Access:RequestTimeoutSeconds is '-5', but it takes a whole number from 0 to 86400 " +
+                                                          "(set as Gmsa:Access:RequestTimeoutSeconds in appsettings.json, --Gmsa:Access:RequestTimeoutSeconds=..., or Gmsa__Access__RequestTimeoutSeconds)")]   // read while the pipeline is built
+    [InlineData("--Gmsa:Access:DrainSeconds=900", "Gmsa:Access:DrainSeconds is '900', but it takes a whole number from 0 to 300 (set as ")]   // said "The field DrainSeconds must be..."
     [InlineData("--Gmsa:Model:Device=cuda", "device 'cuda' asked for, but this build's libtorch sees no CUDA GPU")]        // thrown while the model loads
     [InlineData("--Gmsa:Compression:Compressor=no-such-compressor", "no compressor in")]
     [InlineData("--Gmsa:Access:ApiKeys:0=", "Gmsa:Access:ApiKeys:0 is empty")]                                     // would leave the API open
@@ -198,7 +201,8 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
         var result = new ServingOptionsValidator().Validate(null, new ServingOptions { MaxNewTokens = 32, DefaultMaxTokens = 64 });
 
         Assert.True(result.Failed);
-        Assert.Contains("DefaultMaxTokens (64) exceeds MaxNewTokens (32)", result.FailureMessage);
+        Assert.Contains("Gmsa:Serving:DefaultMaxTokens (64) exceeds Gmsa:Serving:MaxNewTokens (32)", result.FailureMessage);   // said "Gmsa:Serving: DefaultMaxTokens"
+        Assert.Contains("Gmsa__Serving__DefaultMaxTokens", result.FailureMessage);
         Assert.True(new ServingOptionsValidator().Validate(null, new ServingOptions()).Succeeded);
     }
 
@@ -215,13 +219,35 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
         if (!valid) Assert.Contains("WeightsVersion", Assert.Single(errors).ErrorMessage);
     }
 
+    public static TheoryData<object, string> OptionsOutOfRange() => new()
+    {
+        { new AccessOptions { RequestsPerMinute = -1 }, "Gmsa:Access:RequestsPerMinute is '-1', but it takes a whole number from 0 to 1000000 (set as Gmsa:Access:RequestsPerMinute in appsettings.json, --Gmsa:Access:RequestsPerMinute=..., or Gmsa__Access__RequestsPerMinute)" },
+        { new AccessOptions { DrainSeconds = 301 }, "Gmsa:Access:DrainSeconds is '301', but it takes a whole number from 0 to 300 (set as " },
+        { new AccessOptions { ApiKeys = ["k", " "] }, "Gmsa:Access:ApiKeys:1 is empty: set the key, or remove the entry to leave the API open" },
+        { new ServingOptions { RetryAfterSeconds = 0 }, "Gmsa:Serving:RetryAfterSeconds is '0', but it takes a whole number from 1 to 3600 (set as " },
+        { new CompressionOptions { CacheBytes = 10 }, "Gmsa:Compression:CacheBytes is '10', but it takes a whole number from 1024 to 9223372036854775807 (set as " },
+        { new ModelOptions { Device = "gpu" }, "Gmsa:Model:Device is 'gpu': Device must be auto, cpu, cuda or cuda:N (set as Gmsa:Model:Device in appsettings.json" },
+    };
+
+    [Theory]
+    [MemberData(nameof(OptionsOutOfRange))]
+    public void SettingsValidator_ValueOutOfItsRange_SaysThePathWhatItTakesAndWhereToSetIt(object options, string expected)
+    {
+        // ValidateDataAnnotations said "The field DrainSeconds must be between 0 and 300." for every options class: no section, no place to set it
+        var validator = Activator.CreateInstance(typeof(SettingsValidator<>).MakeGenericType(options.GetType()))!;
+        var result = (Microsoft.Extensions.Options.ValidateOptionsResult)validator.GetType().GetMethod("Validate")!.Invoke(validator, [null, options])!;
+
+        Assert.True(result.Failed);
+        Assert.StartsWith(expected, Assert.Single(result.Failures!));
+    }
+
     [Fact]
     public void CompressionOptionsValidator_PayloadBoundAboveCacheBound_FailsNamingBoth()
     {
         var result = new CompressionOptionsValidator().Validate(null, new CompressionOptions { CacheBytes = 4096, MaxCachedBytes = 8192 });
 
         Assert.True(result.Failed);
-        Assert.Contains("MaxCachedBytes (8192) exceeds CacheBytes (4096)", result.FailureMessage);
+        Assert.Contains("Gmsa:Compression:MaxCachedBytes (8192) exceeds Gmsa:Compression:CacheBytes (4096)", result.FailureMessage);
     }
 
     [Theory]
@@ -237,7 +263,7 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
         var result = new ServingOptionsValidator().Validate(null, new ServingOptions { MaxQueuedRequests = 2, MaxBatchSize = 4 });
 
         Assert.True(result.Failed);
-        Assert.Contains("MaxBatchSize (4) exceeds MaxQueuedRequests (2)", result.FailureMessage);
+        Assert.Contains("Gmsa:Serving:MaxBatchSize (4) exceeds Gmsa:Serving:MaxQueuedRequests (2)", result.FailureMessage);
     }
 
     [Fact]
