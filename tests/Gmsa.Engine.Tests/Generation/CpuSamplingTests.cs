@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace Gmsa.Engine.Tests.Generation;
 
-public sealed class CpuDrawTests
+public sealed class CpuSamplingTests
 {
     /// <summary>The tokens libtorch's filter (Sampler's GPU path) keeps with a probability above zero.</summary>
     static bool[] LibtorchKept(Tensor row, double temperature, int topK, double topP)
@@ -33,9 +33,30 @@ public sealed class CpuDrawTests
         {
             var row = randn(1, 2048, generator: generator).mul_(trial % 2 == 0 ? 3.0 : 0.5);   // peaked and flat rows
             var weights = new float[2048];
-            CpuDraw.Filter(row[0].data<float>().ToArray(), temperature, topK, topP, weights);
+            CpuSampling.Filter(row[0].data<float>().ToArray(), temperature, topK, topP, weights);
 
             Assert.Equal(LibtorchKept(row, temperature, topK, topP), weights.Select(w => w > 0));
+        }
+    }
+
+    [Fact]
+    public void Next_GreedyWithEveryPenalty_PicksTheLibtorchPathsToken()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new torch.Generator(3);
+        var options = new SamplingOptions { RepetitionPenalty = 1.3, FrequencyPenalty = 0.7, PresencePenalty = 0.4, VocabLimit = 500 };
+        var sampler = new Sampler(options, CPU);
+        for (int trial = 0; trial < 50; trial++)
+        {
+            var logits = randn(2, 512, generator: generator).mul_(2);
+            var history = randint(0, 512, [2, 30], generator: generator);
+            var generated = randint(0, 512, [2, 12], generator: generator);
+            // The libtorch path's steps, in its order.
+            var scores = logits.index_fill(-1, arange(500, 512), double.NegativeInfinity);
+            scores = Sampler.Penalize(scores, history, 1.3).clamp(float.MinValue, float.MaxValue);
+            scores = Sampler.PenalizeGenerated(scores, generated, 0.7, 0.4);
+
+            Assert.Equal(scores.argmax(-1).data<long>().ToArray(), sampler.Next(logits, history, generated).data<long>().ToArray());
         }
     }
 
