@@ -175,6 +175,8 @@ internal static class BenchCommand
             if (best.TryGetValue(1, out double single))
                 foreach (var (batch, rate) in best.Where(b => b.Key > 1))
                     Console.WriteLine($"aggregate at batch {batch} (faster path): {rate:F1} tokens/s = {rate / single:F2}x batch 1");
+            foreach (var (setting, libtorch, loops) in lm.Runner.Run(() => DecodeBenchmark.Sampling(m.Config.VocabSize)))
+                Console.WriteLine($"sampling one row of {m.Config.VocabSize} logits, {setting}: libtorch ops {libtorch:F0} us, CPU loops {loops:F0} us ({libtorch / loops:F1}x)");
 
             if (parse.GetValue(llama2c) is { } binary && best.TryGetValue(1, out double gmsa))
             {

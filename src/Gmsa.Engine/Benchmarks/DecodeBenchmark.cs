@@ -65,6 +65,43 @@ public static class DecodeBenchmark
         return rates[rates.Count / 2];
     }
 
+    /// <summary>
+    /// Microseconds to sample one row of <paramref name="vocab"/> logits (with 200 ids of history), through libtorch's ops
+    /// and through the CPU loops, for greedy + repetition penalty and for temperature + top-p + penalty: medians of 3 x 500.
+    /// </summary>
+    public static IReadOnlyList<(string Setting, double LibtorchMicroseconds, double LoopsMicroseconds)> Sampling(int vocab)
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(1);
+        var logits = randn([1, vocab], generator: generator).mul_(2);
+        var history = randint(0, vocab, [1, 200], generator: generator);
+        bool loops = Sampler.CpuLoops;
+        try
+        {
+            return new (string, SamplingOptions)[]
+            {
+                ("greedy, repetition penalty 1.3", new SamplingOptions { RepetitionPenalty = 1.3 }),
+                ("temperature 0.8, top-p 0.95, repetition penalty 1.3", new SamplingOptions { Temperature = 0.8, TopP = 0.95, RepetitionPenalty = 1.3, Seed = 1 }),
+            }.Select(c =>
+            {
+                double Time(bool cpuLoops)
+                {
+                    Sampler.CpuLoops = cpuLoops;
+                    var sampler = new Sampler(c.Item2, CPU);
+                    var runs = Enumerable.Range(0, 4).Select(_ =>
+                    {
+                        var clock = System.Diagnostics.Stopwatch.StartNew();
+                        for (int i = 0; i < 500; i++) { using var step = NewDisposeScope(); sampler.Next(logits, history).item<long>(); }
+                        return clock.Elapsed.TotalMilliseconds * 1000 / 500;
+                    }).Skip(1).Order().ToList();   // the first run warms up
+                    return runs[1];
+                }
+                return (c.Item1, Time(false), Time(true));
+            }).ToArray();
+        }
+        finally { Sampler.CpuLoops = loops; }
+    }
+
     /// <summary>Greedy tokens from BOS alone, for comparing text with llama2.c's run.c on the same weights.</summary>
     public static IReadOnlyList<int> GreedyFromBos(CausalLM model, int bos, int tokens) =>
         TokenGenerator.Generate(model, [[bos]], new SamplingOptions { MaxNewTokens = tokens }, padId: 0).Sequences[0].Tokens;

@@ -6,74 +6,30 @@ namespace Gmsa.Engine.Generation;
 // Legend: B rows, V vocab.
 
 /// <summary>
-/// <see cref="Sampler"/>'s work for float32 rows on the CPU, in plain loops: the vocabulary limit, the penalties, then
-/// argmax, or temperature, top-k, top-p and one draw. Through libtorch a row took ~20 small ops a token, and its CPU sort
-/// of one 8,192-entry row 1.2 ms and its multinomial 0.5 ms: more than a whole gmsa-tiny decode step. Here the nucleus
-/// comes from the few tokens above a probability threshold (lowered until they hold the mass asked for) and the draw
-/// from one uniform number of the row's generator. Scores and kept tokens are the libtorch path's (tested against it,
-/// and CUDA still takes it); the draw follows the same distribution, so a seed gives other (as reproducible) texts than
-/// libtorch's multinomial gave.
+/// <see cref="Sampler"/>'s draw for float32 rows on the CPU, in plain loops: temperature, top-k, top-p and one draw.
+/// libtorch's CPU sort of one 8,192-entry row took 1.2 ms and its multinomial 0.5 ms, more than a whole gmsa-tiny
+/// decode step; here the nucleus comes from a selection and the draw from one uniform number of the row's generator.
+/// The tokens kept are the libtorch filter's (tested against it, and CUDA still takes it); the draw follows the same
+/// distribution, so a seed gives other (as reproducible) texts than libtorch's multinomial gave. Penalties and greedy's
+/// argmax stay libtorch ops: vectorized, they cost less than a managed pass over the row (`gmsa bench decode`).
 /// </summary>
 internal static class CpuSampling
 {
-    /// <summary>[B] int64 token ids for <paramref name="logits"/> [B, V]; history [B, N] and generated [B, G] ids as the Sampler takes them.</summary>
-    public static Tensor Next(Tensor logits, Tensor? history, Tensor? generated, SamplingOptions options, Generator? generator)
+    /// <summary>[B] int64 token ids, one draw per row of <paramref name="scores"/> [B, V] (float32, CPU).</summary>
+    public static Tensor Draw(Tensor scores, double temperature, int topK, double topP, Generator? generator)
     {
-        int b = (int)logits.shape[0], v = (int)logits.shape[1];
+        int b = (int)scores.shape[0], v = (int)scores.shape[1];
         using var scope = NewDisposeScope();
-        var all = MemoryMarshal.Cast<byte, float>(logits.to(ScalarType.Float32).contiguous().bytes).ToArray();
-        var seen = options.RepetitionPenalty != 1.0 && history is not null ? Rows(history) : null;
-        var made = options.PenalizesGenerated && generated is not null && generated.shape[1] > 0 ? Rows(generated) : null;
-        var u = options.Greedy ? null : rand([b], ScalarType.Float64, generator: generator).data<double>().ToArray();
+        var all = MemoryMarshal.Cast<byte, float>(scores.contiguous().bytes).ToArray();
+        var u = rand([b], ScalarType.Float64, generator: generator).data<double>().ToArray();
         var weights = new float[v];
         var chosen = new long[b];
         for (int r = 0; r < b; r++)
         {
-            var row = all.AsSpan(r * v, v);
-            Penalize(row, options, seen?[r], made?[r]);
-            if (u is null) { chosen[r] = ArgMax(row); continue; }
-            var order = Filter(row, options.Temperature, options.TopK, options.TopP, weights);
+            var order = Filter(all.AsSpan(r * v, v), temperature, topK, topP, weights);
             chosen[r] = Pick(weights, order, u[r]);
         }
         return tensor(chosen, [b]).MoveToOuterDisposeScope();
-    }
-
-    static long[][] Rows(Tensor ids)
-    {
-        int b = (int)ids.shape[0], n = (int)ids.shape[1];
-        var flat = ids.to(ScalarType.Int64).contiguous().data<long>().ToArray();
-        return Enumerable.Range(0, b).Select(r => flat[(r * n)..((r + 1) * n)]).ToArray();
-    }
-
-    /// <summary>The libtorch path's order and float32 arithmetic: vocabulary limit, repetition penalty (then every score clamped finite), OpenAI's penalties.</summary>
-    static void Penalize(Span<float> row, SamplingOptions options, long[]? seen, long[]? made)
-    {
-        if (options.VocabLimit is { } limit && limit < row.Length) row[limit..].Fill(float.NegativeInfinity);
-        if (seen is not null)
-        {
-            float penalty = (float)options.RepetitionPenalty;
-            foreach (long i in seen.Distinct())   // a token seen twice is penalized once, as libtorch's gather-then-scatter does
-            {
-                float s = row[(int)i];
-                row[(int)i] = s < 0 ? s * penalty : s / penalty;
-            }
-            for (int i = 0; i < row.Length; i++) row[i] = Math.Clamp(row[i], float.MinValue, float.MaxValue);
-        }
-        if (made is not null)
-        {
-            var counts = new Dictionary<long, int>();
-            foreach (var i in made) counts[i] = counts.GetValueOrDefault(i) + 1;
-            float frequency = (float)options.FrequencyPenalty, presence = (float)options.PresencePenalty;
-            foreach (var (i, count) in counts) row[(int)i] = row[(int)i] - count * frequency - presence;
-        }
-    }
-
-    /// <summary>The first best token, as libtorch's argmax.</summary>
-    static long ArgMax(ReadOnlySpan<float> row)
-    {
-        int best = 0;
-        for (int i = 1; i < row.Length; i++) if (row[i] > row[best]) best = i;
-        return best;
     }
 
     /// <summary>
@@ -107,40 +63,42 @@ internal static class CpuSampling
     static int[] Nucleus(float[] weights, double total, float p)
     {
         double target = (double)p * total, above = 0;
-        var undecided = new List<int>(weights.Length);
-        for (int i = 0; i < weights.Length; i++) if (weights[i] > 0) undecided.Add(i);
-        var kept = new List<int>();
-        List<int> heavier = [], equal = [], lighter = [];
-        while (undecided.Count > 0 && (kept.Count == 0 || above < target))
+        var index = new int[weights.Length];
+        int hi = 0;
+        for (int i = 0; i < weights.Length; i++) if (weights[i] > 0) index[hi++] = i;
+        int lo = 0;   // index[..lo] kept (heavier than every undecided token), index[lo..hi] undecided
+        while (lo < hi && (lo == 0 || above < target))
         {
-            float pivot = weights[undecided[undecided.Count / 2]];
-            heavier.Clear(); equal.Clear(); lighter.Clear();
-            double heavierMass = 0;
-            foreach (int i in undecided)
+            // Three-way partition of the undecided tokens, heaviest first: [lo, heavy) > pivot, [heavy, light] == pivot, (light, hi) < pivot.
+            float pivot = weights[index[(lo + hi) >>> 1]];
+            int heavy = lo, at = lo, light = hi - 1;
+            double heavyMass = 0;
+            while (at <= light)
             {
-                if (weights[i] > pivot) { heavier.Add(i); heavierMass += weights[i]; }
-                else if (weights[i] == pivot) equal.Add(i);
-                else lighter.Add(i);
+                float w = weights[index[at]];
+                if (w > pivot) { (index[heavy], index[at]) = (index[at], index[heavy]); heavy++; at++; heavyMass += w; }
+                else if (w < pivot) { (index[at], index[light]) = (index[light], index[at]); light--; }
+                else at++;
             }
-            if (heavier.Count > 0 && above + heavierMass >= target)
+            if (heavy > lo && above + heavyMass >= target)
             {
-                (undecided, heavier) = (heavier, undecided);   // the last kept token is among the heavier ones
+                hi = heavy;   // the last kept token is among the heavier ones
                 continue;
             }
-            kept.AddRange(heavier);
-            above += heavierMass;
-            foreach (int i in equal)
+            above += heavyMass;
+            lo = heavy;
+            for (; lo <= light; lo++)
             {
-                if (kept.Count > 0 && above >= target) break;
-                kept.Add(i);
-                above += weights[i];
+                if (lo > 0 && above >= target) break;
+                above += weights[index[lo]];
             }
-            (undecided, lighter) = (lighter, undecided);
+            if (lo <= light) break;   // the nucleus ended among the tokens equal to the pivot
         }
+        var nucleus = index[..lo];
         var keep = new bool[weights.Length];
-        foreach (int i in kept) keep[i] = true;
+        foreach (int i in nucleus) keep[i] = true;
         for (int i = 0; i < weights.Length; i++) if (!keep[i]) weights[i] = 0;
-        return [.. kept];
+        return nucleus;
     }
 
     /// <summary>The token whose share of the kept weight covers <paramref name="u"/> in [0, 1).</summary>

@@ -19,6 +19,9 @@ public sealed class Sampler
     readonly Generator? generator;
     readonly Scalar temperature, repetitionPenalty, frequencyPenalty, presencePenalty, topP;
 
+    /// <summary>Off sends CPU rows' draws through libtorch's sort and multinomial as on CUDA: the "before" of `gmsa bench decode`'s sampling line.</summary>
+    public static bool CpuLoops { get; set; } = true;
+
     public Sampler(SamplingOptions options, Device device)
     {
         options.Validate();
@@ -37,8 +40,6 @@ public sealed class Sampler
     /// <returns>[B] int64 token ids</returns>
     public Tensor Next(Tensor logits, Tensor? history, Tensor? generated = null)
     {
-        // On the CPU a row's ~20 small ops (a sort and a multinomial among them) cost more than a decode step: plain loops.
-        if (logits.device_type == DeviceType.CPU) return CpuSampling.Next(logits, history, generated, options, generator);
         using var scope = NewDisposeScope();
         var scores = logits.to(ScalarType.Float32);
         if (options.VocabLimit is { } limit && limit < scores.shape[^1])
@@ -56,6 +57,9 @@ public sealed class Sampler
     /// <summary>Temperature, top-k and top-p, then one draw per row from this sampler's generator.</summary>
     Tensor Draw(Tensor scores)
     {
+        // On the CPU libtorch's sort and multinomial of one row cost more than a decode step: plain loops instead.
+        if (CpuLoops && scores.device_type == DeviceType.CPU)
+            return CpuSampling.Draw(scores, options.Temperature, options.TopK, options.TopP, generator);
         // Shifted so the best token scores 0 before dividing: a tiny temperature (1e-38) then sends the others to -inf
         // (greedy, its limit) instead of every score to inf and the softmax to NaN. Softmax does not see the shift.
         scores = scores.add(scores.max(-1, keepdim: true).values, MinusOne).div_(temperature);
