@@ -34,7 +34,7 @@ internal static class CpuSampling
 
     /// <summary>
     /// Writes each token's unnormalised probability after temperature, top-k and top-p into <paramref name="weights"/> (0
-    /// for a dropped token) and returns the order to draw in: the nucleus best first, or null for index order.
+    /// for a dropped token) and returns the tokens to draw from: the nucleus (in no particular order), or null for all.
     /// </summary>
     internal static int[]? Filter(ReadOnlySpan<float> row, double temperature, int topK, double topP, float[] weights)
     {

@@ -60,17 +60,24 @@ public sealed class Sampler
         // On the CPU libtorch's sort and multinomial of one row cost more than a decode step: plain loops instead.
         if (CpuLoops && scores.device_type == DeviceType.CPU)
             return CpuSampling.Draw(scores, options.Temperature, options.TopK, options.TopP, generator);
+        return multinomial(Filter(scores, temperature, options.TopK, options.TopP < 1.0 ? topP : null).softmax(-1), 1, generator: generator).squeeze(-1);
+    }
+
+    /// <summary>
+    /// Temperature, top-k and top-p (<paramref name="topP"/> null: none) as libtorch ops, dropped tokens at -inf: CUDA's
+    /// path, and the filter <see cref="CpuSampling"/>'s loops are tested against.
+    /// </summary>
+    internal static Tensor Filter(Tensor scores, Scalar temperature, int topK, Scalar? topP)
+    {
         // Shifted so the best token scores 0 before dividing: a tiny temperature (1e-38) then sends the others to -inf
         // (greedy, its limit) instead of every score to inf and the softmax to NaN. Softmax does not see the shift.
         scores = scores.add(scores.max(-1, keepdim: true).values, MinusOne).div_(temperature);
-        if (options.TopK > 0 && options.TopK < scores.shape[^1])
+        if (topK > 0 && topK < scores.shape[^1])
         {
-            var kth = scores.topk(options.TopK, dim: -1).values.narrow(-1, options.TopK - 1, 1); // [B, 1]
+            var kth = scores.topk(topK, dim: -1).values.narrow(-1, topK - 1, 1); // [B, 1]
             scores = scores.masked_fill(scores.lt(kth), NegativeInfinity);
         }
-        if (options.TopP < 1.0)
-            scores = TopP(scores, topP);
-        return multinomial(scores.softmax(-1), 1, generator: generator).squeeze(-1);
+        return topP is null ? scores : TopP(scores, topP);
     }
 
     internal static Tensor Penalize(Tensor scores, Tensor history, Scalar penalty)

@@ -10,10 +10,7 @@ public sealed class CpuSamplingTests
     static bool[] LibtorchKept(Tensor row, double temperature, int topK, double topP)
     {
         using var scope = NewDisposeScope();
-        var scores = row.add(row.max(-1, keepdim: true).values, -1).div_(temperature);
-        if (topK > 0 && topK < scores.shape[^1])
-            scores = scores.masked_fill(scores.lt(scores.topk(topK, dim: -1).values.narrow(-1, topK - 1, 1)), double.NegativeInfinity);
-        if (topP < 1.0) scores = Sampler.TopP(scores, topP);
+        var scores = Sampler.Filter(row, temperature, topK, topP < 1.0 ? topP : null);
         return scores.isfinite().logical_and(scores.exp().gt(0))[0].data<bool>().ToArray();
     }
 
