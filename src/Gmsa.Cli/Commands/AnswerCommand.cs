@@ -25,11 +25,12 @@ internal static class AnswerCommand
             try
             {
                 var prompt = gmsa.EncodePrompt(parse.GetValue(question)!);
-                using var read = contexts.Count == 1 ? null : SoftTokens.Concatenate(contexts);   // a /v1/compress file of several contexts
-                var completion = gmsa.GenerateAsync([read ?? contexts[0]], [prompt], options.Sampling(parse, gmsa), (_, piece) => Console.Write(piece)).GetAwaiter().GetResult();
+                using var joined = contexts.Count == 1 ? null : SoftTokens.Concatenate(contexts);   // a /v1/compress file of several contexts
+                var read = joined ?? contexts[0];
+                var completion = gmsa.GenerateAsync([read], [prompt], options.Sampling(parse, gmsa), (_, piece) => Console.Write(piece)).GetAwaiter().GetResult();
                 Console.WriteLine();
                 var r = completion.Result;
-                Console.Error.WriteLine($"{contexts.Sum(c => c.ContextTokens)} context tokens read as {contexts.Sum(c => c.Count)} soft tokens; {r.GeneratedTokens} tokens, prefill {r.Prefill.TotalMilliseconds:F0} ms, decode {r.DecodeTokensPerSecond:F1} tokens/s");
+                Console.Error.WriteLine($"{read.ContextTokens} context tokens read as {read.Count} soft tokens; {r.GeneratedTokens} tokens, prefill {r.Prefill.TotalMilliseconds:F0} ms, decode {r.DecodeTokensPerSecond:F1} tokens/s");
             }
             finally
             {
