@@ -1,3 +1,4 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Gmsa.Engine.Generation;
@@ -10,8 +11,8 @@ namespace Gmsa.Engine.Model;
 
 /// <summary>
 /// One new token per row through the whole model on CPU, written the way llama2.c writes its forward: float32 activations
-/// in buffers reused from step to step, plain loops for the norms, RoPE and attention, and the projections through
-/// <see cref="SmallBatchLinear"/> (or, for more than <see cref="KernelRows"/> rows, libtorch's GEMM). Keys and values are
+/// in buffers reused from step to step, vector loops for the norms, RoPE and attention (<see cref="DecodeAttention"/>), and
+/// the projections through <see cref="SmallBatchLinear"/> (or, for more than <see cref="KernelRows"/> rows, libtorch's GEMM). Keys and values are
 /// read and appended in place in the <see cref="KvCache"/> that the libtorch prefill filled, so the two paths share one
 /// cache. Why: a decode step of a small model is ~60 tiny libtorch ops a layer, and their dispatch, allocation and
 /// dispose-scope costs (not the arithmetic) set the token rate. The math is the libtorch path's
@@ -41,7 +42,7 @@ public sealed unsafe class CpuDecodeStep
     /// <summary>
     /// Rows above which a step goes to libtorch's forward instead. Up to <see cref="KernelRows"/> rows the projections
     /// stream through the kernel, above it through libtorch's GEMM; `gmsa bench decode` measures this step against the
-    /// libtorch forward at 1-16 rows (on the 2-core development machine the step was ahead at 1-8 rows and level at 16).
+    /// libtorch forward at 1-16 rows (on the 2-core development machine the step was ahead at every one, ~2x at 16).
     /// </summary>
     public static int MaxRows { get; set; } = 64;
 
@@ -158,9 +159,9 @@ public sealed unsafe class CpuDecodeStep
 
     /// <summary>
     /// output = input W^T (+ bias) for each projection. Up to <see cref="KernelRows"/> rows the weights stream through
-    /// <see cref="SmallBatchLinear"/>. With more rows sharing each weight, libtorch's GEMM (oneDNN's, with native bf16 dot
-    /// products that .NET cannot issue) does more FLOP/s: the rows make a round trip through a tensor in the model's
-    /// dtype, and projections of one <paramref name="fused"/> buffer go as one matmul.
+    /// <see cref="SmallBatchLinear"/> (4 x 4 tiles of <see cref="WideTiles"/> from 4 rows). Above, the rows make a round
+    /// trip through a tensor in the model's dtype to libtorch's GEMM, and projections of one <paramref name="fused"/>
+    /// buffer go as one matmul.
     /// </summary>
     void Project(float[] input, int b, int inFeatures, bool bf16, FusedProjections? fused, params (LoraLinear Projection, float[] Output)[] targets)
     {
@@ -178,8 +179,11 @@ public sealed unsafe class CpuDecodeStep
             MemoryMarshal.Cast<byte, float>(outputs[i].to(ScalarType.Float32).contiguous().bytes).CopyTo(targets[i].Output);   // [B, O_i]
     }
 
-    /// <summary>Rows up to which projections stream through the kernel (above it libtorch's GEMM; `gmsa bench decode` shows the crossover).</summary>
-    public const int KernelRows = 4;
+    /// <summary>
+    /// Rows up to which projections stream through the kernel, above it libtorch's GEMM. 16: with <see cref="WideTiles"/>
+    /// the kernel's 16-row step was ~1.7x the one through libtorch's GEMM in bf16 and ~2.5x in float32 (2026-12-04).
+    /// </summary>
+    public static int KernelRows { get; set; } = 16;
 
     /// <summary>output = input W^T (+ bias) for each target, the weights streamed once through <see cref="SmallBatchLinear"/>.</summary>
     void Multiply(float[] input, int b, int inFeatures, bool bf16, (Tensor Weight, Tensor? Bias, float[] Output)[] targets)
@@ -227,10 +231,9 @@ public sealed unsafe class CpuDecodeStep
 
     static void NormalizeRow(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> weight, double eps)
     {
-        double squares = 0;
-        foreach (var value in x) squares += value * value;
-        float inverse = (float)(1.0 / Math.Sqrt(squares / x.Length + eps));
-        for (int i = 0; i < x.Length; i++) y[i] = x[i] * inverse * weight[i];
+        float inverse = (float)(1.0 / Math.Sqrt(TensorPrimitives.SumOfSquares(x) / x.Length + eps));
+        TensorPrimitives.Multiply(x, inverse, y);
+        TensorPrimitives.Multiply(y, weight, y);
     }
 
     /// <summary>
@@ -246,7 +249,6 @@ public sealed unsafe class CpuDecodeStep
         Span<float> qNorm = stackalloc float[a.QNorm is null ? 0 : dh], kNorm = stackalloc float[a.KNorm is null ? 0 : dh];
         if (a.QNorm is { } qn) Widen(SmallBatchLinear.Address(qn.Weight), qNorm, bf16);
         if (a.KNorm is { } kn) Widen(SmallBatchLinear.Address(kn.Weight), kNorm, bf16);
-        float scale = 1f / MathF.Sqrt(dh);
         for (int r = 0; r < b; r++)
         {
             for (int head = 0; head < h; head++)
@@ -267,8 +269,8 @@ public sealed unsafe class CpuDecodeStep
         }
         // Heads are independent: split (row, head) pairs over the cores once the context makes them worth it.
         int pairs = b * h, parts = Math.Max(1, Math.Min(SmallBatchLinear.Threads, (int)((long)pairs * total * dh / 32768)));
-        // Not beside libtorch's GEMMs (more than KernelRows rows): its OpenMP threads spin after each one, and a second
-        // spinning team on the same cores would fight them.
+        // Not beside libtorch's GEMMs (more than KernelRows rows): unless OMP_WAIT_POLICY is PASSIVE (OpenMpWaitPolicy),
+        // its OpenMP threads spin after each one, and a second spinning team on the same cores would fight them.
         parts = b > KernelRows ? 1 : Math.Min(parts, pairs);
         if (scores.Length < parts * total) scores = Pinned(parts * total * 2);
         void Part(int part)
@@ -279,60 +281,13 @@ public sealed unsafe class CpuDecodeStep
                     int r = pair / h, head = pair % h, g = head / groups;
                     long rowsAt = (long)(r * hkv + g) * capacity * dh * elementBytes;
                     fixed (float* qp = &q[pair * dh], op = &att[pair * dh])
-                        AttendHead(qp, keyBase + (nint)rowsAt, valueBase + (nint)rowsAt, op, sp, dh, total, scale, bf16,
+                        DecodeAttention.Head(qp, keyBase + (nint)rowsAt, valueBase + (nint)rowsAt, op, new Span<float>(sp, total), dh, total, bf16,
                             masked ? mask.AsSpan(r * total, total) : default);
                 }
         }
         if (parts == 1) Part(0);
         else KernelWorkers.For(SmallBatchLinear.Threads).Run(parts, Part);
     }
-
-    static void AttendHead(float* query, nint keyRows, nint valueRows, float* output, float* score, int dh, int total,
-        float scale, bool bf16, ReadOnlySpan<long> rowMask)
-    {
-        int rowBytes = dh * (bf16 ? 2 : 4);
-        float max = float.NegativeInfinity;
-        for (int j = 0; j < total; j++)
-        {
-            if (!rowMask.IsEmpty && rowMask[j] == 0) { score[j] = float.NegativeInfinity; continue; }
-            score[j] = Dot(query, keyRows + j * rowBytes, dh, bf16) * scale;
-            if (score[j] > max) max = score[j];
-        }
-        float sum = 0;
-        for (int j = 0; j < total; j++)
-        {
-            score[j] = float.IsNegativeInfinity(score[j]) ? 0 : MathF.Exp(score[j] - max);
-            sum += score[j];
-        }
-        new Span<float>(output, dh).Clear();
-        for (int j = 0; j < total; j++)
-            if (score[j] != 0) Accumulate(output, valueRows + j * rowBytes, score[j] / sum, dh, bf16);
-    }
-
-    static float Dot(float* a, nint row, int n, bool bf16)
-    {
-        var acc = Vector256<float>.Zero;
-        int i = 0;
-        for (; i + 8 <= n; i += 8) acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Load(row, i, bf16), acc);
-        float sum = Vector256.Sum(acc);
-        for (; i < n; i++) sum += a[i] * Scalar(row, i, bf16);
-        return sum;
-    }
-
-    static void Accumulate(float* into, nint row, float weight, int n, bool bf16)
-    {
-        var w = Vector256.Create(weight);
-        int i = 0;
-        for (; i + 8 <= n; i += 8) Vector256.FusedMultiplyAdd(Load(row, i, bf16), w, Vector256.Load(into + i)).Store(into + i);
-        for (; i < n; i++) into[i] += weight * Scalar(row, i, bf16);
-    }
-
-    static Vector256<float> Load(nint row, int i, bool bf16) => bf16
-        ? Vector256.ShiftLeft(Vector256.WidenLower(Vector128.Load((ushort*)row + i).ToVector256Unsafe()), 16).AsSingle()
-        : Vector256.Load((float*)row + i);
-
-    static float Scalar(nint row, int i, bool bf16) =>
-        bf16 ? BitConverter.UInt32BitsToSingle((uint)((ushort*)row)[i] << 16) : ((float*)row)[i];
 
     static void Narrow(ReadOnlySpan<float> values, nint into, bool bf16)
     {
@@ -369,17 +324,19 @@ public sealed unsafe class CpuDecodeStep
             }
     }
 
-    static void Add(float[] into, float[] values, int n)
-    {
-        for (int i = 0; i < n; i++) into[i] += values[i];
-    }
+    static void Add(float[] into, float[] values, int n) => TensorPrimitives.Add(into.AsSpan(0, n), values.AsSpan(0, n), into.AsSpan(0, n));
 
+    /// <summary>gate = silu(gate) * up = gate * sigmoid(gate) * up, in vector passes over chunks that stay in L1.</summary>
     static void SiluTimes(float[] gate, float[] up, int n)
     {
-        for (int i = 0; i < n; i++)
+        Span<float> sigmoid = stackalloc float[1024];
+        for (int at = 0; at < n; at += sigmoid.Length)
         {
-            float g = gate[i];
-            gate[i] = g / (1f + MathF.Exp(-g)) * up[i];
+            int len = Math.Min(sigmoid.Length, n - at);
+            Span<float> g = gate.AsSpan(at, len), s = sigmoid[..len];
+            TensorPrimitives.Sigmoid(g, s);
+            TensorPrimitives.Multiply(g, s, g);
+            TensorPrimitives.Multiply(g, up.AsSpan(at, len), g);
         }
     }
 }

@@ -74,12 +74,12 @@ public static unsafe class SmallBatchLinear
         int total = 0;
         foreach (var j in jobs) total += j.Rows;
         int parts = Math.Max(1, Math.Min(Threads, total / 256));
-        if (parts == 1) { Part(jobs, 0, total, (nint)x, m, inFeatures, bf16); return; }
-        nint xp = (nint)x;
+        nint xp = (nint)x, paired = bf16 && WideTiles.Usable(inFeatures, 32) ? WideTiles.PairedInput(x, m, inFeatures) : 0;
+        if (parts == 1) { Part(jobs, 0, total, xp, paired, m, inFeatures, bf16); return; }
         KernelWorkers.For(Threads).Run(parts, part =>
         {
             int from = (int)((long)total * part / parts) & ~3, to = part == parts - 1 ? total : (int)((long)total * (part + 1) / parts) & ~3;
-            Part(jobs, from, to, xp, m, inFeatures, bf16);
+            Part(jobs, from, to, xp, paired, m, inFeatures, bf16);
         });
     }
 
@@ -117,7 +117,7 @@ public static unsafe class SmallBatchLinear
         }
     }
 
-    static void Part(Projection[] jobs, int from, int to, nint x, int m, int inFeatures, bool bf16)
+    static void Part(Projection[] jobs, int from, int to, nint x, nint paired, int m, int inFeatures, bool bf16)
     {
         int start = 0;
         foreach (var job in jobs)
@@ -125,7 +125,7 @@ public static unsafe class SmallBatchLinear
             int lo = Math.Max(from, start) - start, hi = Math.Min(to, start + job.Rows) - start;
             if (lo < hi)
             {
-                if (bf16) RowsBf16((ushort*)job.Weight, (float*)x, (float*)job.Output, lo, hi, job.Rows, m, inFeatures);
+                if (bf16) RowsBf16((ushort*)job.Weight, (float*)x, (float*)paired, (float*)job.Output, lo, hi, job.Rows, m, inFeatures);
                 else RowsF32((float*)job.Weight, (float*)x, (float*)job.Output, lo, hi, job.Rows, m, inFeatures);
             }
             start += job.Rows;
@@ -135,8 +135,9 @@ public static unsafe class SmallBatchLinear
     // Output rows lo..hi-1 of one weight [outRows, In]; y is float32 [M, outRows]. One weight row is read from memory once
     // and multiplied with every input row while it sits in L1; input rows go four at a time (four independent FMA chains).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first token: no tier-0 code
-    static void RowsBf16(ushort* w, float* x, float* y, int lo, int hi, int outRows, int m, int n)
+    static void RowsBf16(ushort* w, float* x, float* paired, float* y, int lo, int hi, int outRows, int m, int n)
     {
+        if (paired != null) { WideTiles.RowsBf16(w, paired, y, lo, hi, outRows, m, n); return; }
         int o = lo;
         if (m >= 4 && n % 8 == 0)
             for (; o + 4 <= hi; o += 4)                  // tiles of 4 weight rows x 4 input rows: 16 accumulators in registers
@@ -201,7 +202,17 @@ public static unsafe class SmallBatchLinear
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first token: no tier-0 code
     static void RowsF32(float* w, float* x, float* y, int lo, int hi, int outRows, int m, int n)
     {
-        for (int o = lo; o < hi; o++)
+        int o = lo;
+        if (m >= 4 && WideTiles.Usable(n, 16))
+            for (; o + 4 <= hi; o += 4)                  // tiles of 4 weight rows x 4 input rows, as for bf16
+            {
+                var rows = w + (long)o * n;
+                int r = 0;
+                for (; r + 4 <= m; r += 4) WideTiles.F32(rows, x + (long)r * n, n, y + (long)r * outRows + o, outRows);
+                for (; r < m; r++)
+                    for (int j = 0; j < 4; j++) y[(long)r * outRows + o + j] = DotF32(rows + (long)j * n, x + (long)r * n, n);
+            }
+        for (; o < hi; o++)
         {
             var row = w + (long)o * n;
             for (int r = 0; r < m; r++) y[(long)r * outRows + o] = DotF32(row, x + (long)r * n, n);

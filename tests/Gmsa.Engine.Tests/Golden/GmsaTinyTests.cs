@@ -51,6 +51,23 @@ public sealed class GmsaTinyTests
             Assert.Equal(expected[i], (ModelExport.SamplePrompts[i] + completion.Texts[i]).Trim());
     }
 
+    [Fact]
+    public async Task Greedy_EachCardPromptAlone_EqualsItsTextInTheBatch()
+    {
+        // On CPUs with 512-bit vectors every bf16 projection of the decode step adds in one order whatever the batch
+        // (WideTiles), so `gmsa generate` with one prompt prints what the card's batch printed.
+        Assert.SkipUnless(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "the batch-invariant bf16 tiles need native 512-bit vectors");
+        using var lm = LanguageModel.Load(ModelDir);
+        var options = new SamplingOptions { MaxNewTokens = 60, RepetitionPenalty = 1.3 };
+        var batch = await lm.CompleteAsync(ModelExport.SamplePrompts, options, cancellation: TestContext.Current.CancellationToken);
+
+        for (int i = 0; i < ModelExport.SamplePrompts.Count; i++)
+        {
+            var alone = await lm.CompleteAsync([ModelExport.SamplePrompts[i]], options, cancellation: TestContext.Current.CancellationToken);
+            Assert.Equal(batch.Texts[i], alone.Texts[0]);
+        }
+    }
+
     /// <summary>Sample texts under "**prompt** (settings)" headers, with their "> " quote marks removed.</summary>
     static List<string> ReadCardSamples(string settings)
     {

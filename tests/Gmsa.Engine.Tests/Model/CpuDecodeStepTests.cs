@@ -73,8 +73,10 @@ public sealed class CpuDecodeStepTests
         AssertSameLogits(model, [[1, 5, 17], [1, 9, 4]], steps: 12, Tolerance, initialCapacity: 4);
     }
 
-    [Fact]
-    public void Forward_Bf16Model_IsNoFurtherFromFloat32ThanLibtorchBf16()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(9)]   // the kernel's 512-bit tiles take the projections of rows in fours
+    public void Forward_Bf16Model_IsNoFurtherFromFloat32ThanLibtorchBf16(int rows)
     {
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
@@ -84,13 +86,14 @@ public sealed class CpuDecodeStepTests
         using (no_grad())
             foreach (var (name, p) in f32.named_parameters()) p.copy_(bf16.state_dict()[name]);
         f32.eval();
-        var ids = TinyModels.Ids([1, 5, 17, 42, 8]);
+        var ids = TinyModels.Ids(Enumerable.Range(0, rows).Select(r => new long[] { 1, 5 + r, 17, 42, 8 }).ToArray()); // [rows, 5]
+        var next = Enumerable.Range(0, rows).Select(r => 9L + r).ToArray();
         Tensor Decode(CausalLM model, bool kernel)
         {
             using var cache = new KvCache(config.NumHiddenLayers);
             model.forward(ids, cache: cache, lastTokenOnly: true);
-            return kernel ? new CpuDecodeStep(model).Forward([9], null, cache)
-                          : model.forward(tensor(new long[] { 9 }, [1, 1]), cache: cache).Logits.squeeze(1).to(ScalarType.Float32);
+            return kernel ? new CpuDecodeStep(model).Forward(next, null, cache)
+                          : model.forward(tensor(next, [rows, 1]), cache: cache).Logits.squeeze(1).to(ScalarType.Float32);
         }
         var exact = Decode(f32, kernel: false);
         float kernelError = TensorAssert.MaxDiff(exact, Decode(bf16, kernel: true));

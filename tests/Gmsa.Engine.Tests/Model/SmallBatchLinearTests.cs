@@ -47,6 +47,8 @@ public sealed class SmallBatchLinearTests
     [InlineData(1, 384)]
     [InlineData(6, 72)]
     [InlineData(2, 37)]
+    [InlineData(16, 384)] // the 512-bit tiles (In a multiple of 32), sixteen rows as in a full decode batch
+    [InlineData(7, 64)]   // tiles for four rows, the other three through the widening path
     public void Forward_Bf16_MatchesFloat32ProductOfTheSameValues(int rows, int inFeatures)
     {
         using var scope = NewDisposeScope();
@@ -62,6 +64,42 @@ public sealed class SmallBatchLinearTests
         Assert.Equal(ScalarType.BFloat16, y.dtype);
         float relative = ((y.to(ScalarType.Float32) - exact).abs() / (exact.abs() + 1e-3f)).max().item<float>();
         Assert.True(relative <= 1.0f / 128, $"relative error {relative} above bf16's rounding");
+    }
+
+    [Fact]
+    public void Forward_Float32RowInABatchOfSixteen_EqualsTheRowAloneBitForBit()
+    {
+        // Sixteen rows go through the 512-bit tiles, one row through the single-row dot: the same sums in the same order,
+        // so a float32 row's result does not depend on its batch mates.
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var g = new Generator(11);
+        var x = randn([16, 64], generator: g);
+        var w = randn([36, 64], generator: g);
+
+        var batched = SmallBatchLinear.Forward(x, w);
+
+        for (int r = 0; r < 16; r++)
+            Assert.Equal(SmallBatchLinear.Forward(x.narrow(0, r, 1), w).data<float>().ToArray(), batched.narrow(0, r, 1).data<float>().ToArray());
+    }
+
+    [Theory]
+    [InlineData(16, 96)]   // four 4 x 4 tiles per block of weight rows
+    [InlineData(7, 64)]    // a tile, then three rows one by one
+    public void Forward_Bf16RowInABatch_EqualsTheRowAloneBitForBit(int rows, int inFeatures)
+    {
+        Assert.SkipUnless(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "the batch-invariant bf16 tiles need native 512-bit vectors");
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var g = new Generator(13);
+        var x = randn([rows, inFeatures], generator: g).to(ScalarType.BFloat16);
+        var w = randn([38, inFeatures], generator: g).to(ScalarType.BFloat16);    // 38: nine blocks of four and two single rows
+
+        var batched = SmallBatchLinear.Forward(x, w).to(ScalarType.Float32);
+
+        for (int r = 0; r < rows; r++)
+            Assert.Equal(SmallBatchLinear.Forward(x.narrow(0, r, 1), w).to(ScalarType.Float32).data<float>().ToArray(),
+                batched.narrow(0, r, 1).data<float>().ToArray());
     }
 
     [Theory]
