@@ -4,6 +4,7 @@ using Gmsa.Api.Telemetry;
 using Gmsa.Engine.Platform;
 
 GlibcAllocator.KeepFreedMemory(); // libtorch's CPU activations would page-fault on every op otherwise
+OpenMpWaitPolicy.SleepBetweenRegions(); // before libtorch loads: its idle threads would hold the core the decode step needs
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {

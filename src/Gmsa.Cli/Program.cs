@@ -3,6 +3,7 @@ using Gmsa.Cli.Commands;
 using Gmsa.Engine.Platform;
 
 GlibcAllocator.KeepFreedMemory(); // libtorch's CPU activations would page-fault on every op otherwise
+OpenMpWaitPolicy.SleepBetweenRegions(); // before libtorch loads: its idle threads would hold the core the decode step needs
 
 var root = new RootCommand("Gmsa: long-context compression for LLaMA/Qwen models (GMSA), on TorchSharp.")
 {
