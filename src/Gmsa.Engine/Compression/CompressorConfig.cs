@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Gmsa.Engine.Checkpoints;
 using Gmsa.Engine.Model;
 
 namespace Gmsa.Engine.Compression;
@@ -90,11 +91,7 @@ public sealed record CompressorConfig
     public static CompressorConfig Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path} does not exist", path);
-        try
-        {
-            return JsonSerializer.Deserialize<CompressorConfig>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"{path} is empty");
-        }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
+        return JsonFile.Read(path, json => JsonSerializer.Deserialize<CompressorConfig>(json, Json)) ?? throw new InvalidDataException($"{path} is empty");
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
