@@ -49,6 +49,9 @@ public sealed record CompressorConfig
 
     public const string FileName = "gmsa_config.json";
 
+    /// <summary>The rates a caller may ask for, one bound for the service's requests and the command line's --rate.</summary>
+    public const int MinRate = 1, MaxRate = 1024;
+
     /// <summary>The backbone the compressor was trained on (its folder name, or a hub id).</summary>
     public string BaseModel { get; init; } = "";
     public CompressionMethod Method { get; init; } = CompressionMethod.GroupMerge;
