@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using Gmsa.Engine.Compression;
 
 namespace Gmsa.Api.Contracts;
 
@@ -32,7 +33,7 @@ public sealed record ChatRequest : SamplingFields
     [Description("Gmsa extension: long documents the model reads compressed (GMSA soft tokens, in this order) before the conversation.")]
     public string[]? Documents { get; init; }
 
-    [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
+    [Range(CompressorConfig.MinRate, CompressorConfig.MaxRate, ErrorMessage = "rate must be in [{1}, {2}]")]
     [Description("Gmsa extension: compression rate for documents; default the compressor's first training rate.")]
     public int? Rate { get; init; }
 }

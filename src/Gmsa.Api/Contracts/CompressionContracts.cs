@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
+using Gmsa.Engine.Compression;
 
 namespace Gmsa.Api.Contracts;
 
@@ -12,7 +13,7 @@ public sealed record CompressRequest
     [Description("Contexts as token ids of the model's tokenizer (no BOS), instead of text.")]
     public int[][]? ContextIds { get; init; }
 
-    [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
+    [Range(CompressorConfig.MinRate, CompressorConfig.MaxRate, ErrorMessage = "rate must be in [{1}, {2}]")]
     [Description("Compression rate r: about one soft token per r context tokens. Default: the compressor's first training rate.")]
     public int? Rate { get; init; }
 
@@ -52,7 +53,7 @@ public sealed record AnswerRequest : SamplingFields
     [Description("Ids from /v1/compress, instead of the contexts' text.")]
     public string[]? CompressedIds { get; init; }
 
-    [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
+    [Range(CompressorConfig.MinRate, CompressorConfig.MaxRate, ErrorMessage = "rate must be in [{1}, {2}]")]
     [Description("Rate for contexts given as text (refused with compressed_ids: they were compressed at their own). Default: the compressor's first training rate.")]
     public int? Rate { get; init; }
 
@@ -69,7 +70,7 @@ public sealed record ReconstructRequest
     [Description("The context as text (compressed at rate).")]
     public string? Context { get; init; }
 
-    [Range(1, 1024, ErrorMessage = "rate must be in [1, 1024]")]
+    [Range(CompressorConfig.MinRate, CompressorConfig.MaxRate, ErrorMessage = "rate must be in [{1}, {2}]")]
     [Description("Rate for a context given as text (refused with compressed_id: it was compressed at its own). Default: the compressor's first training rate.")]
     public int? Rate { get; init; }
 

@@ -22,10 +22,6 @@ namespace Gmsa.Api.Endpoints;
 /// </summary>
 public static class ChatEndpoints
 {
-    // developer is OpenAI's newer name for system (its current clients send it for o-series models): read as system
-    static readonly string[] Roles = ["system", "developer", "user", "assistant"];
-    static string TemplateRole(string role) => role == "developer" ? "system" : role;
-
     public static IEndpointRouteBuilder MapChatEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGroup("/v1/chat/completions").WithTags("Chat").MapPost("/", Create).WithName("CreateChatCompletion")
@@ -44,13 +40,13 @@ public static class ChatEndpoints
         var errors = new Dictionary<string, string[]>();
         var stops = StopSequences.Parse(request.Stop, errors);
         // FindIndex, not FirstOrDefault: a null message (JSON null in the array) is itself the bad one
-        int badAt = Array.FindIndex(request.Messages!, m => m is null || !Roles.Contains(m.Role) || m.Content is null);
+        int badAt = Array.FindIndex(request.Messages!, m => m is null || !ChatTemplate.Roles.Contains(m.Role) || m.Content is null);
         if (badAt >= 0)
-            errors["messages"] = [$"each message needs a role ({string.Join(", ", Roles)}) and a content; message {badAt} " +
+            errors["messages"] = [$"each message needs a role ({string.Join(", ", ChatTemplate.Roles)}) and a content; message {badAt} " +
                                   (request.Messages![badAt] switch
                                   {
                                       null => "is null",
-                                      { Role: var role } when !Roles.Contains(role) => role is null ? "has no role" : $"has role '{role}'",
+                                      { Role: var role } when !ChatTemplate.Roles.Contains(role) => role is null ? "has no role" : $"has role '{role}'",
                                       _ => "has no content",
                                   })];
         else if (request.Messages!.Select((m, i) => m.Content!.Problem(i)).FirstOrDefault(p => p is not null) is { } notText)
@@ -66,7 +62,7 @@ public static class ChatEndpoints
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors, detail: NotValid);
 
         var lm = services.Language;
-        var messages = request.Messages!.Select(m => new ChatMessage(TemplateRole(m.Role), m.Content!.Text)).ToArray();
+        var messages = request.Messages!.Select(m => new ChatMessage(m.Role, m.Content!.Text)).ToArray();
         int context = lm.Model.Config.ContextLength;
         // The conversation's length is checked before the documents are compressed, and under messages, not max_tokens:
         // by characters first (as completions check a prompt), so a conversation that cannot fit is not tokenized

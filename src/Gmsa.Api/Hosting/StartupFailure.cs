@@ -53,7 +53,7 @@ public static partial class StartupFailure
         // model_type, a device this build cannot reach): the messages name the file or the setting. An ArgumentException
         // with a parameter name is a programming error, and keeps its stack trace.
         InvalidDataException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException or ArgumentException { ParamName: null }
-            or System.Text.Json.JsonException =>   // bad JSON in config.json and friends
+            or System.Text.Json.JsonException =>   // bad JSON in tokenizer.json or tokenizer_config.json: the tokenizer readers throw it bare
             $"{error.Message.ReplaceLineEndings(" ")} (while loading the model)",
         OptionsValidationException invalid => string.Join("; ", invalid.Failures),
         InvalidOperationException { InnerException: not null } e when ConversionFailure().Match(e.Message) is { Success: true } m =>

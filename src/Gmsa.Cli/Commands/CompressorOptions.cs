@@ -34,11 +34,12 @@ internal sealed class CompressorOptions
         return GmsaModel.Load(parse.GetValue(Model)!, parse.GetValue(Compressor), Device.ParseDevice(parse), Device.ParseDtype(parse));
     }
 
-    /// <summary>--rate within [1, 1024], the range /v1/compress takes.</summary>
+    /// <summary>--rate within [MinRate, MaxRate], the range /v1/compress takes.</summary>
     public int RateOf(ParseResult parse)
     {
         int rate = parse.GetValue(Rate);
-        if (rate is < 1 or > 1024) throw new ArgumentException($"--rate must be in [1, 1024], got {rate}");
+        if (rate is < CompressorConfig.MinRate or > CompressorConfig.MaxRate)
+            throw new ArgumentException($"--rate must be in [{CompressorConfig.MinRate}, {CompressorConfig.MaxRate}], got {rate}");
         return rate;
     }
 

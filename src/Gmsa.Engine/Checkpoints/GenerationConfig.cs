@@ -39,9 +39,7 @@ public sealed record GenerationConfig
     {
         var path = Path.Combine(directory, "generation_config.json");
         if (!File.Exists(path)) return FromModel(config);
-        JsonObject o;
-        try { o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"'{path}' is not a JSON object"); }
-        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"'{path}' is not valid JSON ({e.Message})", e); }
+        var o = JsonFile.Read(path, json => JsonNode.Parse(json)) as JsonObject ?? throw new InvalidDataException($"'{path}' is not a JSON object");
         var eos = ModelConfig.IntOrList(o["eos_token_id"]);
         return new GenerationConfig
         {

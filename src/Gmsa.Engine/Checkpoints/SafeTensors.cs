@@ -22,9 +22,12 @@ public static class SafeTensors
     /// Loads every tensor (or those whose name passes <paramref name="include"/>, the rest left unread) onto the
     /// CPU, reading the file straight into tensor storage.
     /// </summary>
-    public static Dictionary<string, Tensor> Load(string path, Func<string, bool>? include = null)
+    public static Dictionary<string, Tensor> Load(string path, Func<string, bool>? include = null) =>
+        Load(path, ParseHeader(path), include);
+
+    /// <summary>As <see cref="Load(string, Func{string, bool}?)"/>, with the header the caller parsed already (to check its metadata first).</summary>
+    internal static Dictionary<string, Tensor> Load(string path, Header header, Func<string, bool>? include = null)
     {
-        var header = ParseHeader(path);
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         var tensors = new Dictionary<string, Tensor>(header.Tensors.Count);
         try

@@ -150,9 +150,7 @@ public static partial class ShardedCheckpoint
 
     static Dictionary<string, string> ReadWeightMap(string indexPath)
     {
-        JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllText(indexPath)); }
-        catch (JsonException e) { throw new InvalidDataException($"{indexPath} is not JSON: {e.Message}", e); }
+        var root = JsonFile.Read(indexPath, json => JsonNode.Parse(json));
         if (root?["weight_map"] is not JsonObject map)
             throw new InvalidDataException($"{indexPath} lacks a 'weight_map' object");
         var result = new Dictionary<string, string>();

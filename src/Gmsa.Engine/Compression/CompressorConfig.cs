@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Gmsa.Engine.Checkpoints;
 using Gmsa.Engine.Model;
 
 namespace Gmsa.Engine.Compression;
@@ -48,6 +49,9 @@ public sealed record CompressorConfig
 
     public const string FileName = "gmsa_config.json";
 
+    /// <summary>The rates a caller may ask for, one bound for the service's requests and the command line's --rate.</summary>
+    public const int MinRate = 1, MaxRate = 1024;
+
     /// <summary>The backbone the compressor was trained on (its folder name, or a hub id).</summary>
     public string BaseModel { get; init; } = "";
     public CompressionMethod Method { get; init; } = CompressionMethod.GroupMerge;
@@ -90,11 +94,7 @@ public sealed record CompressorConfig
     public static CompressorConfig Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path} does not exist", path);
-        try
-        {
-            return JsonSerializer.Deserialize<CompressorConfig>(File.ReadAllText(path), Json) ?? throw new InvalidDataException($"{path} is empty");
-        }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
+        return JsonFile.Read(path, json => JsonSerializer.Deserialize<CompressorConfig>(json, Json)) ?? throw new InvalidDataException($"{path} is empty");
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);

@@ -115,7 +115,7 @@ public static class CompressorFolder
     {
         string file = Path.Combine(adapterFolder, PeftConfig);
         if (!File.Exists(file)) throw new FileNotFoundException($"{adapterFolder} has no {PeftConfig}", file);
-        var node = JsonNode.Parse(File.ReadAllText(file)) ?? throw new InvalidDataException($"{file} is empty");
+        var node = JsonFile.Read(file, json => JsonNode.Parse(json)) ?? throw new InvalidDataException($"{file} is empty");
         int rank = node["r"]?.GetValue<int>() ?? throw new InvalidDataException($"{file} has no 'r'");
         double alpha = node["lora_alpha"]?.GetValue<double>() ?? throw new InvalidDataException($"{file} has no 'lora_alpha'");
         var options = new LoraOptions(rank, alpha, 0);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Gmsa.Engine.Checkpoints;
 using Gmsa.Engine.Training;
 
 namespace Gmsa.Engine.Compression;
@@ -45,8 +46,7 @@ public sealed record CompressorRecipe
     public static CompressorRecipe Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"recipe {path} does not exist", path);
-        try { return Parse(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
+        return JsonFile.Read(path, Parse);
     }
 
     public static CompressorRecipe Parse(string json)

@@ -29,14 +29,15 @@ public static class SoftTokenFile
     public static SoftTokens[] Load(string path, string baseModel, int hiddenSize, Device device)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path} does not exist", path);
-        var metadata = SafeTensors.ReadMetadata(path);
+        var header = SafeTensors.ParseHeader(path);   // read once: the metadata is checked before any tensor is read
+        var metadata = header.Metadata;
         if (!metadata.TryGetValue("base_model", out var model) || model != baseModel)
             throw new InvalidDataException($"{path} holds soft tokens of '{model ?? "an unknown model"}', not of '{baseModel}'");
         int Int(string key) => metadata.TryGetValue(key, out var v) && int.TryParse(v, CultureInfo.InvariantCulture, out int i) ? i
             : throw new InvalidDataException($"{path} lacks the '{key}' metadata");
         int rate = Int("rate");
         using var scope = NewDisposeScope();
-        var tensors = SafeTensors.Load(path);
+        var tensors = SafeTensors.Load(path, header);
         string[] names = tensors.ContainsKey(TensorName) ? [TensorName]
             : Enumerable.Range(0, tensors.Count).Select(i => $"{TensorName}.{i}").TakeWhile(tensors.ContainsKey).ToArray();
         if (names.Length == 0 || names.Length != tensors.Count)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Gmsa.Engine.Checkpoints;
 
 namespace Gmsa.Engine.Model;
 
@@ -62,8 +63,7 @@ public sealed record ModelConfig
             throw Directory.Exists(folder)
                 ? new FileNotFoundException($"model folder '{folder}' has no {Path.GetFileName(path)}", path)
                 : new DirectoryNotFoundException($"model folder '{folder}' does not exist");
-        try { return Parse(File.ReadAllText(path)); }
-        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"'{path}' is not valid JSON ({e.Message})", e); }
+        return JsonFile.Read(path, Parse);
     }
 
     public static ModelConfig Parse(string json)

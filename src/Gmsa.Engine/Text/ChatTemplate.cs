@@ -16,7 +16,7 @@ public enum ChatFormat
     Llama3,
 }
 
-/// <summary>One chat turn; role is "system", "user" or "assistant".</summary>
+/// <summary>One chat turn; role is one of <see cref="ChatTemplate.Roles"/>.</summary>
 public sealed record ChatMessage(string Role, string Content);
 
 /// <summary>
@@ -35,6 +35,12 @@ public sealed record ChatPrompt(string Text, bool IncludesBos);
 public sealed class ChatTemplate
 {
     public ChatTemplate(ChatFormat format) => Format = format;
+
+    /// <summary>
+    /// The roles a message may have. developer is OpenAI's newer name for system (its clients send it for o-series
+    /// models): the same instructions, rendered as a system message, since no model's template here knows it.
+    /// </summary>
+    public static IReadOnlyList<string> Roles { get; } = ["system", "developer", "user", "assistant"];
 
     public ChatFormat Format { get; }
 
@@ -103,7 +109,7 @@ public sealed class ChatTemplate
     {
         var sb = new StringBuilder();
         foreach (ChatMessage m in messages)
-            sb.Append("<|im_start|>").Append(m.Role).Append('\n').Append(m.Content).Append("<|im_end|>\n");
+            sb.Append("<|im_start|>").Append(TemplateRole(m.Role)).Append('\n').Append(m.Content).Append("<|im_end|>\n");
         if (addGenerationPrompt) sb.Append("<|im_start|>assistant\n");
         return sb.ToString();
     }
@@ -113,21 +119,24 @@ public sealed class ChatTemplate
         ArgumentNullException.ThrowIfNull(messages);
         if (messages.Count == 0) throw new ArgumentException("at least one message is needed", nameof(messages));
         foreach (ChatMessage m in messages)
-            if (m.Role is not ("system" or "user" or "assistant"))
-                throw new ArgumentException($"role '{m.Role}' is not supported (system, user, assistant are)", nameof(messages));
+            if (!Roles.Contains(m.Role))
+                throw new ArgumentException($"role '{m.Role}' is not supported ({string.Join(", ", Roles)} are)", nameof(messages));
     }
+
+    /// <summary>The role as the formats write it: developer as system.</summary>
+    private static string TemplateRole(string role) => role == "developer" ? "system" : role;
 
     private static string RenderLlama2(IReadOnlyList<ChatMessage> messages) =>
         string.Concat(Llama2Turns(messages).Select(t => "<s>" + t.Text + (t.Answered ? "</s>" : "")));
 
     /// <summary>
     /// LLaMA-2-chat's exchanges without their BOS/EOS: "[INST] user [/INST]" plus " answer " when
-    /// answered. The system prompt folds into the first user turn; turns must alternate
+    /// answered. The system (or developer) prompt folds into the first user turn; turns must alternate
     /// user/assistant; contents are trimmed.
     /// </summary>
     private static List<(string Text, bool Answered)> Llama2Turns(IReadOnlyList<ChatMessage> messages)
     {
-        string? system = messages[0].Role == "system" ? messages[0].Content.Trim() : null;
+        string? system = TemplateRole(messages[0].Role) == "system" ? messages[0].Content.Trim() : null;
         int start = system is null ? 0 : 1;
         if (messages.Count == start) throw new ArgumentException("LLaMA-2 chat needs a user message", nameof(messages));
         var turns = new List<(string Text, bool Answered)>();
@@ -156,7 +165,7 @@ public sealed class ChatTemplate
     {
         var sb = new StringBuilder("<|begin_of_text|>");
         foreach (ChatMessage m in messages)
-            sb.Append("<|start_header_id|>").Append(m.Role).Append("<|end_header_id|>\n\n").Append(m.Content.Trim()).Append("<|eot_id|>");
+            sb.Append("<|start_header_id|>").Append(TemplateRole(m.Role)).Append("<|end_header_id|>\n\n").Append(m.Content.Trim()).Append("<|eot_id|>");
         if (addGenerationPrompt) sb.Append("<|start_header_id|>assistant<|end_header_id|>\n\n");
         return sb.ToString();
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Gmsa.Engine.Checkpoints;
 using Gmsa.Engine.Model;
 
 namespace Gmsa.Engine.Training;
@@ -41,8 +42,7 @@ public sealed record TrainingRecipe
     public static TrainingRecipe Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"recipe {path} does not exist", path);
-        try { return Parse(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: {e.Message}", e); }
+        return JsonFile.Read(path, Parse);
     }
 
     public static TrainingRecipe Parse(string json)

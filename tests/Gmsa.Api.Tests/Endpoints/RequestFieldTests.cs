@@ -90,6 +90,22 @@ public sealed class RequestFieldTests : IDisposable
         Assert.StartsWith("rate applies to contexts given as text; " + expected, (string)error["message"]!);
     }
 
+    [Theory]
+    [InlineData("/v1/compress", "\"contexts\": [\"Chad.\"], \"rate\": 0")]
+    [InlineData("/v1/answer", Answer + ", \"rate\": 1025")]
+    [InlineData("/v1/reconstruct", Reconstruct + ", \"rate\": 0")]
+    [InlineData("/v1/chat/completions", Chat + ", \"documents\": [\"Chad.\"], \"rate\": 1025")]
+    public async Task RateOutsideItsRange_Answers400WithTheRange(string route, string fields)
+    {
+        // the bound is the engine's CompressorConfig.MinRate/MaxRate, which the command line's --rate takes too
+        var response = await Post(route, "{" + fields + ", \"max_tokens\": 2}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.JsonAsync())["error"]!;
+        Assert.Equal("rate", (string)error["param"]!);
+        Assert.StartsWith("rate must be in [1, 1024]", (string)error["message"]!);
+    }
+
     [Fact]
     public async Task Chat_DeveloperRole_ReadAsASystemMessage()
     {

@@ -151,4 +151,16 @@ public sealed class GmsaModelTests : IDisposable
         using var next = new TempDir();
         Assert.EndsWith(CompressorFolder.RestateAdapter, CompressorFolder.KeepRestateAdapter(target.Path, next.Path, answersOnly: false));
     }
+
+    [Fact]
+    public void Load_RestateAdapterConfigNotJson_ThrowsInvalidDataNamingTheFile()
+    {
+        // a bare JsonException named no file: the service could only say "bad JSON" at start-up
+        CompressorFolder.KeepRestateAdapter(folder.Path, folder.Path, answersOnly: true);
+        string config = Path.Combine(folder.Path, CompressorFolder.RestateAdapter, "adapter_config.json");
+        File.WriteAllText(config, """{ "r": 4, """);
+
+        var e = Assert.Throws<InvalidDataException>(() => GmsaModel.Load(ModelDir, folder.Path, CPU));
+        Assert.StartsWith($"'{config}' is not valid JSON (", e.Message);
+    }
 }

@@ -77,6 +77,28 @@ public class ChatTemplateTests
         Assert.False(prompt.IncludesBos);
     }
 
+    [Theory]
+    [InlineData(ChatFormat.Plain)]
+    [InlineData(ChatFormat.ChatML)]
+    [InlineData(ChatFormat.Llama2)]
+    [InlineData(ChatFormat.Llama3)]
+    public void Render_DeveloperRole_RendersAsASystemMessage(ChatFormat format)
+    {
+        // OpenAI's newer name for system: no template here has a developer turn (ChatML would have written "developer")
+        var template = new ChatTemplate(format);
+
+        Assert.Equal(template.Render([System, User1, Assistant1, User2]),
+            template.Render([new ChatMessage("developer", System.Content), User1, Assistant1, User2]));
+    }
+
+    [Fact]
+    public void Render_UnknownRole_ThrowsNamingTheRolesTaken()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new ChatTemplate(ChatFormat.ChatML).Render([new ChatMessage("tool", "42")]));
+
+        Assert.Contains("role 'tool' is not supported (system, developer, user, assistant are)", e.Message);
+    }
+
     [Fact]
     public void Encode_Llama2Template_MatchesMetaTurnByTurnIds()
     {
