@@ -210,7 +210,7 @@ internal static class BenchCommand
         var seed = new Option<long>("--seed") { Description = "workload seed", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "cores for libtorch and the decode kernel (0 = all)", DefaultValueFactory = _ => 0 };
         var device = new DeviceOptions();
-        var command = new Command("serve", "Requests/s, tokens/s and latency percentiles of one mixed workload: continuous vs static batching vs one by one")
+        var command = new Command("serve", "Requests/s, tokens/s and latency percentiles of one mixed workload: continuous vs static batching vs one by one, and continuous with one shared KV cache")
         {
             model, clients, requests, maxBatch, chunk, seed, threads,
         };
@@ -231,6 +231,7 @@ internal static class BenchCommand
                 ("continuous batching", new() { MaxBatchSize = parse.GetValue(maxBatch), PrefillChunkTokens = parse.GetValue(chunk) }),
                 ("static batching", new() { MaxBatchSize = parse.GetValue(maxBatch), Policy = BatchingPolicy.Static, PrefillChunkTokens = parse.GetValue(chunk) }),
                 ("one by one", new() { MaxBatchSize = 1, Policy = BatchingPolicy.Static, PrefillChunkTokens = parse.GetValue(chunk) }),
+                ("continuous, one shared cache", new() { MaxBatchSize = parse.GetValue(maxBatch), PrefillChunkTokens = parse.GetValue(chunk), RowSlots = false }),
             };
             // Warm-up: JIT and libtorch's first calls, outside every measured run.
             ServeBenchmark.RunAsync(lm, "warm-up", policies[0].Options, workload.Take(4).ToArray(), 4).GetAwaiter().GetResult();
@@ -249,7 +250,8 @@ internal static class BenchCommand
             var (continuous, stat) = (figures[0], figures[1]);
             Console.WriteLine($"continuous / static: {continuous.RequestsPerSecond / stat.RequestsPerSecond:F2}x requests/s, " +
                               $"p99 TTFT {continuous.TimeToFirstTokenP99.TotalMilliseconds:F0} ms vs {stat.TimeToFirstTokenP99.TotalMilliseconds:F0} ms; " +
-                              $"continuous / one by one: {continuous.RequestsPerSecond / figures[2].RequestsPerSecond:F2}x");
+                              $"continuous / one by one: {continuous.RequestsPerSecond / figures[2].RequestsPerSecond:F2}x; " +
+                              $"a slot per sequence / one shared cache: {continuous.RequestsPerSecond / figures[3].RequestsPerSecond:F2}x");
             var decode = lm.Runner.Run(() => DecodeBenchmark.Run(lm.Model, new DecodeBenchmarkOptions { Batches = [1, 16], Tokens = 128, Repeats = 1 }, lm.Tokenizer.BosId ?? 1));
             double single = Math.Max(decode[0].KernelTokensPerSecond, decode[0].LibtorchTokensPerSecond);
             double sixteen = Math.Max(decode[1].KernelTokensPerSecond, decode[1].LibtorchTokensPerSecond);

@@ -79,6 +79,26 @@ public sealed class CausalLM : nn.Module
         return output.Logits.squeeze(1).MoveToOuterDisposeScope();                                // [B, V]
     }
 
+    /// <summary>
+    /// One decode step over the sequences in <paramref name="slots"/> of a <see cref="RowSlotCache"/>: logits [B, V], each
+    /// slot advanced by one. Only the CPU decode step reads that layout; check <see cref="DecodesInSlots"/> first.
+    /// </summary>
+    public Tensor DecodeStep(ReadOnlySpan<long> tokens, ReadOnlySpan<int> slots, RowSlotCache cache)
+    {
+        cpuDecode ??= new CpuDecodeStep(this);
+        if (!cpuDecode.Supports(tokens.Length))
+            throw new InvalidOperationException("the CPU decode step cannot run this model as it is now (device, dtype or an unmerged adapter): decode it through a KvCache");
+        return cpuDecode.Forward(tokens, slots, cache);
+    }
+
+    /// <summary>True when <paramref name="batch"/> rows can decode from a <see cref="RowSlotCache"/> with the model as it is now.</summary>
+    public bool DecodesInSlots(int batch)
+    {
+        cpuDecode ??= new CpuDecodeStep(this);
+        using var inference = inference_mode();
+        return cpuDecode.Supports(batch);
+    }
+
     CpuDecodeStep? cpuDecode;
 
     /// <summary>

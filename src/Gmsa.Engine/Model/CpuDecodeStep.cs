@@ -24,7 +24,7 @@ public sealed unsafe class CpuDecodeStep
     readonly ModelConfig c;
     readonly float[] invFreq;
     float[] x = [], xb = [], q = [], k = [], v = [], att = [], gate = [], up = [], logits = [], scores = [];
-    int[] positions = [];
+    int[] positions = [], rowSlot = [], rowPast = [];   // per row: RoPE position, cache row (slot), cached positions before its new one
     long[] mask = [];
     float[] cosTable = [], sinTable = [];
     int rows;
@@ -50,10 +50,13 @@ public sealed unsafe class CpuDecodeStep
     /// True when this step can run the model as it is now: CPU, float32 or bf16, token embeddings present, and every
     /// projection a single weight (no unmerged adapter switched on).
     /// </summary>
-    public bool Supports(int batch, KvCache cache) =>
+    public bool Supports(int batch, KvCache cache) => cache.Length > 0 && Supports(batch);
+
+    /// <summary>True when this step can run <paramref name="batch"/> rows of the model as it is now (any cache).</summary>
+    public bool Supports(int batch) =>
         Enabled && batch <= MaxRows && model.Device.type == DeviceType.CPU && !is_grad_enabled()
         && (model.DType == ScalarType.Float32 || model.DType == ScalarType.BFloat16) && model.Model.HasEmbeddings
-        && cache.Length > 0 && Projections().All(p => p.InferenceWeight is { } w && w.is_contiguous() && w.dtype == model.DType);
+        && Projections().All(p => p.InferenceWeight is { } w && w.is_contiguous() && w.dtype == model.DType);
 
     IEnumerable<LoraLinear> Projections()
     {
@@ -77,6 +80,38 @@ public sealed unsafe class CpuDecodeStep
         int b = tokens.Length, past = (int)cache.Length, total = past + 1;
         Allocate(b, total);
         Positions(paddingMask, b, total);
+        for (int r = 0; r < b; r++) (rowSlot[r], rowPast[r]) = (r, past);   // row r of the cache; every row writes column `past`
+        var logits = Run(tokens, total, layer => cache.Reserve(layer, total)
+            ?? throw new InvalidOperationException("the cache has no entries for this layer: prefill first"), paddingMask is not null);
+        cache.Advance(1);
+        return logits;
+    }
+
+    /// <summary>
+    /// Logits [B, V] (float32) for one new token per row, row r being the sequence in slot <paramref name="slots"/>[r] of
+    /// <paramref name="cache"/>, each at its own length (no padding); those slots then advance by one. Call
+    /// <see cref="Supports(int)"/> first.
+    /// </summary>
+    public Tensor Forward(ReadOnlySpan<long> tokens, ReadOnlySpan<int> slots, RowSlotCache cache)
+    {
+        if (slots.Length != tokens.Length) throw new ArgumentException($"{tokens.Length} tokens for {slots.Length} slots", nameof(slots));
+        int b = tokens.Length, total = 0;
+        for (int r = 0; r < b; r++) total = Math.Max(total, (int)cache.Length(slots[r]) + 1);
+        Allocate(b, total);
+        for (int r = 0; r < b; r++)
+        {
+            (rowSlot[r], rowPast[r]) = (slots[r], (int)cache.Length(slots[r]));
+            positions[r] = rowPast[r];                                        // a slot holds real positions only
+        }
+        var logits = Run(tokens, total, layer => cache.Reserve(layer, total), masked: false);
+        cache.Advance(slots);
+        return logits;
+    }
+
+    /// <summary>The step for rows already described by positions, rowSlot and rowPast; <paramref name="total"/> is the longest row's past + 1.</summary>
+    Tensor Run(ReadOnlySpan<long> tokens, int total, Func<int, (Tensor Keys, Tensor Values)> layerCache, bool masked)
+    {
+        int b = tokens.Length;
         Angles(b);
         bool bf16 = model.DType == ScalarType.BFloat16;
         int d = c.HiddenSize;
@@ -95,9 +130,8 @@ public sealed unsafe class CpuDecodeStep
             var f = layer.FeedForward;
             RmsNorm(x, xb, layer.InputLayernorm, b);
             Project(xb, b, d, bf16, a.Qkv, (a.QProj, q), (a.KProj, k), (a.VProj, v));
-            var (keys, values) = cache.Reserve(layerIndex, total)
-                ?? throw new InvalidOperationException("the cache has no entries for this layer: prefill first");
-            Attend(a, keys, values, b, past, bf16, paddingMask is not null);
+            var (keys, values) = layerCache(layerIndex);
+            Attend(a, keys, values, b, total, bf16, masked);
             Project(att, b, c.NumAttentionHeads * c.HeadDim, bf16, null, (a.OProj, xb));
             Add(x, xb, b * d);                                                           // x += attention
             RmsNorm(x, xb, layer.PostAttentionLayernorm, b);
@@ -107,7 +141,6 @@ public sealed unsafe class CpuDecodeStep
             Add(x, xb, b * d);                                                           // x += feed-forward
             layerIndex++;
         }
-        cache.Advance(1);
         RmsNorm(x, xb, model.Model.Norm, b);
         Multiply(xb, b, d, bf16, [(model.LmHeadProjection?.InferenceWeight ?? embed, null, logits)]);
         var result = empty([b, c.VocabSize], ScalarType.Float32);
@@ -127,6 +160,8 @@ public sealed unsafe class CpuDecodeStep
             logits = Pinned(rows * c.VocabSize);
             scores = Pinned(Math.Max(2 * total, 1024));
             positions = new int[rows];
+            rowSlot = new int[rows];
+            rowPast = new int[rows];
         }
     }
 
@@ -240,9 +275,9 @@ public sealed unsafe class CpuDecodeStep
     /// Per row: q/k norms (Qwen3), RoPE at the row's position, the new key and value written at position
     /// <paramref name="past"/> of the cache, then each query head's softmax attention over the row's real positions.
     /// </summary>
-    void Attend(Attention a, Tensor keys, Tensor values, int b, int past, bool bf16, bool masked)
+    void Attend(Attention a, Tensor keys, Tensor values, int b, int total, bool bf16, bool masked)
     {
-        int h = c.NumAttentionHeads, hkv = c.NumKeyValueHeads, dh = c.HeadDim, groups = h / hkv, total = past + 1;
+        int h = c.NumAttentionHeads, hkv = c.NumKeyValueHeads, dh = c.HeadDim, groups = h / hkv;
         long capacity = keys.shape[2];
         int elementBytes = bf16 ? 2 : 4;
         nint keyBase = SmallBatchLinear.Address(keys), valueBase = SmallBatchLinear.Address(values);
@@ -262,9 +297,9 @@ public sealed unsafe class CpuDecodeStep
                 var kh = k.AsSpan((r * hkv + g) * dh, dh);
                 if (a.KNorm is { } n) NormalizeRow(kh, kh, kNorm, n.Eps);
                 Rotate(kh, r);
-                long slot = ((long)(r * hkv + g) * capacity + past) * dh * elementBytes;
-                Narrow(kh, keyBase + (nint)slot, bf16);
-                Narrow(v.AsSpan((r * hkv + g) * dh, dh), valueBase + (nint)slot, bf16);
+                long cell = ((long)(rowSlot[r] * hkv + g) * capacity + rowPast[r]) * dh * elementBytes;
+                Narrow(kh, keyBase + (nint)cell, bf16);
+                Narrow(v.AsSpan((r * hkv + g) * dh, dh), valueBase + (nint)cell, bf16);
             }
         }
         // Heads are independent: split (row, head) pairs over the cores once the context makes them worth it.
@@ -278,11 +313,11 @@ public sealed unsafe class CpuDecodeStep
             fixed (float* sp = &scores[part * total])
                 for (int pair = pairs * part / parts; pair < pairs * (part + 1) / parts; pair++)
                 {
-                    int r = pair / h, head = pair % h, g = head / groups;
-                    long rowsAt = (long)(r * hkv + g) * capacity * dh * elementBytes;
+                    int r = pair / h, head = pair % h, g = head / groups, rowTotal = rowPast[r] + 1;
+                    long rowsAt = (long)(rowSlot[r] * hkv + g) * capacity * dh * elementBytes;
                     fixed (float* qp = &q[pair * dh], op = &att[pair * dh])
-                        DecodeAttention.Head(qp, keyBase + (nint)rowsAt, valueBase + (nint)rowsAt, op, new Span<float>(sp, total), dh, total, bf16,
-                            masked ? mask.AsSpan(r * total, total) : default);
+                        DecodeAttention.Head(qp, keyBase + (nint)rowsAt, valueBase + (nint)rowsAt, op, new Span<float>(sp, rowTotal), dh, rowTotal, bf16,
+                            masked ? mask.AsSpan(r * total, rowTotal) : default);
                 }
         }
         if (parts == 1) Part(0);

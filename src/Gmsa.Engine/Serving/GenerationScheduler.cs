@@ -239,7 +239,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
     RunningBatch BatchFor(string? adapter)
     {
         var batch = batches.FirstOrDefault(b => b.DecoderAdapter == adapter);
-        if (batch is null) batches.Add(batch = new RunningBatch(Model.Model, adapter));
+        if (batch is null) batches.Add(batch = new RunningBatch(Model.Model, adapter, Options.MaxBatchSize, Options.RowSlots));
         return batch;
     }
 

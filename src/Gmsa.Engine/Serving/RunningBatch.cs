@@ -7,20 +7,29 @@ namespace Gmsa.Engine.Serving;
 // Legend: B rows, S cached positions (left padding included), V vocab.
 
 /// <summary>
-/// The sequences decoding together: one KV cache with a row per sequence, right-aligned with left padding, and the
-/// padding mask that says which cached positions are real. Sequences join after their prefill and leave when done;
-/// each <see cref="Step"/> advances every row by one token. Runs on the model thread.
+/// The sequences decoding together. Sequences join after their prefill and leave when done; each <see cref="Step"/>
+/// advances every row by one token. Runs on the model thread. Two cache layouts: where the CPU decode step runs the
+/// model, a <see cref="RowSlotCache"/> (a slot per sequence at its own length: a join copies the sequence alone, a leave
+/// copies nothing); elsewhere (CUDA, an unmerged adapter, more rows than the step takes) one <see cref="KvCache"/> with a
+/// row per sequence, right-aligned with left padding, and the padding mask that says which cached positions are real.
 /// </summary>
 internal sealed class RunningBatch : IDisposable
 {
     readonly CausalLM model;
+    readonly int maxRows;
     KvCache cache;
     Tensor? mask;                                  // [B, S] int64: 1 real, 0 padding
+    RowSlotCache? slotCache;                       // instead of cache and mask, when the CPU step runs the batch
+    readonly List<int> slots = [];                 // per row: its slot in slotCache
     readonly List<SequenceRow> rows = [];
 
-    public RunningBatch(CausalLM model, string? decoderAdapter)
+    /// <param name="maxRows">the most rows the batch will hold (the scheduler's MaxBatchSize)</param>
+    /// <param name="rowSlots">false keeps the shared, left-padded cache even where the CPU step could use slots (`gmsa bench serve` compares the two)</param>
+    public RunningBatch(CausalLM model, string? decoderAdapter, int maxRows = 16, bool rowSlots = true)
     {
         this.model = model;
+        this.maxRows = maxRows;
+        RowSlots = rowSlots;
         DecoderAdapter = decoderAdapter;
         cache = new KvCache(model.Config.NumHiddenLayers);
     }
@@ -29,11 +38,20 @@ internal sealed class RunningBatch : IDisposable
     public string? DecoderAdapter { get; }
     public IReadOnlyList<SequenceRow> Rows => rows;
     public int Count => rows.Count;
-    public long CachedPositions => cache.Length;
+    public long CachedPositions => slotCache?.LongestLength ?? cache.Length;
+    bool RowSlots { get; }
 
     /// <summary>Adds a prefilled sequence (its one-row cache is copied in; the job keeps and frees its own).</summary>
     public void Join(PrefillJob job)
     {
+        // The layout is chosen when the batch starts; the scheduler joins and steps a batch under the same adapter.
+        if (rows.Count == 0 && RowSlots && model.DecodesInSlots(maxRows)) slotCache ??= new RowSlotCache(model.Config.NumHiddenLayers);
+        if (slotCache is not null)
+        {
+            slots.Add(slotCache.Add(job.Cache));
+            rows.Add(job.Row);
+            return;
+        }
         using var scope = NewDisposeScope();
         long before = cache.Length;
         cache.AppendRows(job.Cache);
@@ -61,7 +79,21 @@ internal sealed class RunningBatch : IDisposable
             cache = new KvCache(model.Config.NumHiddenLayers);
             mask?.Dispose();
             mask = null;
+            slotCache?.Dispose();                  // an idle batch holds no memory
+            slotCache = null;
+            slots.Clear();
             rows.Clear();
+            return;
+        }
+        if (slotCache is not null)
+        {
+            for (int i = 0; i < rows.Count; i++) if (!keep.Contains(i)) slotCache.Remove(slots[i]);
+            var keptSlots = keep.Select(i => slots[(int)i]).ToList();
+            var keptRowsInSlots = keep.Select(i => rows[(int)i]).ToList();
+            slots.Clear();
+            rows.Clear();
+            slots.AddRange(keptSlots);
+            rows.AddRange(keptRowsInSlots);
             return;
         }
         cache.KeepRows(keep);
@@ -86,10 +118,15 @@ internal sealed class RunningBatch : IDisposable
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
         var tokens = rows.Select(r => (long)r.LastToken).ToArray();
+        if (slotCache is not null) return Sample(model.DecodeStep(tokens, slots.ToArray(), slotCache));   // [B, V]
         var stepMask = cat([mask!, ones(rows.Count, 1, dtype: ScalarType.Int64, device: model.Device)], 1).MoveToOuterDisposeScope();
         mask!.Dispose();
         mask = stepMask;
-        var logits = model.DecodeStep(tokens, mask, cache);                                          // [B, V]
+        return Sample(model.DecodeStep(tokens, mask, cache));                                      // [B, V]
+    }
+
+    int[] Sample(Tensor logits)
+    {
         var chosen = new int[rows.Count];
         for (int r = 0; r < rows.Count; r++) chosen[r] = rows[r].Sample(logits.narrow(0, r, 1));
         return chosen;
@@ -99,5 +136,6 @@ internal sealed class RunningBatch : IDisposable
     {
         cache.Dispose();
         mask?.Dispose();
+        slotCache?.Dispose();
     }
 }

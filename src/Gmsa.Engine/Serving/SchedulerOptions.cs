@@ -21,6 +21,13 @@ public sealed record SchedulerOptions
     public BatchingPolicy Policy { get; init; } = BatchingPolicy.Continuous;
 
     /// <summary>
+    /// Each decoding sequence keeps its keys and values in a slot of its own (<see cref="Generation.RowSlotCache"/>) where
+    /// the CPU decode step runs the model, so a join or a leave copies no other sequence. False keeps one left-padded
+    /// cache for the batch, copied whole at every join and leave (the layout before; `gmsa bench serve` measures both).
+    /// </summary>
+    public bool RowSlots { get; init; } = true;
+
+    /// <summary>
     /// Prompt positions prefilled between two decode steps: a long prompt is read in chunks of this size, so the
     /// running sequences wait at most one chunk for their next token.
     /// </summary>
