@@ -242,11 +242,12 @@ internal static class BenchCommand
                 return f;
             }).ToList();
             Console.WriteLine();
-            Console.WriteLine("| policy | wall s | requests/s | tokens/s | TTFT p50 ms | TTFT p99 ms | per-token p50 ms | per-token p99 ms |");
-            Console.WriteLine("|---|---|---|---|---|---|---|---|");
+            Console.WriteLine("| policy | wall s | requests/s | tokens/s | TTFT p50 ms | TTFT p99 ms | per-token p50 ms | per-token p99 ms | prefill s | decode steps s | rows per step |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
             foreach (var f in figures)
                 Console.WriteLine($"| {f.Name} | {f.Wall.TotalSeconds:F1} | {f.RequestsPerSecond:F2} | {f.TokensPerSecond:F0} | {f.TimeToFirstTokenP50.TotalMilliseconds:F0} | " +
-                                  $"{f.TimeToFirstTokenP99.TotalMilliseconds:F0} | {f.PerTokenP50.TotalMilliseconds:F1} | {f.PerTokenP99.TotalMilliseconds:F1} |");
+                                  $"{f.TimeToFirstTokenP99.TotalMilliseconds:F0} | {f.PerTokenP50.TotalMilliseconds:F1} | {f.PerTokenP99.TotalMilliseconds:F1} | " +
+                                  $"{f.Prefill.TotalSeconds:F2} | {f.Decode.TotalSeconds:F2} | {f.RowsPerStep:F1} |");
             var (continuous, stat) = (figures[0], figures[1]);
             Console.WriteLine($"continuous / static: {continuous.RequestsPerSecond / stat.RequestsPerSecond:F2}x requests/s, " +
                               $"p99 TTFT {continuous.TimeToFirstTokenP99.TotalMilliseconds:F0} ms vs {stat.TimeToFirstTokenP99.TotalMilliseconds:F0} ms; " +

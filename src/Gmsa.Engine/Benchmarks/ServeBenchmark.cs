@@ -21,7 +21,10 @@ public sealed record ServeBenchmarkOptions
     public long Seed { get; init; } = 1;
 }
 
-/// <summary>One policy's run: throughput and the latencies clients saw.</summary>
+/// <summary>
+/// One policy's run: throughput and the latencies clients saw; from the scheduler's own reports, the time its model
+/// thread spent prefilling and in decode steps, and the mean number of sequences in a decode step.
+/// </summary>
 public sealed record ServeFigures(
     string Name,
     int Requests,
@@ -30,7 +33,10 @@ public sealed record ServeFigures(
     TimeSpan TimeToFirstTokenP50,
     TimeSpan TimeToFirstTokenP99,
     TimeSpan PerTokenP50,
-    TimeSpan PerTokenP99)
+    TimeSpan PerTokenP99,
+    TimeSpan Prefill = default,
+    TimeSpan Decode = default,
+    double RowsPerStep = 0)
 {
     public double TokensPerSecond => GeneratedTokens / Wall.TotalSeconds;
     public double RequestsPerSecond => Requests / Wall.TotalSeconds;
@@ -69,6 +75,13 @@ public static class ServeBenchmark
         int next = -1, tokens = 0;
         var firstToken = new List<TimeSpan>();
         var perToken = new List<TimeSpan>();
+        var (prefill, decode, steps, rows) = (TimeSpan.Zero, TimeSpan.Zero, 0, 0L);
+        s.BatchCompleted += report =>
+        {
+            prefill += report.Prefill;          // the model thread raises these one at a time
+            decode += report.Decode;
+            if (report.Size > 0) (steps, rows) = (steps + 1, rows + report.Size);
+        };
         var wall = Stopwatch.StartNew();
         async Task Client()
         {
@@ -91,7 +104,8 @@ public static class ServeBenchmark
         await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(Client, cancellation)));
         wall.Stop();
         return new ServeFigures(name, workload.Count, wall.Elapsed, tokens,
-            Percentile(firstToken, 0.50), Percentile(firstToken, 0.99), Percentile(perToken, 0.50), Percentile(perToken, 0.99));
+            Percentile(firstToken, 0.50), Percentile(firstToken, 0.99), Percentile(perToken, 0.50), Percentile(perToken, 0.99),
+            prefill, decode, steps > 0 ? (double)rows / steps : 0);
     }
 
     /// <summary>Nearest-rank percentile.</summary>
