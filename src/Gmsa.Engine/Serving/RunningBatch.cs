@@ -17,6 +17,7 @@ internal sealed class RunningBatch : IDisposable
 {
     readonly CausalLM model;
     readonly int maxRows;
+    readonly bool rowSlots;
     KvCache cache;
     Tensor? mask;                                  // [B, S] int64: 1 real, 0 padding
     RowSlotCache? slotCache;                       // instead of cache and mask, when the CPU step runs the batch
@@ -29,7 +30,7 @@ internal sealed class RunningBatch : IDisposable
     {
         this.model = model;
         this.maxRows = maxRows;
-        RowSlots = rowSlots;
+        this.rowSlots = rowSlots;
         DecoderAdapter = decoderAdapter;
         cache = new KvCache(model.Config.NumHiddenLayers);
     }
@@ -39,13 +40,12 @@ internal sealed class RunningBatch : IDisposable
     public IReadOnlyList<SequenceRow> Rows => rows;
     public int Count => rows.Count;
     public long CachedPositions => slotCache?.LongestLength ?? cache.Length;
-    bool RowSlots { get; }
 
     /// <summary>Adds a prefilled sequence (its one-row cache is copied in; the job keeps and frees its own).</summary>
     public void Join(PrefillJob job)
     {
         // The layout is chosen when the batch starts; the scheduler joins and steps a batch under the same adapter.
-        if (rows.Count == 0 && RowSlots && model.DecodesInSlots(maxRows)) slotCache ??= new RowSlotCache(model.Config.NumHiddenLayers);
+        if (rows.Count == 0 && rowSlots && model.DecodesInSlots(maxRows)) slotCache ??= new RowSlotCache(model.Config.NumHiddenLayers);
         if (slotCache is not null)
         {
             slots.Add(slotCache.Add(job.Cache));

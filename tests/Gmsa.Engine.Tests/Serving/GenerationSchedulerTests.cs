@@ -77,6 +77,31 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
     }
 
     [Fact]
+    public async Task Continuous_Bf16GmsaTinyRowsInCacheSlots_EqualEachRequestAlone()
+    {
+        // The shipped model in its own dtype: prefill is per request, and on CPUs with 512-bit vectors the decode step's
+        // bf16 arithmetic does not depend on the batch (WideTiles), so a request's text does not depend on its company.
+        Assert.SkipUnless(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "the batch-invariant bf16 tiles need native 512-bit vectors");
+        using var lm = LanguageModel.Load(RepoFiles.Path("models/gmsa-tiny"));
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { MaxBatchSize = 8 });
+        GenerationRequest[] requests =
+        [
+            Greedy(lm, "It was a cold morning in", 40),
+            Greedy(lm, "The ship sailed", 7),
+            new(lm.Encode("Elizabeth looked at her sister and"), new SamplingOptions { MaxNewTokens = 24, Temperature = 0.8, TopP = 0.95, Seed = 4 }),
+            new(lm.Encode("And God said unto"), new SamplingOptions { MaxNewTokens = 30, RepetitionPenalty = 1.3 }),
+            Greedy(lm, "The history of the country", 18),
+        ];
+        var first = Enqueue(scheduler, requests[0]);
+        Assert.True(await first.Text.WaitToReadAsync(Token).AsTask().WaitAsync(Bound, Token));   // decoding when the others arrive
+        var later = requests.Skip(1).Select(r => Enqueue(scheduler, r)).ToArray();
+        var outcomes = await Task.WhenAll(later.Prepend(first).Select(g => g.Completion)).WaitAsync(Bound, Token);
+
+        Assert.Contains(outcomes, o => o.BatchSize > 1);
+        for (int i = 0; i < requests.Length; i++) Assert.Equal(await AloneAsync(lm, requests[i]), outcomes[i].Text);
+    }
+
+    [Fact]
     public async Task StopSequences_TextReachesAStop_GenerationEndsThereWithTheTextBeforeIt()
     {
         using var lm = LanguageModel.Load(stories.Require());
