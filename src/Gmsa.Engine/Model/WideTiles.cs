@@ -6,7 +6,8 @@ namespace Gmsa.Engine.Model;
 
 /// <summary>
 /// The 512-bit tiles of <see cref="SmallBatchLinear"/>: 4 weight rows x 4 input rows, sixteen 16-float accumulators in
-/// registers, for the 4-16 rows of a batched decode step. Why: with more rows per weight the step is bound by arithmetic,
+/// registers, for the rows of a decode step (bf16: every batch size, so that a row adds in one order whatever its batch;
+/// float32: four rows or more). Why: with more rows per weight the step is bound by arithmetic,
 /// not by streaming the weights, and the 256-bit widening tile left half of each instruction's width unused. Two
 /// measured details: bf16 weights are split into even and odd elements instead of being widened (half the
 /// instructions), and the next tile's weight rows are prefetched while this tile runs (without it, a 16-row step's
