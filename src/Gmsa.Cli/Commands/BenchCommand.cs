@@ -149,12 +149,15 @@ internal static class BenchCommand
         var batches = new Option<int[]>("--batch") { Description = "batch sizes to measure", DefaultValueFactory = _ => [1, 4, 8, 16], AllowMultipleArgumentsPerToken = true };
         var threads = new Option<int>("--threads") { Description = "cores for libtorch, the decode kernel and run.c (0 = all)", DefaultValueFactory = _ => 0 };
         var llama2c = new Option<string?>("--llama2c") { Description = "a compiled llama2.c `run` binary to compare with on the same weights (LLaMA folders only)" };
+        var kernelRows = new Option<int>("--kernel-rows") { Description = "rows up to which the CPU step's projections use its own kernel, above it libtorch's GEMM (4 was the default before 2026-12-04)", DefaultValueFactory = _ => CpuDecodeStep.KernelRows };
         var device = new DeviceOptions();
-        var command = new Command("decode", "Decode tokens/s: libtorch forward vs the CPU decode step, batch 1..16, and llama2.c's run.c") { model, tokens, repeats, batches, threads, llama2c };
+        var command = new Command("decode", "Decode tokens/s: libtorch forward vs the CPU decode step, batch 1..16, and llama2.c's run.c") { model, tokens, repeats, batches, threads, llama2c, kernelRows };
         device.AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             CommandPaths.RequireFile(parse.GetValue(llama2c), "llama2.c binary"); // it runs after every other figure
+            if (parse.GetValue(kernelRows) < 0) throw new ArgumentException($"--kernel-rows must be >= 0, got {parse.GetValue(kernelRows)}");
+            CpuDecodeStep.KernelRows = parse.GetValue(kernelRows);
             int cores = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : Environment.ProcessorCount;
             torch.set_num_threads(cores);
             SmallBatchLinear.Threads = cores;
