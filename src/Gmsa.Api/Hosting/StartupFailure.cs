@@ -52,8 +52,9 @@ public static partial class StartupFailure
         // Thrown while the model and its compressor load (files of the wrong kind, a missing tokenizer, an unsupported
         // model_type, a device this build cannot reach): the messages name the file or the setting. An ArgumentException
         // with a parameter name is a programming error, and keeps its stack trace.
-        InvalidDataException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException or ArgumentException { ParamName: null }
-            or System.Text.Json.JsonException =>   // bad JSON in tokenizer.json or tokenizer_config.json: the tokenizer readers throw it bare
+        // Every JSON file of the model and compressor folders is read through the engine's JsonFile, which names the file
+        // in an InvalidDataException.
+        InvalidDataException or NotSupportedException or FileNotFoundException or DirectoryNotFoundException or ArgumentException { ParamName: null } =>
             $"{error.Message.ReplaceLineEndings(" ")} (while loading the model)",
         OptionsValidationException invalid => string.Join("; ", invalid.Failures),
         InvalidOperationException { InnerException: not null } e when ConversionFailure().Match(e.Message) is { Success: true } m =>

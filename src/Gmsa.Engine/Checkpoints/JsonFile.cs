@@ -10,13 +10,19 @@ namespace Gmsa.Engine.Checkpoints;
 internal static class JsonFile
 {
     /// <summary>
-    /// The file's text through <paramref name="parse"/> (JsonNode.Parse, a Deserialize, a record's own Parse); its
-    /// JsonException becomes an InvalidDataException naming <paramref name="path"/>, any other exception passes as it is.
+    /// The file's text through <paramref name="parse"/> (JsonNode.Parse, a Deserialize, a record's own Parse). A
+    /// JsonException, or what System.Text.Json's nodes and elements throw for a value of another kind than asked
+    /// (InvalidOperationException, FormatException, KeyNotFoundException, OverflowException: `"r": "8"` read as an int,
+    /// a list where an object belongs, a missing required property), becomes an InvalidDataException naming
+    /// <paramref name="path"/>; the parser's own errors (InvalidDataException, NotSupportedException) pass as they are.
     /// </summary>
     public static T Read<T>(string path, Func<string, T> parse)
     {
         string json = File.ReadAllText(path);
         try { return parse(json); }
-        catch (JsonException e) { throw new InvalidDataException($"'{path}' is not valid JSON ({e.Message})", e); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException or OverflowException)
+        {
+            throw new InvalidDataException($"'{path}' is not valid JSON ({e.Message})", e);
+        }
     }
 }

@@ -115,9 +115,13 @@ public static class CompressorFolder
     {
         string file = Path.Combine(adapterFolder, PeftConfig);
         if (!File.Exists(file)) throw new FileNotFoundException($"{adapterFolder} has no {PeftConfig}", file);
-        var node = JsonFile.Read(file, json => JsonNode.Parse(json)) ?? throw new InvalidDataException($"{file} is empty");
-        int rank = node["r"]?.GetValue<int>() ?? throw new InvalidDataException($"{file} has no 'r'");
-        double alpha = node["lora_alpha"]?.GetValue<double>() ?? throw new InvalidDataException($"{file} has no 'lora_alpha'");
+        // The fields are read inside JsonFile.Read, so a value of the wrong type names the file too.
+        var (rank, alpha) = JsonFile.Read(file, json =>
+        {
+            var node = JsonNode.Parse(json) ?? throw new InvalidDataException($"{file} is empty");
+            return (node["r"]?.GetValue<int>() ?? throw new InvalidDataException($"{file} has no 'r'"),
+                    node["lora_alpha"]?.GetValue<double>() ?? throw new InvalidDataException($"{file} has no 'lora_alpha'"));
+        });
         var options = new LoraOptions(rank, alpha, 0);
         options.Validate();
         return options;

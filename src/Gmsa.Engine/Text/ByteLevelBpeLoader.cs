@@ -47,10 +47,13 @@ public static class ByteLevelBpeLoader
 
     public static ByteLevelBpeModel Load(string tokenizerJsonPath)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(tokenizerJsonPath));
         try
         {
-            return Load(doc.RootElement);
+            return Checkpoints.JsonFile.Read(tokenizerJsonPath, json =>
+            {
+                using var doc = JsonDocument.Parse(json);
+                return Load(doc.RootElement);
+            });
         }
         catch (NotSupportedException e)
         {

@@ -54,10 +54,12 @@ public sealed class ChatTemplate
         string configPath = Path.Combine(modelDir, "config.json");
         if (File.Exists(configPath))
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath));
-            if (doc.RootElement.TryGetProperty("model_type", out JsonElement mt) &&
-                mt.GetString() is string type && type.StartsWith("qwen", StringComparison.Ordinal))
-                return new ChatTemplate(ChatFormat.ChatML);
+            var type = Checkpoints.JsonFile.Read(configPath, json =>
+            {
+                using var doc = JsonDocument.Parse(json);
+                return doc.RootElement.TryGetProperty("model_type", out JsonElement mt) ? mt.GetString() : null;
+            });
+            if (type is not null && type.StartsWith("qwen", StringComparison.Ordinal)) return new ChatTemplate(ChatFormat.ChatML);
         }
         if (tokenizer.TokenId("<|start_header_id|>") is not null) return new ChatTemplate(ChatFormat.Llama3);
         if (TokenizerConfig.Load(modelDir).HasChatTemplate) return new ChatTemplate(ChatFormat.Llama2);

@@ -24,7 +24,7 @@ internal sealed record TokenizerConfig
     public static TokenizerConfig Load(string modelDir)
     {
         string path = Path.Combine(modelDir, "tokenizer_config.json");
-        return File.Exists(path) ? Parse(File.ReadAllText(path)) : new TokenizerConfig();
+        return File.Exists(path) ? Checkpoints.JsonFile.Read(path, Parse) : new TokenizerConfig();
     }
 
     /// <summary>

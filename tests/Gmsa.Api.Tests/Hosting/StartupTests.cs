@@ -181,6 +181,7 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
     [InlineData("model.safetensors", "not a tensor file at all", "model.safetensors' is not a safetensors file")]
     [InlineData("tokenizer.model", "not a protobuf", "tokenizer.model' is not a SentencePiece model")]
     [InlineData("config.json", "{ \"dim\": ", "config.json")]
+    [InlineData("tokenizer_config.json", "{ \"bos_token\": ", "tokenizer_config.json' is not valid JSON")]   // threw a bare JsonException
     public async Task Process_ModelFolderWithACorruptFile_ExitsWithOneLineNamingTheFile(string file, string content, string expected)
     {
         // the folder passes the start-up check (it has a config.json); loading it threw, unhandled, with signal 6

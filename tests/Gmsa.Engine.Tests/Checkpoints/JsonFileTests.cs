@@ -1,6 +1,7 @@
 using Gmsa.Engine.Checkpoints;
 using Gmsa.Engine.Compression;
 using Gmsa.Engine.Model;
+using Gmsa.Engine.Text;
 using Gmsa.Engine.Training;
 
 namespace Gmsa.Engine.Tests.Checkpoints;
@@ -52,5 +53,33 @@ public sealed class JsonFileTests : IDisposable
         var e = Assert.Throws<InvalidDataException>(() => Read(CompressorConfig.FileName));
         Assert.StartsWith($"'{dir.File(CompressorConfig.FileName)}' is not valid JSON (", e.Message);
         Assert.Contains("$.rates", e.Message);
+    }
+
+    [Theory]
+    [InlineData("""{ "r": "8" }""")]    // a string where a node is read as an int: InvalidOperationException inside
+    [InlineData("""[1, 2]""")]          // a list where an object belongs
+    public void Read_NodeOfAnotherKind_ThrowsInvalidDataNamingTheFile(string json)
+    {
+        File.WriteAllText(dir.File("adapter_config.json"), json);
+
+        var e = Assert.Throws<InvalidDataException>(() =>
+            JsonFile.Read(dir.File("adapter_config.json"), text => System.Text.Json.Nodes.JsonNode.Parse(text)!["r"]!.GetValue<int>()));
+        Assert.StartsWith($"'{dir.File("adapter_config.json")}' is not valid JSON (", e.Message);
+    }
+
+    [Theory]
+    [InlineData("tokenizer_config.json", """{ "added_tokens_decoder": { "x": { "content": "a" } } }""")]   // an id that is not a number
+    [InlineData("tokenizer_config.json", """{ "bos_token": """)]
+    [InlineData("tokenizer.json", """[]""")]
+    public void TokenizerFiles_Broken_ThrowInvalidDataNamingTheFile(string file, string json)
+    {
+        File.WriteAllText(dir.File(file), json);
+
+        var e = Assert.Throws<InvalidDataException>(() =>
+        {
+            if (file == "tokenizer.json") ByteLevelBpeLoader.Load(dir.File(file));
+            else TokenizerConfig.Load(dir.Path);
+        });
+        Assert.StartsWith($"'{dir.File(file)}' is not valid JSON (", e.Message);
     }
 }
