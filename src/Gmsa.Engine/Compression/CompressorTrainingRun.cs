@@ -134,7 +134,7 @@ public static class CompressorTrainingRun
     {
         var runFile = Path.Combine(run, "run.json");
         if (!File.Exists(runFile)) throw new FileNotFoundException($"{run} is not a GMSA run folder: run.json is missing", runFile);
-        var record = JsonNode.Parse(File.ReadAllText(runFile))!;
+        var record = JsonFile.Read(runFile, json => JsonNode.Parse(json)) ?? throw new InvalidDataException($"{runFile} is empty");
         var recipe = CompressorRecipe.Parse(record["recipe"]!.ToJsonString());
         string? initFrom = record["init_from"]?.GetValue<string>() is { } relative ? Path.Combine(run, relative) : null;
         var checkpoint = TrainingCheckpoint.Latest(Path.Combine(run, "checkpoints")) ?? throw new InvalidDataException($"{run} holds no checkpoint yet");
@@ -201,7 +201,7 @@ public static class CompressorTrainingRun
         {
             if (!resume) throw new InvalidOperationException($"{paths.Run} already holds a run: resume it (--resume) or choose another folder");
             // Compared after parsing, so fields added to recipes since the run began count at their defaults.
-            var previous = JsonNode.Parse(File.ReadAllText(paths.RunFile))?["recipe"];
+            var previous = JsonFile.Read(paths.RunFile, json => JsonNode.Parse(json))?["recipe"];
             var normalized = previous is null ? null : CompressorRecipe.Parse(previous.ToJsonString()).ToNode();
             if (!JsonNode.DeepEquals(normalized, recipeNode))
                 throw new InvalidOperationException($"{paths.RunFile} was started with another recipe; resume needs the same one");

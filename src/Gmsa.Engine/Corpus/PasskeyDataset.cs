@@ -74,7 +74,7 @@ public static class PasskeyDataset
 
     /// <summary>The test.jsonl line entries written by <see cref="Build"/>.</summary>
     public static IReadOnlyList<LengthEntry> ReadLengths(string path) =>
-        JsonSerializer.Deserialize<List<LengthEntry>>(File.ReadAllText(path), JsonOptions)
+        Checkpoints.JsonFile.Read(path, json => JsonSerializer.Deserialize<List<LengthEntry>>(json, JsonOptions))
         ?? throw new InvalidDataException($"{path} holds no length entries");
 
     /// <summary>Test and train draw from their own generators, so that neither repeats the other's keys and depths.</summary>

@@ -87,7 +87,7 @@ public static class ModelExport
             throw Directory.Exists(run)
                 ? new FileNotFoundException($"'{run}' is not a run folder: run.json is missing (gmsa train lm --out writes one)", runFile)
                 : new DirectoryNotFoundException($"run folder '{run}' does not exist");
-        return JsonNode.Parse(File.ReadAllText(runFile))?.AsObject() ?? throw new InvalidDataException($"{runFile} is not a JSON object");
+        return Checkpoints.JsonFile.Read(runFile, json => JsonNode.Parse(json)?.AsObject()) ?? throw new InvalidDataException($"{runFile} is not a JSON object");
     }
 
     static TrainingRecipe RecipeOf(JsonObject run, string runFile) =>

@@ -102,7 +102,7 @@ public static class PretrainingRun
         {
             if (!resume)
                 throw new InvalidOperationException($"{paths.Run} already holds a run: resume it (--resume) or choose another folder");
-            var previous = JsonNode.Parse(File.ReadAllText(paths.RunFile))?["recipe"];
+            var previous = Checkpoints.JsonFile.Read(paths.RunFile, json => JsonNode.Parse(json))?["recipe"];
             if (!JsonNode.DeepEquals(previous, recipeNode))
                 throw new InvalidOperationException($"{paths.RunFile} was started with another recipe; resume needs the same one");
             return;

@@ -96,7 +96,7 @@ public static class TrainingCheckpoint
     }
 
     public static TrainerState ReadState(string folder) =>
-        JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(Path.Combine(folder, StateFile)), Json)
+        Checkpoints.JsonFile.Read(Path.Combine(folder, StateFile), json => JsonSerializer.Deserialize<TrainerState>(json, Json))
             ?? throw new InvalidDataException($"{folder}/{StateFile} is empty");
 
     public static string CaptureRng()

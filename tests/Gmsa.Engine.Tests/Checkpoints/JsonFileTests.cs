@@ -67,6 +67,16 @@ public sealed class JsonFileTests : IDisposable
         Assert.StartsWith($"'{dir.File("adapter_config.json")}' is not valid JSON (", e.Message);
     }
 
+    [Fact]
+    public void RunRecipe_RunFileCutShort_ThrowsInvalidDataNamingTheFile()
+    {
+        // run folders' files are read the same way (run.json here; trainer state, pass-key lengths, resumes)
+        File.WriteAllText(dir.File("run.json"), """{ "recipe": """);
+
+        var e = Assert.Throws<InvalidDataException>(() => ModelExport.RunRecipe(dir.Path));
+        Assert.StartsWith($"'{dir.File("run.json")}' is not valid JSON (", e.Message);
+    }
+
     [Theory]
     [InlineData("tokenizer_config.json", """{ "added_tokens_decoder": { "x": { "content": "a" } } }""")]   // an id that is not a number
     [InlineData("tokenizer_config.json", """{ "bos_token": """)]
