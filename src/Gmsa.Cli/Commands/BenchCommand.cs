@@ -235,6 +235,8 @@ internal static class BenchCommand
                 ("static batching", new() { MaxBatchSize = parse.GetValue(maxBatch), Policy = BatchingPolicy.Static, PrefillChunkTokens = parse.GetValue(chunk) }),
                 ("one by one", new() { MaxBatchSize = 1, Policy = BatchingPolicy.Static, PrefillChunkTokens = parse.GetValue(chunk) }),
                 ("continuous, one shared cache", new() { MaxBatchSize = parse.GetValue(maxBatch), PrefillChunkTokens = parse.GetValue(chunk), RowSlots = false }),
+                ("continuous, batched prefill", new() { MaxBatchSize = parse.GetValue(maxBatch), PrefillChunkTokens = parse.GetValue(chunk), BatchedPrefill = true }),
+                ("static, batched prefill", new() { MaxBatchSize = parse.GetValue(maxBatch), Policy = BatchingPolicy.Static, PrefillChunkTokens = parse.GetValue(chunk), BatchedPrefill = true }),
             };
             // Warm-up: JIT and libtorch's first calls, outside every measured run.
             ServeBenchmark.RunAsync(lm, "warm-up", policies[0].Options, workload.Take(4).ToArray(), 4).GetAwaiter().GetResult();

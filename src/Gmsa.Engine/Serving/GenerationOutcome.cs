@@ -25,13 +25,15 @@ public sealed record GenerationOutcome(
 /// <param name="Decode">time of the decode step</param>
 /// <param name="PromptTokens">prompt positions prefilled in this iteration</param>
 /// <param name="GeneratedTokens">tokens sampled in this iteration (first tokens after a prefill included)</param>
+/// <param name="PrefillForwards">model forwards the prefill took (one per prompt chunk, one for prompts prefilled together)</param>
 public sealed record BatchReport(
     int Size,
     IReadOnlyList<TimeSpan> QueueWaits,
     TimeSpan Prefill,
     TimeSpan Decode,
     int PromptTokens,
-    int GeneratedTokens)
+    int GeneratedTokens,
+    int PrefillForwards = 0)
 {
     public double DecodeTokensPerSecond => Decode > TimeSpan.Zero ? Size / Decode.TotalSeconds : 0;
 }

@@ -158,14 +158,14 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
             Leave(g => g.IsFinished);
             var waits = Admit();
             var clock = Stopwatch.StartNew();
-            var (prefilled, firstTokens) = PrefillChunk();
+            var (prefilled, firstTokens, forwards) = PrefillChunk();
             var prefill = clock.Elapsed;
             clock.Restart();
             int decoded = 0;
             foreach (var batch in batches.Where(b => b.Count > 0).ToArray()) decoded += Decode(batch);
             var decode = clock.Elapsed;
             return waits.Count + prefilled + decoded == 0 ? null
-                : new BatchReport(decoded, waits, prefill, decode, prefilled, decoded + firstTokens);
+                : new BatchReport(decoded, waits, prefill, decode, prefilled, decoded + firstTokens, forwards);
         }
         catch (Exception error)
         {
@@ -213,27 +213,63 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Prefills up to one chunk of prompt positions, oldest request first; finished prefills sample and join.</summary>
-    (int Positions, int FirstTokens) PrefillChunk()
+    (int Positions, int FirstTokens, int Forwards) PrefillChunk()
     {
-        int budget = Options.PrefillChunkTokens, positions = 0, firstTokens = 0;
+        int budget = Options.PrefillChunkTokens, positions = 0, firstTokens = 0, forwards = 0;
+        if (Options.BatchedPrefill && FreshTogether(budget) is { Count: > 1 } together)
+        {
+            int padded = together.Count * together.Max(j => j.Length);
+            using (WithAdapter(together[0].Row.Request.DecoderAdapter))
+            {
+                BatchedPrefill.Run(Model.Model, together, Model.PadId);
+                foreach (var job in together) Finish(job);
+            }
+            budget -= padded;
+            forwards++;
+            positions += together.Sum(j => j.Length);
+            firstTokens += together.Count;
+        }
         foreach (var job in prefilling.ToArray())
         {
-            if (budget == 0) break;
+            if (budget <= 0) break;
             using (WithAdapter(job.Row.Request.DecoderAdapter))
             {
                 int n = job.Advance(budget);
                 budget -= n;
                 positions += n;
+                forwards += n > 0 ? 1 : 0;
                 if (!job.Finished) continue;
-                job.Row.Prefill = Stopwatch.GetElapsedTime(job.Row.Generation.EnqueuedAt) - job.Row.QueueWait;
                 firstTokens++;
-                if (job.Row.Accept(job.Row.Sample(job.LastLogits))) job.Row.Complete();
-                else BatchFor(job.Row.Request.DecoderAdapter).Join(job);
+                Finish(job);
             }
-            prefilling.Remove(job);
-            job.Dispose();
         }
-        return (positions, firstTokens);
+        return (positions, firstTokens, forwards);
+    }
+
+    /// <summary>Waiting fresh text prompts of one adapter, oldest first, while their padded batch fits <paramref name="budget"/> positions.</summary>
+    List<PrefillJob> FreshTogether(int budget)
+    {
+        var together = new List<PrefillJob>();
+        int longest = 0;
+        foreach (var job in prefilling)
+        {
+            if (job.FreshPrompt is null || (together.Count > 0 && job.Row.Request.DecoderAdapter != together[0].Row.Request.DecoderAdapter)) continue;
+            int next = Math.Max(longest, job.Length);
+            if ((together.Count + 1) * next > budget) break;
+            together.Add(job);
+            longest = next;
+        }
+        return together;
+    }
+
+    /// <summary>A prefilled job's first token; the sequence ends there or joins its running batch (under its adapter, which the caller switched on).</summary>
+    void Finish(PrefillJob job)
+    {
+        job.Row.Prefill = Stopwatch.GetElapsedTime(job.Row.Generation.EnqueuedAt) - job.Row.QueueWait;
+        if (job.Row.Accept(job.Row.Sample(job.LastLogits))) job.Row.Complete();
+        else BatchFor(job.Row.Request.DecoderAdapter).Join(job);
+        prefilling.Remove(job);
+        job.Dispose();
     }
 
     RunningBatch BatchFor(string? adapter)

@@ -76,6 +76,31 @@ internal sealed class PrefillJob : IDisposable
         return n;
     }
 
+    /// <summary>The prompt's token ids when it has not started and has no soft prefix: a prefill that <see cref="BatchedPrefill"/> may share.</summary>
+    public IReadOnlyList<int>? FreshPrompt => ids is not null && Done == 0 ? Row.Request.PromptTokens : null;
+
+    /// <summary>
+    /// Finishes this prefill from row <paramref name="row"/> of a left-padded batch prefill: its last
+    /// <see cref="Length"/> positions of <paramref name="shared"/> become this job's cache, <paramref name="logits"/> [1, V]
+    /// its last position's logits.
+    /// </summary>
+    public void CompleteFrom(KvCache shared, int row, Tensor logits)
+    {
+        if (FreshPrompt is null) throw new InvalidOperationException("only a fresh text prompt is prefilled in a batch");
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+        long padded = shared.Length;
+        var prefix = Enumerable.Range(0, model.Config.NumHiddenLayers).Select(layer =>
+        {
+            var (k, v) = shared.Reserve(layer, padded)!.Value;                                             // [B, Hkv, capacity, Dh]
+            return (k.narrow(0, row, 1).narrow(2, padded - Length, Length), v.narrow(0, row, 1).narrow(2, padded - Length, Length));
+        }).ToList();
+        Cache.Seed(prefix);
+        lastLogits = logits.clone().DetachFromDisposeScope();                                               // [1, V], the job frees it
+        Done = Length;
+        ReleaseInputs();
+    }
+
     /// <summary>Logits of the prompt's last position, for the first sampled token.</summary>
     public Tensor LastLogits => lastLogits ?? throw new InvalidOperationException("the prefill has not finished");
 

@@ -28,6 +28,13 @@ public sealed record SchedulerOptions
     public bool RowSlots { get; init; } = true;
 
     /// <summary>
+    /// Fresh text prompts waiting in the same iteration are prefilled by one left-padded forward (within
+    /// <see cref="PrefillChunkTokens"/> padded positions) instead of one forward each: more throughput when prompts
+    /// arrive together. Off by default: a prompt's text may then differ in a near tie from the text it gets alone.
+    /// </summary>
+    public bool BatchedPrefill { get; init; }
+
+    /// <summary>
     /// Prompt positions prefilled between two decode steps: a long prompt is read in chunks of this size, so the
     /// running sequences wait at most one chunk for their next token.
     /// </summary>

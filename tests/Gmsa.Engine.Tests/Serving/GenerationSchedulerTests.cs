@@ -102,6 +102,29 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
     }
 
     [Fact]
+    public async Task BatchedPrefill_PromptsAdmittedTogether_OneForwardAndEachTextEqualsAlone()
+    {
+        using var lm = LanguageModel.Load(stories.Require());
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { MaxBatchSize = 8, BatchedPrefill = true });
+        var reports = new List<BatchReport>();
+        scheduler.BatchCompleted += r => { lock (reports) reports.Add(r); };
+        GenerationRequest[] requests =
+        [
+            Greedy(lm, "Once upon a time", 20),
+            Greedy(lm, "Tom and his dog went to the", 12),
+            Greedy(lm, "Lily", 16),
+            new(lm.Encode("One day"), new SamplingOptions { MaxNewTokens = 14, Temperature = 0.8, Seed = 2 }),
+        ];
+        ScheduledGeneration[] generations;
+        using (new BusyModel(lm)) generations = requests.Select(r => Enqueue(scheduler, r)).ToArray();   // all admitted together
+        var outcomes = await Task.WhenAll(generations.Select(g => g.Completion)).WaitAsync(Bound, Token);
+
+        // every prompt in one left-padded forward (f32 stories260K: padded equals alone, so the texts do too)
+        Assert.Contains(reports, r => r.PromptTokens == requests.Sum(q => q.PromptTokens.Count) && r.PrefillForwards == 1);
+        for (int i = 0; i < requests.Length; i++) Assert.Equal(await AloneAsync(lm, requests[i]), outcomes[i].Text);
+    }
+
+    [Fact]
     public async Task StopSequences_TextReachesAStop_GenerationEndsThereWithTheTextBeforeIt()
     {
         using var lm = LanguageModel.Load(stories.Require());
