@@ -71,8 +71,7 @@ public sealed class CausalLM : nn.Module
     /// </summary>
     public Tensor DecodeStep(ReadOnlySpan<long> tokens, Tensor? attentionMask, KvCache cache)
     {
-        cpuDecode ??= new CpuDecodeStep(this);
-        if (cpuDecode.Supports(tokens.Length, cache)) return cpuDecode.Forward(tokens, attentionMask, cache);
+        if (CpuDecode.Supports(tokens.Length, cache)) return CpuDecode.Forward(tokens, attentionMask, cache);
         using var scope = NewDisposeScope();
         var input = tensor(tokens.ToArray(), [tokens.Length, 1], device: Device);                 // [B, 1]
         using var output = forward(input, attentionMask: attentionMask, cache: cache);
@@ -85,20 +84,19 @@ public sealed class CausalLM : nn.Module
     /// </summary>
     public Tensor DecodeStep(ReadOnlySpan<long> tokens, ReadOnlySpan<int> slots, RowSlotCache cache)
     {
-        cpuDecode ??= new CpuDecodeStep(this);
-        if (!cpuDecode.Supports(tokens.Length))
+        if (!CpuDecode.Supports(tokens.Length))
             throw new InvalidOperationException("the CPU decode step cannot run this model as it is now (device, dtype or an unmerged adapter): decode it through a KvCache");
-        return cpuDecode.Forward(tokens, slots, cache);
+        return CpuDecode.Forward(tokens, slots, cache);
     }
 
     /// <summary>True when <paramref name="batch"/> rows can decode from a <see cref="RowSlotCache"/> with the model as it is now.</summary>
     public bool DecodesInSlots(int batch)
     {
-        cpuDecode ??= new CpuDecodeStep(this);
         using var inference = inference_mode();
-        return cpuDecode.Supports(batch);
+        return CpuDecode.Supports(batch);
     }
 
+    CpuDecodeStep CpuDecode => cpuDecode ??= new CpuDecodeStep(this);
     CpuDecodeStep? cpuDecode;
 
     /// <summary>

@@ -85,22 +85,19 @@ internal sealed class RunningBatch : IDisposable
             rows.Clear();
             return;
         }
+        var keptRows = keep.Select(i => rows[(int)i]).ToList();
+        rows.Clear();
+        rows.AddRange(keptRows);
         if (slotCache is not null)
         {
-            for (int i = 0; i < rows.Count; i++) if (!keep.Contains(i)) slotCache.Remove(slots[i]);
             var keptSlots = keep.Select(i => slots[(int)i]).ToList();
-            var keptRowsInSlots = keep.Select(i => rows[(int)i]).ToList();
+            foreach (int slot in slots.Except(keptSlots)) slotCache.Remove(slot);   // nothing else moves
             slots.Clear();
-            rows.Clear();
             slots.AddRange(keptSlots);
-            rows.AddRange(keptRowsInSlots);
             return;
         }
         cache.KeepRows(keep);
         var kept = mask!.index_select(0, tensor(keep, device: mask.device));
-        var keptRows = keep.Select(i => rows[(int)i]).ToList();
-        rows.Clear();
-        rows.AddRange(keptRows);
         // Columns that are padding in every remaining row: the longest sequence that needed them has left.
         long unused = kept.sum(0).gt(0).to(ScalarType.Int64).argmax().item<long>(); // argmax: the first real column
         cache.DropFront(unused);
