@@ -216,9 +216,8 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
     (int Positions, int FirstTokens, int Forwards) PrefillChunk()
     {
         int budget = Options.PrefillChunkTokens, positions = 0, firstTokens = 0, forwards = 0;
-        if (Options.BatchedPrefill && FreshTogether(budget) is { Count: > 1 } together)
+        if (Options.BatchedPrefill && FreshTogether(budget) is ({ Count: > 1 } together, int padded))
         {
-            int padded = together.Count * together.Max(j => j.Length);
             using (WithAdapter(together[0].Row.Request.DecoderAdapter))
             {
                 BatchedPrefill.Run(Model.Model, together, Model.PadId);
@@ -246,8 +245,11 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
         return (positions, firstTokens, forwards);
     }
 
-    /// <summary>Waiting fresh text prompts of one adapter, oldest first, while their padded batch fits <paramref name="budget"/> positions.</summary>
-    List<PrefillJob> FreshTogether(int budget)
+    /// <summary>
+    /// Waiting fresh text prompts of one adapter, oldest first, while their padded batch fits <paramref name="budget"/>
+    /// positions, and the positions it takes (prompts x the longest).
+    /// </summary>
+    (List<PrefillJob> Jobs, int Padded) FreshTogether(int budget)
     {
         var together = new List<PrefillJob>();
         int longest = 0;
@@ -259,7 +261,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
             together.Add(job);
             longest = next;
         }
-        return together;
+        return (together, together.Count * longest);
     }
 
     /// <summary>A prefilled job's first token; the sequence ends there or joins its running batch (under its adapter, which the caller switched on).</summary>
