@@ -169,10 +169,20 @@ public sealed class KvCache : IDisposable
     {
         var shape = like.shape.ToArray();
         shape[2] = newCapacity;
-        var buffer = zeros(shape, dtype: like.dtype, device: like.device).DetachFromDisposeScope();
+        return Enlarged(old, shape, like.dtype, like.device, Length);
+    }
+
+    /// <summary>
+    /// A zero-filled buffer of <paramref name="shape"/> [rows, Hkv, capacity, Dh] holding the first
+    /// <paramref name="columns"/> positions of <paramref name="old"/>'s rows in its first rows; <paramref name="old"/> is
+    /// freed. Zeros: no cell a kernel may read past a row's positions holds NaNs. (Also <see cref="RowSlotCache"/>'s growth.)
+    /// </summary>
+    internal static Tensor Enlarged(Tensor? old, long[] shape, ScalarType dtype, Device device, long columns)
+    {
+        var buffer = zeros(shape, dtype: dtype, device: device).DetachFromDisposeScope();
         if (old is not null)
         {
-            using (no_grad()) buffer.narrow(2, 0, Length).copy_(old.narrow(2, 0, Length));
+            using (no_grad()) buffer.narrow(0, 0, old.shape[0]).narrow(2, 0, columns).copy_(old.narrow(2, 0, columns));
             old.Dispose();
         }
         return buffer;

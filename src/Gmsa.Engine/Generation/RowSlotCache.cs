@@ -94,20 +94,8 @@ public sealed class RowSlotCache : IDisposable
         if (rows == rowsNow && capacity == columnsNow) return;
         long[] shape = [rows, like.shape[1], capacity, like.shape[3]];                // read before `like` may be freed below
         var (dtype, device) = (like.dtype, like.device);
-        keys[layer] = Grow(keys[layer], shape, dtype, device);
-        values[layer] = Grow(values[layer], shape, dtype, device);
-    }
-
-    static Tensor Grow(Tensor? old, long[] shape, ScalarType dtype, Device device)
-    {
-        // Zeros: a slot reads only its own positions, but a free slot's cells must never hold NaNs a kernel could touch.
-        var buffer = zeros(shape, dtype: dtype, device: device).DetachFromDisposeScope();
-        if (old is not null)
-        {
-            buffer.narrow(0, 0, old.shape[0]).narrow(2, 0, old.shape[2]).copy_(old);
-            old.Dispose();
-        }
-        return buffer;
+        keys[layer] = KvCache.Enlarged(keys[layer], shape, dtype, device, columnsNow);
+        values[layer] = KvCache.Enlarged(values[layer], shape, dtype, device, columnsNow);
     }
 
     public void Dispose()
