@@ -135,9 +135,8 @@ internal static unsafe class DecodeAttention
         }
     }
 
-    static Vector256<float> Load256(nint row, int i, bool bf16) => bf16
-        ? Vector256.ShiftLeft(Vector256.WidenLower(Vector128.Load((ushort*)row + i).ToVector256Unsafe()), 16).AsSingle()
-        : Vector256.Load((float*)row + i);
+    static Vector256<float> Load256(nint row, int i, bool bf16) =>
+        bf16 ? SmallBatchLinear.Widen((ushort*)row + i) : Vector256.Load((float*)row + i);
 
     static float Scalar(nint row, int i, bool bf16) =>
         bf16 ? BitConverter.UInt32BitsToSingle((uint)((ushort*)row)[i] << 16) : ((float*)row)[i];

@@ -196,7 +196,7 @@ public static unsafe class SmallBatchLinear
 
     /// <summary>Eight bf16 values as float32: zero-extend to 32 bits, shift into the upper half.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> Widen(ushort* p) =>
+    internal static Vector256<float> Widen(ushort* p) =>
         Vector256.ShiftLeft(Vector256.WidenLower(Vector128.Load(p).ToVector256Unsafe()), 16).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first token: no tier-0 code
