@@ -55,10 +55,10 @@ public sealed class ServingOptions
     public long SoftPrefixCacheBytes { get; set; } = 64L << 20;
 
     /// <summary>
-    /// Prompts waiting together are prefilled by one left-padded forward: more throughput for bursts, but a prompt's text
-    /// may differ in a near tie from the text it gets alone. Off by default.
+    /// Prompts prefilling together are read by one packed forward (end to end, no padding) instead of one forward each:
+    /// more throughput when requests arrive together. On CPU each prompt still gets exactly what it gets alone.
     /// </summary>
-    public bool BatchedPrefill { get; set; }
+    public bool BatchedPrefill { get; set; } = true;
 
     public SchedulerOptions ToScheduler() => new()
     {

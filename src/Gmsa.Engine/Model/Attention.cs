@@ -57,7 +57,9 @@ public sealed class Attention : nn.Module
     /// <param name="cos">[B, 1, T, Dh]</param>
     /// <param name="sin">[B, 1, T, Dh]</param>
     /// <param name="mask">[B, 1, T, S] bool (true = attend), or null for plain causal attention</param>
-    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
+    /// <param name="packed">several sequences packed in one row (B = 1): each segment attends within itself and its own
+    /// cache, as alone (<paramref name="mask"/> and <paramref name="cache"/> are then null)</param>
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, PackedLayout? packed = null)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
@@ -73,31 +75,54 @@ public sealed class Attention : nn.Module
         q = RotaryEmbedding.Apply(q.transpose(1, 2), cos, sin);    // [B, H, T, Dh]
         k = RotaryEmbedding.Apply(k.transpose(1, 2), cos, sin);    // [B, Hkv, T, Dh]
         v = v.transpose(1, 2);                                     // [B, Hkv, T, Dh]
+        var output = packed is null ? Attend(q, k, v, mask, cache) : AttendPacked(q, k, v, packed); // [B, H, T, Dh]
+        var merged = output.transpose(1, 2).reshape(b, t, numHeads * headDim);      // [B, T, H*Dh]
+        return o_proj.forward(merged).MoveToOuterDisposeScope();                    // [B, T, D]
+    }
+
+    /// <summary>
+    /// Attention of new positions q [B, H, T, Dh] over the cached keys and values plus k, v [B, Hkv, T, Dh] (appended to
+    /// <paramref name="cache"/> first) -> [B, H, T, Dh].
+    /// </summary>
+    Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? mask, KvCache? cache)
+    {
+        long b = q.shape[0], t = q.shape[2];
         if (cache is not null) (k, v) = cache.Update(layerIndex, k, v); // [B, Hkv, S, Dh]
 
         int groups = numHeads / numKvHeads;
-        Tensor output;
         if (t == 1 && groups > 1)
         {
             // Decode: fold each group's query heads into the query axis instead of copying k/v
             // `groups` times; one query row attends to every cached key, so no causal mask is needed.
             var qg = q.reshape(b, numKvHeads, groups, headDim);                      // [B, Hkv, groups, Dh]
             var og = nn.functional.scaled_dot_product_attention(qg, k, v, mask);     // [B, Hkv, groups, Dh]
-            output = og.reshape(b, numHeads, 1, headDim);                            // [B, H, 1, Dh]
+            return og.reshape(b, numHeads, 1, headDim);                              // [B, H, 1, Dh]
         }
-        else
+        if (groups > 1)
         {
-            if (groups > 1)
-            {
-                k = k.repeat_interleave(groups, dim: 1);                             // [B, H, S, Dh]
-                v = v.repeat_interleave(groups, dim: 1);                             // [B, H, S, Dh]
-            }
-            output = mask is not null ? nn.functional.scaled_dot_product_attention(q, k, v, mask) // [B, H, T, Dh]
-                : t > CausalBlock && b * numHeads >= BlockCausalMinRows && cache is null && !is_grad_enabled() ? BlockCausalAttention(q, k, v) // inference prefill
-                : nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1);
+            k = k.repeat_interleave(groups, dim: 1);                                 // [B, H, S, Dh]
+            v = v.repeat_interleave(groups, dim: 1);                                 // [B, H, S, Dh]
         }
-        var merged = output.transpose(1, 2).reshape(b, t, numHeads * headDim);      // [B, T, H*Dh]
-        return o_proj.forward(merged).MoveToOuterDisposeScope();                    // [B, T, D]
+        return mask is not null ? nn.functional.scaled_dot_product_attention(q, k, v, mask) // [B, H, T, Dh]
+            : t > CausalBlock && b * numHeads >= BlockCausalMinRows && cache is null && !is_grad_enabled() ? BlockCausalAttention(q, k, v) // inference prefill
+            : nn.functional.scaled_dot_product_attention(q, k, v, is_casual: t > 1);
+    }
+
+    /// <summary>
+    /// Each packed segment's rows attend through <see cref="Attend"/> with its own cache and mask, the very call a forward
+    /// over that sequence alone makes; padding rows after the last segment get zeros. [1, H, N, Dh] in and out.
+    /// </summary>
+    Tensor AttendPacked(Tensor q, Tensor k, Tensor v, PackedLayout packed)
+    {
+        var parts = new List<Tensor>(packed.Segments.Count + 1);
+        for (int i = 0; i < packed.Segments.Count; i++)
+        {
+            var s = packed.Segments[i];
+            parts.Add(Attend(q.narrow(2, s.Offset, s.Length), k.narrow(2, s.Offset, s.Length), v.narrow(2, s.Offset, s.Length),
+                packed.Masks[i], s.Cache));
+        }
+        if (packed.PaddingRows > 0) parts.Add(zeros(1, numHeads, packed.PaddingRows, headDim, q.dtype, q.device));
+        return cat(parts, dim: 2);
     }
 
     const int CausalBlock = 32;

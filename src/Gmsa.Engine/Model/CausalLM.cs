@@ -65,6 +65,44 @@ public sealed class CausalLM : nn.Module
     }
 
     /// <summary>
+    /// Rows a packed forward has at least: below ~9 rows libtorch's float32 GEMM takes another kernel, whose rows differ
+    /// in the last bits from the blocked one's; from 16 rows up, a row's result does not depend on the rows beside it
+    /// (bf16 and float32, measured on this build), so shorter packs are padded to this.
+    /// </summary>
+    public const int MinPackedRows = 16;
+
+    /// <summary>
+    /// Reads several sequences' next positions in one forward, packed end to end without padding between them
+    /// (<see cref="DecoderModel.ForwardPacked"/>): one GEMM per projection for all of them, attention per sequence. Each
+    /// input's cache advances by its positions. Returns each input's last-position logits [1, V] where it wants them, else
+    /// null. On CPU every row gets what a forward over its sequence alone (padded to <see cref="MinPackedRows"/>) gives.
+    /// </summary>
+    public Tensor?[] PrefillPacked(IReadOnlyList<PackedInput> inputs)
+    {
+        if (inputs.Count == 0) return [];
+        using var scope = NewDisposeScope();
+        var parts = new List<Tensor>(inputs.Count + 1);
+        var segments = new List<PackedSegment>(inputs.Count);
+        int rows = 0;
+        foreach (var input in inputs)
+        {
+            var e = input.Embeddings;                                                                    // [1, T, D]
+            if (e.dim() != 3 || e.shape[0] != 1 || e.shape[1] < 1 || e.shape[2] != Config.HiddenSize)
+                throw new ArgumentException($"each packed input must be [1, T >= 1, {Config.HiddenSize}], got [{string.Join(", ", e.shape)}]");
+            parts.Add(e.to(DType));
+            segments.Add(new PackedSegment(rows, (int)e.shape[1], input.Cache));
+            rows += (int)e.shape[1];
+        }
+        if (rows < MinPackedRows) parts.Add(zeros(1, MinPackedRows - rows, Config.HiddenSize, DType, Device));
+        var hidden = model.ForwardPacked(cat(parts, dim: 1), segments);                                 // [1, N, D]
+        var logits = new Tensor?[inputs.Count];
+        for (int i = 0; i < inputs.Count; i++)
+            if (inputs[i].WantsLogits)   // one row at a time, the shape of the head's call for a sequence alone
+                logits[i] = LmHead(hidden.narrow(1, segments[i].Offset + segments[i].Length - 1, 1)).squeeze(1).MoveToOuterDisposeScope(); // [1, V]
+        return logits;
+    }
+
+    /// <summary>
     /// One decode step: logits [B, V] for one new token per row after the cached ones, the cache advanced by one.
     /// <paramref name="attentionMask"/> [B, S] covers cached and new positions (null: no padding). Small CPU batches go
     /// through <see cref="CpuDecodeStep"/>, everything else through <see cref="forward"/>; both give the same logits.

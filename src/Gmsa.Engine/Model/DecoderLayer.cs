@@ -26,12 +26,12 @@ public sealed class DecoderLayer : nn.Module
     internal RmsNorm PostAttentionLayernorm => post_attention_layernorm;
     internal Mlp FeedForward => mlp;
 
-    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache) // [B, T, D] -> [B, T, D]
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, PackedLayout? packed = null) // [B, T, D] -> [B, T, D]
     {
         using var scope = NewDisposeScope();
         // Residual adds; at inference they land in the fresh sublayer outputs instead of new tensors.
         bool inPlace = !is_grad_enabled();
-        var attention = self_attn.forward(input_layernorm.forward(x), cos, sin, mask, cache);
+        var attention = self_attn.forward(input_layernorm.forward(x), cos, sin, mask, cache, packed);
         var h = inPlace ? attention.add_(x, Scalars.One) : x.add(attention, Scalars.One);
         var feedForward = mlp.forward(post_attention_layernorm.forward(h));
         var output = inPlace ? feedForward.add_(h, Scalars.One) : h.add(feedForward, Scalars.One);

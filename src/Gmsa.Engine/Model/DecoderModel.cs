@@ -67,4 +67,26 @@ public sealed class DecoderModel : nn.Module
         cache?.Advance(t);
         return norm.forward(x).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// A forward over several sequences packed end to end in one row: x [1, N, D] holds each segment's new positions at
+    /// its offset, padding rows after the last one. Projections, norms and MLPs run once over all N rows; attention runs
+    /// per segment over its own cache, by the call a forward over that sequence alone makes. Each cache advances by its
+    /// segment. Returns the normed last hidden states [1, N, D].
+    /// </summary>
+    internal Tensor ForwardPacked(Tensor x, IReadOnlyList<PackedSegment> segments)
+    {
+        using var scope = NewDisposeScope();
+        long n = x.shape[1];
+        int used = segments.Count == 0 ? 0 : segments.Max(s => s.Offset + s.Length);
+        var positions = zeros(1, n, ScalarType.Int64, x.device);                                         // [1, N]
+        foreach (var s in segments)
+            positions.narrow(1, s.Offset, s.Length).copy_(arange(s.Cache.Length, s.Cache.Length + s.Length, device: x.device).unsqueeze(0));
+        var (cos, sin) = rotary.Compute(positions, x.dtype);                                              // [1, 1, N, Dh]
+        var masks = segments.Select(s => AttentionMask.Build(null, s.Cache.Length, s.Length, x.device)).ToArray();
+        var layout = new PackedLayout(segments, masks, (int)n - used);
+        foreach (var layer in layers) x = layer.forward(x, cos, sin, null, null, layout);
+        foreach (var s in segments) s.Cache.Advance(s.Length);
+        return norm.forward(x).MoveToOuterDisposeScope();
+    }
 }

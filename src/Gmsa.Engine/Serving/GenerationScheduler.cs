@@ -212,56 +212,41 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
         return waits;
     }
 
-    /// <summary>Prefills up to one chunk of prompt positions, oldest request first; finished prefills sample and join.</summary>
+    /// <summary>
+    /// Prefills up to <see cref="SchedulerOptions.PrefillChunkTokens"/> prompt positions: each job's next chunk, oldest
+    /// first, while it fits (the oldest's always does), read in one packed forward per adapter, or one forward per job
+    /// without <see cref="SchedulerOptions.BatchedPrefill"/>. Finished prefills sample their first token and join.
+    /// </summary>
     (int Positions, int FirstTokens, int Forwards) PrefillChunk()
     {
         int budget = Options.PrefillChunkTokens, positions = 0, firstTokens = 0, forwards = 0;
-        if (Options.BatchedPrefill && FreshTogether(budget) is ({ Count: > 1 } together, int padded))
+        var chunks = new List<(PrefillJob Job, int N)>();
+        foreach (var job in prefilling)
         {
-            using (WithAdapter(together[0].Row.Request.DecoderAdapter))
-            {
-                BatchedPrefill.Run(Model.Model, together, Model.PadId);
-                foreach (var job in together) Finish(job);
-            }
-            budget -= padded;
-            forwards++;
-            positions += together.Sum(j => j.Length);
-            firstTokens += together.Count;
+            int n = job.NextChunk(Options.PrefillChunkTokens);
+            if (n > budget) continue;
+            chunks.Add((job, n));
+            budget -= n;
         }
-        foreach (var job in prefilling.ToArray())
+        var forwardsToRun = Options.BatchedPrefill
+            ? chunks.GroupBy(c => c.Job.Row.Request.DecoderAdapter).Select(g => g.ToList())
+            : chunks.Select(c => new List<(PrefillJob Job, int N)> { c });
+        foreach (var together in forwardsToRun)
         {
-            if (budget <= 0) break;
-            using (WithAdapter(job.Row.Request.DecoderAdapter))
+            using (WithAdapter(together[0].Job.Row.Request.DecoderAdapter))
             {
-                int n = job.Advance(budget);
-                budget -= n;
-                positions += n;
-                forwards += n > 0 ? 1 : 0;
-                if (!job.Finished) continue;
-                firstTokens++;
-                Finish(job);
+                PackedPrefill.Run(Model.Model, together);
+                forwards++;
+                foreach (var (job, n) in together)
+                {
+                    positions += n;
+                    if (!job.Finished) continue;
+                    firstTokens++;
+                    Finish(job);
+                }
             }
         }
         return (positions, firstTokens, forwards);
-    }
-
-    /// <summary>
-    /// Waiting fresh text prompts of one adapter, oldest first, while their padded batch fits <paramref name="budget"/>
-    /// positions, and the positions it takes (prompts x the longest).
-    /// </summary>
-    (List<PrefillJob> Jobs, int Padded) FreshTogether(int budget)
-    {
-        var together = new List<PrefillJob>();
-        int longest = 0;
-        foreach (var job in prefilling)
-        {
-            if (job.FreshPrompt is null || (together.Count > 0 && job.Row.Request.DecoderAdapter != together[0].Row.Request.DecoderAdapter)) continue;
-            int next = Math.Max(longest, job.Length);
-            if ((together.Count + 1) * next > budget) break;
-            together.Add(job);
-            longest = next;
-        }
-        return (together, together.Count * longest);
     }
 
     /// <summary>A prefilled job's first token; the sequence ends there or joins its running batch (under its adapter, which the caller switched on).</summary>

@@ -8,7 +8,8 @@ namespace Gmsa.Engine.Serving;
 
 /// <summary>
 /// One sequence's prompt read into its own one-row KV cache, a chunk at a time, so that a long prompt shares the model
-/// with the running batch's decode steps instead of stalling them (chunked prefill). A soft-token prefix whose keys and
+/// with the running batch's decode steps instead of stalling them (chunked prefill); the chunks of several jobs are read
+/// by one packed forward (<see cref="PackedPrefill"/>). A soft-token prefix whose keys and
 /// values are in <see cref="SoftPrefixCache"/> is copied in instead of read; one that is not is stored once the prompt
 /// is read. Runs on the model thread.
 /// </summary>
@@ -56,48 +57,27 @@ internal sealed class PrefillJob : IDisposable
     public int Done { get; private set; }
     public bool Finished => Done == Length;
 
-    /// <summary>Reads up to <paramref name="budget"/> more positions; returns how many it read.</summary>
-    public int Advance(int budget)
-    {
-        int n = Math.Min(budget, Length - Done);
-        if (n <= 0) return 0;
-        using var scope = NewDisposeScope();
-        using var inference = inference_mode();
-        var output = inputs is not null
-            ? model.forward(inputsEmbeds: inputs.narrow(1, Done, n), cache: Cache, lastTokenOnly: true)
-            : model.forward(ids!.narrow(1, Done, n), cache: Cache, lastTokenOnly: true);
-        Done += n;
-        if (Finished)
-        {
-            lastLogits = output.Logits.squeeze(1).MoveToOuterDisposeScope();                              // [1, V]
-            if (storeAs is not null) prefixes!.Add(storeAs, Cache, softLength);
-            ReleaseInputs();
-        }
-        return n;
-    }
+    /// <summary>
+    /// Positions the next chunk reads: up to <paramref name="chunkTokens"/> from where the prompt stands. A prompt is cut at
+    /// the same places however busy the scheduler is, so its keys do not depend on what else is prefilling.
+    /// </summary>
+    public int NextChunk(int chunkTokens) => Math.Min(chunkTokens, Length - Done);
 
-    /// <summary>The prompt's token ids when it has not started and has no soft prefix: a prefill that <see cref="BatchedPrefill"/> may share.</summary>
-    public IReadOnlyList<int>? FreshPrompt => ids is not null && Done == 0 ? Row.Request.PromptTokens : null;
+    /// <summary>The next <paramref name="n"/> positions as this job's part of a packed prefill (<see cref="CausalLM.PrefillPacked"/>).</summary>
+    public PackedInput Chunk(int n) => new(
+        inputs is not null ? inputs.narrow(1, Done, n) : model.Embed(ids!.narrow(1, Done, n)),             // [1, n, D]
+        Cache, WantsLogits: Done + n == Length);
 
     /// <summary>
-    /// Finishes this prefill from row <paramref name="row"/> of a left-padded batch prefill: its last
-    /// <see cref="Length"/> positions of <paramref name="shared"/> become this job's cache, <paramref name="logits"/> [1, V]
-    /// its last position's logits.
+    /// Records that a packed prefill read the chunk of <paramref name="n"/> positions; <paramref name="logits"/> [1, V] are
+    /// its last position's when that ended the prompt (this job then owns them).
     /// </summary>
-    public void CompleteFrom(KvCache shared, int row, Tensor logits)
+    public void Read(int n, Tensor? logits)
     {
-        if (FreshPrompt is null) throw new InvalidOperationException("only a fresh text prompt is prefilled in a batch");
-        using var scope = NewDisposeScope();
-        using var inference = inference_mode();
-        long padded = shared.Length;
-        var prefix = Enumerable.Range(0, model.Config.NumHiddenLayers).Select(layer =>
-        {
-            var (k, v) = shared.Reserve(layer, padded)!.Value;                                             // [B, Hkv, capacity, Dh]
-            return (k.narrow(0, row, 1).narrow(2, padded - Length, Length), v.narrow(0, row, 1).narrow(2, padded - Length, Length));
-        }).ToList();
-        Cache.Seed(prefix);
-        lastLogits = logits.clone().DetachFromDisposeScope();                                               // [1, V], the job frees it
-        Done = Length;
+        Done += n;
+        if (!Finished) return;
+        lastLogits = (logits ?? throw new ArgumentNullException(nameof(logits), "the prompt's last chunk needs its logits")).DetachFromDisposeScope();
+        if (storeAs is not null) prefixes!.Add(storeAs, Cache, softLength);
         ReleaseInputs();
     }
 

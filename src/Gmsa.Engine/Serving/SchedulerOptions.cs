@@ -28,11 +28,11 @@ public sealed record SchedulerOptions
     public bool RowSlots { get; init; } = true;
 
     /// <summary>
-    /// Fresh text prompts waiting in the same iteration are prefilled by one left-padded forward (within
-    /// <see cref="PrefillChunkTokens"/> padded positions) instead of one forward each: more throughput when prompts
-    /// arrive together. Off by default: a prompt's text may then differ in a near tie from the text it gets alone.
+    /// The chunks prefilled in one iteration (within <see cref="PrefillChunkTokens"/> positions) are read by one packed
+    /// forward per adapter (<see cref="PackedPrefill"/>) instead of one forward each: more throughput when prompts arrive
+    /// together. Either way each prompt gets, on CPU, the keys and logits of its prefill alone; false is for comparisons.
     /// </summary>
-    public bool BatchedPrefill { get; init; }
+    public bool BatchedPrefill { get; init; } = true;
 
     /// <summary>
     /// Prompt positions prefilled between two decode steps: a long prompt is read in chunks of this size, so the

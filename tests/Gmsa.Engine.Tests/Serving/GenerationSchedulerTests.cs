@@ -79,7 +79,7 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
     [Fact]
     public async Task Continuous_Bf16GmsaTinyRowsInCacheSlots_EqualEachRequestAlone()
     {
-        // The shipped model in its own dtype: prefill is per request, and on CPUs with 512-bit vectors the decode step's
+        // The shipped model in its own dtype: prefill gives each prompt its alone values, and on CPUs with 512-bit vectors the decode step's
         // bf16 arithmetic does not depend on the batch (WideTiles), so a request's text does not depend on its company.
         Assert.SkipUnless(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "the batch-invariant bf16 tiles need native 512-bit vectors");
         using var lm = LanguageModel.Load(RepoFiles.Path("models/gmsa-tiny"));
@@ -101,11 +101,13 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
         for (int i = 0; i < requests.Length; i++) Assert.Equal(await AloneAsync(lm, requests[i]), outcomes[i].Text);
     }
 
-    [Fact]
-    public async Task BatchedPrefill_PromptsAdmittedTogether_OneForwardAndEachTextEqualsAlone()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task PackedPrefill_PromptsAdmittedTogether_OneForwardOrOneEachAndEachTextEqualsAlone(bool batchedPrefill)
     {
         using var lm = LanguageModel.Load(stories.Require());
-        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { MaxBatchSize = 8, BatchedPrefill = true });
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { MaxBatchSize = 8, BatchedPrefill = batchedPrefill });
         var reports = new List<BatchReport>();
         scheduler.BatchCompleted += r => { lock (reports) reports.Add(r); };
         GenerationRequest[] requests =
@@ -119,7 +121,34 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
         using (new BusyModel(lm)) generations = requests.Select(r => Enqueue(scheduler, r)).ToArray();   // all admitted together
         var outcomes = await Task.WhenAll(generations.Select(g => g.Completion)).WaitAsync(Bound, Token);
 
-        // every prompt in one left-padded forward (f32 stories260K: padded equals alone, so the texts do too)
+        int forwards = batchedPrefill ? 1 : requests.Length;
+        Assert.Contains(reports, r => r.PromptTokens == requests.Sum(q => q.PromptTokens.Count) && r.PrefillForwards == forwards);
+        for (int i = 0; i < requests.Length; i++) Assert.Equal(await AloneAsync(lm, requests[i]), outcomes[i].Text);
+    }
+
+    [Fact]
+    public async Task PackedPrefill_Bf16GmsaTinyPromptsAdmittedTogether_EachTextEqualsAlone()
+    {
+        // The shipped model in its own dtype, every prompt in one packed forward and then decoding together: the prefill
+        // gives each prompt its alone values (libtorch's bf16 GEMM rows do not depend on the other rows), and the decode
+        // step's tiles need 512-bit vectors for the same.
+        Assert.SkipUnless(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "the batch-invariant bf16 tiles need native 512-bit vectors");
+        using var lm = LanguageModel.Load(RepoFiles.Path("models/gmsa-tiny"));
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { MaxBatchSize = 8 });
+        var reports = new List<BatchReport>();
+        scheduler.BatchCompleted += r => { lock (reports) reports.Add(r); };
+        GenerationRequest[] requests =
+        [
+            Greedy(lm, "It was a cold morning in", 24),
+            Greedy(lm, "The ship sailed", 7),
+            new(lm.Encode("Elizabeth looked at her sister and"), new SamplingOptions { MaxNewTokens = 16, Temperature = 0.8, TopP = 0.95, Seed = 4 }),
+            new(lm.Encode("And God said unto"), new SamplingOptions { MaxNewTokens = 20, RepetitionPenalty = 1.3 }),
+            Greedy(lm, "The history of the country of France begins with the people who lived there before the Romans came", 18),
+        ];
+        ScheduledGeneration[] generations;
+        using (new BusyModel(lm)) generations = requests.Select(r => Enqueue(scheduler, r)).ToArray();
+        var outcomes = await Task.WhenAll(generations.Select(g => g.Completion)).WaitAsync(Bound, Token);
+
         Assert.Contains(reports, r => r.PromptTokens == requests.Sum(q => q.PromptTokens.Count) && r.PrefillForwards == 1);
         for (int i = 0; i < requests.Length; i++) Assert.Equal(await AloneAsync(lm, requests[i]), outcomes[i].Text);
     }
