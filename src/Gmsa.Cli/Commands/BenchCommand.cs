@@ -145,7 +145,7 @@ internal static class BenchCommand
     {
         var model = new Option<string>("--model") { Description = "model folder", DefaultValueFactory = _ => "models/gmsa-tiny" };
         var tokens = new Option<int>("--tokens") { Description = "new tokens per row and run", DefaultValueFactory = _ => 256 };
-        var repeats = new Option<int>("--repeats") { Description = "timed runs per figure after a warm-up (medians are reported)", DefaultValueFactory = _ => 3 };
+        var repeats = new Option<int>("--repeats") { Description = "timed rounds over every batch size and path, after an untimed one (medians are reported)", DefaultValueFactory = _ => 3 };
         var batches = new Option<int[]>("--batch") { Description = "batch sizes to measure", DefaultValueFactory = _ => [1, 4, 8, 16], AllowMultipleArgumentsPerToken = true };
         var threads = new Option<int>("--threads") { Description = "cores for libtorch, the decode kernel and run.c (0 = all)", DefaultValueFactory = _ => 0 };
         var llama2c = new Option<string?>("--llama2c") { Description = "a compiled llama2.c `run` binary to compare with on the same weights (LLaMA folders only)" };

@@ -24,45 +24,56 @@ public static class DecodeBenchmark
     public static IReadOnlyList<IReadOnlyList<int>> Prompts(int batch, int bos) =>
         Enumerable.Range(0, batch).Select(r => (IReadOnlyList<int>)[bos, 100 + 7 * r]).ToArray();
 
+    /// <summary>
+    /// Every path at every batch size runs once at full length untimed, then the timed runs go round all of them
+    /// <see cref="DecodeBenchmarkOptions.Repeats"/> times, so a ratio between two batch sizes compares runs of the same
+    /// minutes on these noisy machines; medians are reported. Why the long warm-up: with 8 tokens of it, batch 1 (timed
+    /// first) ran on code that tiered compilation had not yet recompiled and looked slower than the batches after it.
+    /// </summary>
     public static IReadOnlyList<DecodeFigures> Run(CausalLM model, DecodeBenchmarkOptions options, int bos, Action<string>? log = null)
     {
-        var results = new List<DecodeFigures>();
         bool enabled = CpuDecodeStep.Enabled;
         int maxRows = CpuDecodeStep.MaxRows;
+        var rates = options.Batches.ToDictionary(b => b, _ => (Libtorch: new List<double>(), Kernel: new List<double>()));
         try
         {
-            foreach (int batch in options.Batches)
-            {
-                CpuDecodeStep.Enabled = false;
-                double libtorch = TokensPerSecond(model, options, batch, bos);
-                CpuDecodeStep.Enabled = true;
-                CpuDecodeStep.MaxRows = Math.Max(maxRows, batch);
-                double kernel = TokensPerSecond(model, options, batch, bos);
-                CpuDecodeStep.MaxRows = maxRows;
-                var f = new DecodeFigures(batch, libtorch, kernel);
-                log?.Invoke($"batch {batch}: libtorch {libtorch:F1} tokens/s, kernel {kernel:F1} tokens/s ({f.Speedup:F2}x)");
-                results.Add(f);
-            }
+            for (int round = -1; round < options.Repeats; round++)
+                foreach (int batch in options.Batches)
+                {
+                    double libtorch = TokensPerSecond(model, options, batch, bos, cpuStep: false);
+                    double kernel = TokensPerSecond(model, options, batch, bos, cpuStep: true);
+                    if (round < 0) continue;   // the warm-up round
+                    rates[batch].Libtorch.Add(libtorch);
+                    rates[batch].Kernel.Add(kernel);
+                }
         }
         finally
         {
             CpuDecodeStep.Enabled = enabled;
             CpuDecodeStep.MaxRows = maxRows;
         }
-        return results;
+        return options.Batches.Select(batch =>
+        {
+            var f = new DecodeFigures(batch, Median(rates[batch].Libtorch), Median(rates[batch].Kernel));
+            log?.Invoke($"batch {batch}: libtorch {f.LibtorchTokensPerSecond:F1} tokens/s, kernel {f.KernelTokensPerSecond:F1} tokens/s ({f.Speedup:F2}x)");
+            return f;
+        }).ToArray();
     }
 
-    /// <summary>Median over repeats of all rows' new tokens over the decode time (the first token comes from the prefill).</summary>
-    static double TokensPerSecond(CausalLM model, DecodeBenchmarkOptions options, int batch, int bos)
+    static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    /// <summary>All rows' new tokens over the decode time of one greedy run (the first token comes from the prefill).</summary>
+    static double TokensPerSecond(CausalLM model, DecodeBenchmarkOptions options, int batch, int bos, bool cpuStep)
     {
-        var prompts = Prompts(batch, bos);
-        var sampling = new SamplingOptions { MaxNewTokens = options.Tokens };
-        TokenGenerator.Generate(model, prompts, sampling with { MaxNewTokens = 8 }, padId: 0); // warm-up
-        var rates = Enumerable.Range(0, options.Repeats)
-            .Select(_ => TokenGenerator.Generate(model, prompts, sampling, padId: 0))
-            .Select(r => batch * (options.Tokens - 1) / r.Decode.TotalSeconds)
-            .Order().ToList();
-        return rates[rates.Count / 2];
+        int maxRows = CpuDecodeStep.MaxRows;
+        CpuDecodeStep.Enabled = cpuStep;
+        CpuDecodeStep.MaxRows = Math.Max(maxRows, batch);
+        try
+        {
+            var run = TokenGenerator.Generate(model, Prompts(batch, bos), new SamplingOptions { MaxNewTokens = options.Tokens }, padId: 0);
+            return batch * (options.Tokens - 1) / run.Decode.TotalSeconds;
+        }
+        finally { CpuDecodeStep.MaxRows = maxRows; }
     }
 
     /// <summary>
