@@ -134,9 +134,13 @@ public static class CompressorTrainingRun
     {
         var runFile = Path.Combine(run, "run.json");
         if (!File.Exists(runFile)) throw new FileNotFoundException($"{run} is not a GMSA run folder: run.json is missing", runFile);
-        var record = JsonFile.Read(runFile, json => JsonNode.Parse(json)) ?? throw new InvalidDataException($"{runFile} is empty");
-        var recipe = CompressorRecipe.Parse(record["recipe"]!.ToJsonString());
-        string? initFrom = record["init_from"]?.GetValue<string>() is { } relative ? Path.Combine(run, relative) : null;
+        var (recipe, initRelative) = JsonFile.Read(runFile, json =>
+        {
+            var record = JsonNode.Parse(json) ?? throw new InvalidDataException($"{runFile} is empty");
+            var recipeNode = record["recipe"] ?? throw new InvalidDataException($"{runFile} has no recipe");
+            return (CompressorRecipe.Parse(recipeNode.ToJsonString()), record["init_from"]?.GetValue<string>());
+        });
+        string? initFrom = initRelative is { } relative ? Path.Combine(run, relative) : null;
         var checkpoint = TrainingCheckpoint.Latest(Path.Combine(run, "checkpoints")) ?? throw new InvalidDataException($"{run} holds no checkpoint yet");
         using var decoder = PretrainedModel.Load(model, Devices.ParseDtype(recipe.Dtype), CPU);
         using var compressor = Build(recipe, decoder, model, initFrom);

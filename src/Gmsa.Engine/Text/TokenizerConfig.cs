@@ -51,7 +51,7 @@ internal sealed record TokenizerConfig
     {
         string path = Path.Combine(dir, "tokenizer_config.json");
         if (!File.Exists(path)) return;
-        var config = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"{path} is not a JSON object");
+        var config = Checkpoints.JsonFile.Read(path, json => JsonNode.Parse(json)?.AsObject()) ?? throw new InvalidDataException($"{path} is not a JSON object");
         config["model_max_length"] = modelMaxLength;
         File.WriteAllText(path, config.ToJsonString(WriteOptions) + "\n");
     }

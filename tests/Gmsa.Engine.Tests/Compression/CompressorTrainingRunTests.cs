@@ -243,4 +243,19 @@ public sealed class CompressorTrainingRunTests
         var e = Assert.Throws<InvalidOperationException>(() => CompressorTrainingRun.Run(Recipe(CompressorStage.Autoencoder), ae, resume: true));
         Assert.Contains("another recipe", e.Message);
     }
+
+    [Theory]
+    [InlineData("{\"init_from\": \"x\"}", "has no recipe")]
+    [InlineData("{\"recipe\": 5}", "is not valid JSON")]
+    [InlineData("{\"recipe\": {}, \"init_from\": 5}", "is not valid JSON")]
+    public void ExportCheckpoint_RunJsonOfAnotherShape_InvalidDataExceptionNamingTheFile(string runJson, string expected)
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("run.json"), runJson);
+
+        var error = Assert.Throws<InvalidDataException>(() => CompressorTrainingRun.ExportCheckpoint(dir.Path, ModelDir, dir.File("out")));
+
+        Assert.Contains("run.json", error.Message);
+        Assert.Contains(expected, error.Message);
+    }
 }
