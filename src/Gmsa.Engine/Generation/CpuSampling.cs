@@ -1,3 +1,4 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
@@ -40,17 +41,20 @@ internal static class CpuSampling
     {
         // As the libtorch path: shifted so the best token scores 0 before dividing (a tiny temperature sends the others
         // to -inf, greedy in the limit), in float32.
-        float max = float.NegativeInfinity;
-        foreach (var s in row) if (s > max) max = s;
+        // Vector passes (System.Numerics.Tensors): the scalar loops with MathF.Exp took ~55 us of a 130 us draw.
+        var w = weights.AsSpan(0, row.Length);
+        float max = TensorPrimitives.Max(row);
         float t = Math.Max((float)temperature, float.Epsilon);
-        for (int i = 0; i < row.Length; i++) weights[i] = (row[i] - max) / t;
+        TensorPrimitives.Subtract(row, max, w);
+        TensorPrimitives.Divide(w, t, w);
         if (topK > 0 && topK < row.Length)
         {
             float kth = KthLargest(weights, topK);
             for (int i = 0; i < weights.Length; i++) if (weights[i] < kth) weights[i] = float.NegativeInfinity;
         }
+        TensorPrimitives.Exp(w, w);
         double total = 0;
-        for (int i = 0; i < weights.Length; i++) total += weights[i] = MathF.Exp(weights[i]);
+        foreach (float x in w) total += x;
         return topP < 1.0 ? Nucleus(weights, total, (float)topP) : null;
     }
 
@@ -63,9 +67,14 @@ internal static class CpuSampling
     static int[] Nucleus(float[] weights, double total, float p)
     {
         double target = (double)p * total, above = 0;
+        // A token of weight w has at most V * w of the mass at or below it, so at least total - V * w strictly above it:
+        // at or under (total - target) / V it is dropped whatever the order (the top token too, unless the target is 0,
+        // when the top token alone is kept). Most of a vocabulary is, so the selection below sorts out a few hundred
+        // tokens instead of all of them (it took ~50 us a row over all 8,192). The margin covers the bound's rounding.
+        float floor = target > 0 ? Math.Max(0f, (float)((total - target) / weights.Length * (1 - 1e-5))) : 0f;
         var index = new int[weights.Length];
         int hi = 0;
-        for (int i = 0; i < weights.Length; i++) if (weights[i] > 0) index[hi++] = i;
+        for (int i = 0; i < weights.Length; i++) if (weights[i] > floor) index[hi++] = i;
         int lo = 0;   // index[..lo] kept (heavier than every undecided token), index[lo..hi] undecided
         while (lo < hi && (lo == 0 || above < target))
         {

@@ -36,6 +36,38 @@ public sealed class CpuSamplingTests
         }
     }
 
+    [Theory]
+    [InlineData(0.95)]
+    [InlineData(0.5)]
+    [InlineData(0.99)]   // not much closer to 1: libtorch's float32 cumsum over 8,192 tokens is then off by more than 1 - p
+    public void Filter_PeakedRowsOfAWholeVocabulary_KeepsTheTokensOfTheLibtorchFilter(double topP)
+    {
+        // Most of 8,192 tokens fall under the nucleus's floor and are never sorted: the kept set must not change.
+        using var scope = NewDisposeScope();
+        var generator = new torch.Generator(12);
+        for (int trial = 0; trial < 10; trial++)
+        {
+            var row = randn(1, 8192, generator: generator).mul_(2.0 + trial);
+            var weights = new float[8192];
+            CpuSampling.Filter(row[0].data<float>().ToArray(), 0.8, 0, topP, weights);
+
+            Assert.Equal(LibtorchKept(row, 0.8, 0, topP), weights.Select(w => w > 0));
+        }
+    }
+
+    [Theory]
+    [InlineData(0.55, 6)]    // mass strictly above the k-th of ten equal tokens is k/10: kept while under 0.55
+    [InlineData(0.5, 5)]
+    [InlineData(1e-50, 1)]   // p underflows to 0 in float32: the top token alone
+    public void Filter_TenEqualTokens_KeepsTheFirstOnesInIndexOrder(double topP, int kept)
+    {
+        var weights = new float[10];
+
+        CpuSampling.Filter(new float[10], 1.0, 0, topP, weights);
+
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => i < kept), weights.Select(w => w > 0));
+    }
+
     [Fact]
     public void Next_FourTokenDistribution_DrawsEachInProportion()
     {
