@@ -103,17 +103,19 @@ public static class ModelExport
         return row?[prefix.Length..].TrimEnd(' ', '|');
     }
 
-    /// <summary>Each prompt greedily (repetition penalty 1.3, as GMSA's official decoding) and sampled (T 0.8, top-p 0.95, seed 1).</summary>
+    /// <summary>
+    /// Each prompt greedily (repetition penalty 1.3, as GMSA's official decoding; one batch) and sampled (T 0.8, top-p
+    /// 0.95, seed 1; each prompt alone, as `gmsa generate --seed 1` and the service draw it: a batch shares one generator,
+    /// so its rows' draws would depend on the prompts beside them).
+    /// </summary>
     public static List<CardSample> Samples(LanguageModel lm, int tokens)
     {
         var greedy = new SamplingOptions { MaxNewTokens = tokens, RepetitionPenalty = 1.3 };
         var sampled = new SamplingOptions { MaxNewTokens = tokens, Temperature = 0.8, TopP = 0.95, Seed = 1 };
-        var result = new List<CardSample>();
-        foreach (var (options, settings) in new[] { (greedy, "greedy, repetition penalty 1.3"), (sampled, "sampled, temperature 0.8, top-p 0.95, seed 1") })
-        {
-            var completion = lm.CompleteAsync(SamplePrompts, options).GetAwaiter().GetResult();
-            result.AddRange(SamplePrompts.Select((p, i) => new CardSample(p, settings, completion.Texts[i])));
-        }
+        var batch = lm.CompleteAsync(SamplePrompts, greedy).GetAwaiter().GetResult();
+        var result = SamplePrompts.Select((p, i) => new CardSample(p, "greedy, repetition penalty 1.3", batch.Texts[i])).ToList();
+        foreach (var p in SamplePrompts)
+            result.Add(new CardSample(p, "sampled, temperature 0.8, top-p 0.95, seed 1", lm.CompleteAsync([p], sampled).GetAwaiter().GetResult().Texts[0]));
         return result;
     }
 }

@@ -68,6 +68,24 @@ public sealed class GmsaTinyTests
         }
     }
 
+    [Fact]
+    public async Task Sampled_EachCardPromptAlone_ReproducesTheModelCardSamples()
+    {
+        // The card's sampled texts are each prompt alone with its own seeded generator, what `gmsa generate --seed 1`
+        // prints; the draws read bf16 logits, which depend on the vector width as the greedy ones do.
+        Assert.SkipUnless(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "the card was made with the 512-bit bf16 tiles");
+        var expected = ReadCardSamples("sampled, temperature 0.8, top-p 0.95, seed 1");
+        Assert.Equal(ModelExport.SamplePrompts.Count, expected.Count);
+        using var lm = LanguageModel.Load(ModelDir);
+        var options = new SamplingOptions { MaxNewTokens = 60, Temperature = 0.8, TopP = 0.95, Seed = 1 };
+
+        for (int i = 0; i < expected.Count; i++)
+        {
+            var alone = await lm.CompleteAsync([ModelExport.SamplePrompts[i]], options, cancellation: TestContext.Current.CancellationToken);
+            Assert.Equal(expected[i], (ModelExport.SamplePrompts[i] + alone.Texts[0]).Trim());
+        }
+    }
+
     /// <summary>Sample texts under "**prompt** (settings)" headers, with their "> " quote marks removed.</summary>
     static List<string> ReadCardSamples(string settings)
     {
