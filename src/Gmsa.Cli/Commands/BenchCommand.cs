@@ -128,7 +128,7 @@ internal static class BenchCommand
             Console.WriteLine($"device {dev}, {torch.get_num_threads()} threads; {modelDir}: hidden {m.HiddenSize}, {m.NumHiddenLayers} layers, window {m.ContextLength}, " +
                               $"{Devices.DtypeName(decoder.DType)}; compressor: {(folder ?? $"fresh and untrained, built from {recipePath} (timings do not depend on training)")}, " +
                               $"encoder {cc.EncoderLayers} layers + LoRA r{cc.LoraRank}, alignment {cc.AlignmentLayers}, segments of {cc.SegmentLength}, decoder LoRA r{cc.DecoderLoraRank}");
-            Console.WriteLine($"context: {options.ContextTokens} seeded random tokens; question: \"{Question}\" ({options.Question.Count} tokens); medians of {options.Repeats} runs after one warm-up");
+            Console.WriteLine($"context: {options.ContextTokens} seeded random tokens; question: \"{Question}\" ({options.Question.Count} tokens); medians of {options.Repeats} runs after one warm-up, each figure and its baseline timed in turn");
             var rows = CompressionBenchmark.Run(decoder, gmsa, options, line => Console.Error.WriteLine(line));
             Console.WriteLine();
             Console.WriteLine("| figure | GMSA | baseline | GMSA / baseline | goal | what is compared |");

@@ -18,4 +18,26 @@ public static class Timing
         samples.Sort();
         return samples[samples.Count / 2];
     }
+
+    /// <summary>
+    /// Medians of two runs timed in turn (a, b, a, b, ...) after warm-up of each, so that a ratio between them compares
+    /// runs of the same minutes rather than two blocks the machine's drift can fall between.
+    /// </summary>
+    public static (TimeSpan A, TimeSpan B) MedianPair(Action a, Action b, int repeats, int warmup = 1)
+    {
+        for (int i = 0; i < warmup; i++) { a(); b(); }
+        var (first, second) = (new List<TimeSpan>(repeats), new List<TimeSpan>(repeats));
+        for (int i = 0; i < repeats; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            a();
+            first.Add(clock.Elapsed);
+            clock.Restart();
+            b();
+            second.Add(clock.Elapsed);
+        }
+        first.Sort();
+        second.Sort();
+        return (first[first.Count / 2], second[second.Count / 2]);
+    }
 }
