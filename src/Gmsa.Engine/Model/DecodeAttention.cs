@@ -47,8 +47,6 @@ internal static unsafe class DecodeAttention
         TensorPrimitives.Multiply(o, 1f / TensorPrimitives.Sum(s), o);
     }
 
-    public static float DotT(float* q, nint row, int dh, bool bf16) => Dot(q, row, dh, bf16);
-    public static void WS(ReadOnlySpan<float> weights, nint rows, float* output, int dh, int rowBytes, bool bf16) => WeightedSum(weights, rows, output, dh, rowBytes, bf16);
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first token: no tier-0 code
     static float Dot(float* q, nint row, int dh, bool bf16)
     {
