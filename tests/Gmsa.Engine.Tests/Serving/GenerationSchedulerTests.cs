@@ -154,6 +154,35 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
     }
 
     [Fact]
+    public async Task PackedPrefill_ShortPromptsBeforeALongOne_ShareAForwardWithinTheChunkBudgetAndEachTextEqualsAlone()
+    {
+        // The two short prompts fit one chunk budget together and go in one forward; the long prompt's first chunk (the
+        // budget whole) does not fit what they leave, so it waits for the next iteration instead of being cut shorter.
+        using var lm = LanguageModel.Load(stories.Require());
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { PrefillChunkTokens = 16 });
+        var reports = new List<BatchReport>();
+        scheduler.BatchCompleted += r => { lock (reports) reports.Add(r); };
+        GenerationRequest[] requests =
+        [
+            Greedy(lm, "Tom had a red ball", 10),
+            Greedy(lm, "The sun", 10),
+            Greedy(lm, "Once upon a time, there was a little girl named Lily. She loved to play", 10),
+        ];
+        int shortPrompts = requests[0].PromptTokens.Count + requests[1].PromptTokens.Count;
+        Assert.InRange(shortPrompts, 2, 15);
+        Assert.True(requests[2].PromptTokens.Count > 16);
+        ScheduledGeneration[] generations;
+        using (new BusyModel(lm)) generations = requests.Select(r => Enqueue(scheduler, r)).ToArray();
+        var outcomes = await Task.WhenAll(generations.Select(g => g.Completion)).WaitAsync(Bound, Token);
+
+        Assert.All(reports, r => Assert.InRange(r.PromptTokens, 0, 16));
+        Assert.Equal(shortPrompts, reports.First(r => r.PromptTokens > 0).PromptTokens);
+        Assert.Equal(1, reports.First(r => r.PromptTokens > 0).PrefillForwards);
+        Assert.Equal(requests.Sum(q => q.PromptTokens.Count), reports.Sum(r => r.PromptTokens));
+        for (int i = 0; i < requests.Length; i++) Assert.Equal(await AloneAsync(lm, requests[i]), outcomes[i].Text);
+    }
+
+    [Fact]
     public async Task StopSequences_TextReachesAStop_GenerationEndsThereWithTheTextBeforeIt()
     {
         using var lm = LanguageModel.Load(stories.Require());
