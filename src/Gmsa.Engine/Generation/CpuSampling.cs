@@ -53,9 +53,23 @@ internal static class CpuSampling
             for (int i = 0; i < weights.Length; i++) if (weights[i] < kth) weights[i] = float.NegativeInfinity;
         }
         TensorPrimitives.Exp(w, w);
-        double total = 0;
-        foreach (float x in w) total += x;
-        return topP < 1.0 ? Nucleus(weights, total, (float)topP) : null;
+        return topP < 1.0 ? Nucleus(weights, Sum(w), (float)topP) : null;
+    }
+
+    /// <summary>The sum in double precision, four running sums apart (one chain of 8,192 dependent adds took ~10 us).</summary>
+    static double Sum(ReadOnlySpan<float> values)
+    {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i + 4 <= values.Length; i += 4)
+        {
+            s0 += values[i];
+            s1 += values[i + 1];
+            s2 += values[i + 2];
+            s3 += values[i + 3];
+        }
+        for (; i < values.Length; i++) s0 += values[i];
+        return (s0 + s1) + (s2 + s3);
     }
 
     /// <summary>
@@ -74,7 +88,11 @@ internal static class CpuSampling
         float floor = target > 0 ? Math.Max(0f, (float)((total - target) / weights.Length * (1 - 1e-5))) : 0f;
         var index = new int[weights.Length];
         int hi = 0;
-        for (int i = 0; i < weights.Length; i++) if (weights[i] > floor) index[hi++] = i;
+        for (int i = 0; i < weights.Length; i++)
+        {
+            index[hi] = i;                        // written always, kept by the count: no branch to mispredict
+            hi += weights[i] > floor ? 1 : 0;
+        }
         int lo = 0;   // index[..lo] kept (heavier than every undecided token), index[lo..hi] undecided
         while (lo < hi && (lo == 0 || above < target))
         {
@@ -104,9 +122,10 @@ internal static class CpuSampling
             if (lo <= light) break;   // the nucleus ended among the tokens equal to the pivot
         }
         var nucleus = index[..lo];
-        var keep = new bool[weights.Length];
-        foreach (int i in nucleus) keep[i] = true;
-        for (int i = 0; i < weights.Length; i++) if (!keep[i]) weights[i] = 0;
+        var kept = new float[lo];
+        for (int j = 0; j < lo; j++) kept[j] = weights[nucleus[j]];
+        Array.Clear(weights);
+        for (int j = 0; j < lo; j++) weights[nucleus[j]] = kept[j];
         return nucleus;
     }
 
