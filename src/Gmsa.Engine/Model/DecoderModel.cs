@@ -70,19 +70,19 @@ public sealed class DecoderModel : nn.Module
 
     /// <summary>
     /// A forward over several sequences packed end to end in one row: x [1, N, D] holds each segment's new positions at
-    /// its offset, padding rows after the last one. Projections, norms and MLPs run once over all N rows; attention runs
-    /// per segment over its own cache, by the call a forward over that sequence alone makes. Each cache advances by its
-    /// segment. Returns the normed last hidden states [1, N, D].
+    /// its offset, in order and without gaps, padding rows after the last one. Projections, norms and MLPs run once over
+    /// all N rows; attention runs per segment over its own cache, by the call a forward over that sequence alone makes.
+    /// Each cache advances by its segment. Returns the normed last hidden states [1, N, D].
     /// </summary>
     internal Tensor ForwardPacked(Tensor x, IReadOnlyList<PackedSegment> segments)
     {
         using var scope = NewDisposeScope();
         long n = x.shape[1];
-        int used = segments.Count == 0 ? 0 : segments.Max(s => s.Offset + s.Length);
-        var positions = zeros(1, n, ScalarType.Int64, x.device);                                         // [1, N]
-        foreach (var s in segments)
-            positions.narrow(1, s.Offset, s.Length).copy_(arange(s.Cache.Length, s.Cache.Length + s.Length, device: x.device).unsqueeze(0));
-        var (cos, sin) = rotary.Compute(positions, x.dtype);                                              // [1, 1, N, Dh]
+        int used = segments.Count == 0 ? 0 : segments[^1].Offset + segments[^1].Length;
+        // Each segment's positions as its forward alone numbers them; the padding rows' are zeros.
+        var positions = segments.Select(s => AttentionMask.PositionIds(null, 1, s.Cache.Length, s.Length, x.device)).ToList();
+        if (n > used) positions.Add(zeros(1, n - used, ScalarType.Int64, x.device));
+        var (cos, sin) = rotary.Compute(cat(positions, dim: 1), x.dtype);                                 // [1, 1, N, Dh]
         var masks = segments.Select(s => AttentionMask.Build(null, s.Cache.Length, s.Length, x.device)).ToArray();
         var layout = new PackedLayout(segments, masks, (int)n - used);
         foreach (var layer in layers) x = layer.forward(x, cos, sin, null, null, layout);
