@@ -144,12 +144,16 @@ public static class CompressionBenchmark
 
     /// <summary>Median time of one batched compression of <paramref name="contexts"/>.</summary>
     static TimeSpan TimeBatched(ContextCompressor compressor, IReadOnlyList<int>[] contexts, CompressionBenchmarkOptions o) =>
-        Time(o, () => { using var scope = NewDisposeScope(); Compress(compressor, contexts, o.Rate); });
+        Time(o, InOneCall(compressor, contexts, o));
+
+    /// <summary>One batched compression of <paramref name="contexts"/>, its tensors freed.</summary>
+    static Action InOneCall(ContextCompressor compressor, IReadOnlyList<int>[] contexts, CompressionBenchmarkOptions o) =>
+        () => { using var scope = NewDisposeScope(); Compress(compressor, contexts, o.Rate); };
 
     /// <summary>4. The same contexts through SegmentedCompression in one batched call, then one call per context.</summary>
     static CompressionRow EncoderThroughput(ContextCompressor compressor, CompressionBenchmarkOptions o, IReadOnlyList<int>[] contexts)
     {
-        var (batched, separate) = TimePair(o, () => { using var scope = NewDisposeScope(); Compress(compressor, contexts, o.Rate); }, () =>
+        var (batched, separate) = TimePair(o, InOneCall(compressor, contexts, o), () =>
         {
             foreach (var context in contexts) { using var scope = NewDisposeScope(); Compress(compressor, [context], o.Rate); }
         });

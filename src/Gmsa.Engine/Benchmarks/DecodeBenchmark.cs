@@ -54,13 +54,11 @@ public static class DecodeBenchmark
         }
         return options.Batches.Select(batch =>
         {
-            var f = new DecodeFigures(batch, Median(rates[batch].Libtorch), Median(rates[batch].Kernel));
+            var f = new DecodeFigures(batch, Timing.Middle(rates[batch].Libtorch), Timing.Middle(rates[batch].Kernel));
             log?.Invoke($"batch {batch}: libtorch {f.LibtorchTokensPerSecond:F1} tokens/s, kernel {f.KernelTokensPerSecond:F1} tokens/s ({f.Speedup:F2}x)");
             return f;
         }).ToArray();
     }
-
-    static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
     /// <summary>All rows' new tokens over the decode time of one greedy run (the first token comes from the prefill).</summary>
     static double TokensPerSecond(CausalLM model, DecodeBenchmarkOptions options, int batch, int bos, bool cpuStep)

@@ -15,8 +15,7 @@ public static class Timing
             run();
             samples.Add(clock.Elapsed);
         }
-        samples.Sort();
-        return samples[samples.Count / 2];
+        return Middle(samples);
     }
 
     /// <summary>
@@ -36,8 +35,13 @@ public static class Timing
             b();
             second.Add(clock.Elapsed);
         }
-        first.Sort();
-        second.Sort();
-        return (first[first.Count / 2], second[second.Count / 2]);
+        return (Middle(first), Middle(second));
+    }
+
+    /// <summary>The median of measured values (for an even count, the upper of the two middle ones).</summary>
+    public static T Middle<T>(IEnumerable<T> values) where T : IComparable<T>
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
     }
 }
