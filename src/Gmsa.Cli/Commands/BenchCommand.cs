@@ -150,13 +150,15 @@ internal static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "cores for libtorch, the decode kernel and run.c (0 = all)", DefaultValueFactory = _ => 0 };
         var llama2c = new Option<string?>("--llama2c") { Description = "a compiled llama2.c `run` binary to compare with on the same weights (LLaMA folders only)" };
         var kernelRows = new Option<int>("--kernel-rows") { Description = "rows up to which the CPU step's projections use its own kernel, above it libtorch's GEMM (4 was the default before 2026-12-04)", DefaultValueFactory = _ => CpuDecodeStep.KernelRows };
+        var busyCores = new Option<int>("--busy-cores") { Description = "also time the CPU step while this many threads spin beside it, as a busy neighbour process would (0 = not timed)", DefaultValueFactory = _ => 0 };
         var device = new DeviceOptions();
-        var command = new Command("decode", "Decode tokens/s: libtorch forward vs the CPU decode step, batch 1..16, and llama2.c's run.c") { model, tokens, repeats, batches, threads, llama2c, kernelRows };
+        var command = new Command("decode", "Decode tokens/s: libtorch forward vs the CPU decode step, batch 1..16, and llama2.c's run.c") { model, tokens, repeats, batches, threads, llama2c, kernelRows, busyCores };
         device.AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             CommandPaths.RequireFile(parse.GetValue(llama2c), "llama2.c binary"); // it runs after every other figure
             if (parse.GetValue(kernelRows) < 0) throw new ArgumentException($"--kernel-rows must be >= 0, got {parse.GetValue(kernelRows)}");
+            if (parse.GetValue(busyCores) < 0) throw new ArgumentException($"--busy-cores must be >= 0, got {parse.GetValue(busyCores)}");
             CpuDecodeStep.KernelRows = parse.GetValue(kernelRows);
             int cores = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : Environment.ProcessorCount;
             torch.set_num_threads(cores);
@@ -165,15 +167,20 @@ internal static class BenchCommand
             using var lm = Gmsa.Engine.Generation.LanguageModel.Load(dir, device.ParseDevice(parse), device.ParseDtype(parse));
             var m = lm.Model;
             int bos = lm.Tokenizer.BosId ?? 1;
-            var options = new DecodeBenchmarkOptions { Tokens = parse.GetValue(tokens), Repeats = parse.GetValue(repeats), Batches = parse.GetValue(batches)! };
+            var options = new DecodeBenchmarkOptions
+            {
+                Tokens = parse.GetValue(tokens), Repeats = parse.GetValue(repeats), Batches = parse.GetValue(batches)!, BusyCores = parse.GetValue(busyCores),
+            };
             Console.WriteLine($"{dir}: {m.ParameterCount():N0} parameters, {Devices.DtypeName(m.DType)}, {m.Device}, {cores} cores; " +
                               $"greedy, {options.Tokens} tokens a row, median of {options.Repeats}");
             var figures = lm.Runner.Run(() => DecodeBenchmark.Run(m, options, bos, line => Console.Error.WriteLine(line)));
             Console.WriteLine();
-            Console.WriteLine("| batch | libtorch forward tok/s | CPU decode step tok/s | speed-up |");
-            Console.WriteLine("|---|---|---|---|");
+            bool busy = options.BusyCores > 0;
+            Console.WriteLine("| batch | libtorch forward tok/s | CPU decode step tok/s | speed-up |" + (busy ? $" CPU step, {options.BusyCores} busy tok/s | busy / quiet |" : ""));
+            Console.WriteLine("|---|---|---|---|" + (busy ? "---|---|" : ""));
             foreach (var f in figures)
-                Console.WriteLine($"| {f.Batch} | {f.LibtorchTokensPerSecond:F1} | {f.KernelTokensPerSecond:F1} | {f.Speedup:F2}x |");
+                Console.WriteLine($"| {f.Batch} | {f.LibtorchTokensPerSecond:F1} | {f.KernelTokensPerSecond:F1} | {f.Speedup:F2}x |" +
+                                  (busy ? $" {f.KernelBusyTokensPerSecond:F1} | {f.KernelBusyTokensPerSecond / f.KernelTokensPerSecond:F2}x |" : ""));
             var best = figures.ToDictionary(f => f.Batch, f => Math.Max(f.KernelTokensPerSecond, f.LibtorchTokensPerSecond));
             if (best.TryGetValue(1, out double single))
                 foreach (var (batch, rate) in best.Where(b => b.Key > 1))

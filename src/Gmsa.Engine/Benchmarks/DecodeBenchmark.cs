@@ -10,10 +10,16 @@ public sealed record DecodeBenchmarkOptions
     public int Tokens { get; init; } = 256;
     public int Repeats { get; init; } = 3;
     public IReadOnlyList<int> Batches { get; init; } = [1, 4, 8, 16];
+
+    /// <summary>Threads that spin beside the CPU step in a third timing of each batch size, as another busy process would (0: not timed).</summary>
+    public int BusyCores { get; init; }
 }
 
-/// <summary>Decode tokens/s at one batch size through libtorch's forward and through <see cref="CpuDecodeStep"/>.</summary>
-public sealed record DecodeFigures(int Batch, double LibtorchTokensPerSecond, double KernelTokensPerSecond)
+/// <summary>
+/// Decode tokens/s at one batch size through libtorch's forward and through <see cref="CpuDecodeStep"/>; and through the
+/// CPU step while <see cref="DecodeBenchmarkOptions.BusyCores"/> threads spin (0 when not timed).
+/// </summary>
+public sealed record DecodeFigures(int Batch, double LibtorchTokensPerSecond, double KernelTokensPerSecond, double KernelBusyTokensPerSecond = 0)
 {
     public double Speedup => KernelTokensPerSecond / LibtorchTokensPerSecond;
 }
@@ -34,7 +40,7 @@ public static class DecodeBenchmark
     {
         bool enabled = CpuDecodeStep.Enabled;
         int maxRows = CpuDecodeStep.MaxRows;
-        var rates = options.Batches.ToDictionary(b => b, _ => (Libtorch: new List<double>(), Kernel: new List<double>()));
+        var rates = options.Batches.ToDictionary(b => b, _ => (Libtorch: new List<double>(), Kernel: new List<double>(), Busy: new List<double>()));
         try
         {
             for (int round = -1; round < options.Repeats; round++)
@@ -42,9 +48,13 @@ public static class DecodeBenchmark
                 {
                     double libtorch = TokensPerSecond(model, options, batch, bos, cpuStep: false);
                     double kernel = TokensPerSecond(model, options, batch, bos, cpuStep: true);
+                    double busy = 0;
+                    if (options.BusyCores > 0)
+                        using (new BusyCores(options.BusyCores)) busy = TokensPerSecond(model, options, batch, bos, cpuStep: true);
                     if (round < 0) continue;   // the warm-up round
                     rates[batch].Libtorch.Add(libtorch);
                     rates[batch].Kernel.Add(kernel);
+                    rates[batch].Busy.Add(busy);
                 }
         }
         finally
@@ -54,7 +64,7 @@ public static class DecodeBenchmark
         }
         return options.Batches.Select(batch =>
         {
-            var f = new DecodeFigures(batch, Timing.Middle(rates[batch].Libtorch), Timing.Middle(rates[batch].Kernel));
+            var f = new DecodeFigures(batch, Timing.Middle(rates[batch].Libtorch), Timing.Middle(rates[batch].Kernel), Timing.Middle(rates[batch].Busy));
             log?.Invoke($"batch {batch}: libtorch {f.LibtorchTokensPerSecond:F1} tokens/s, kernel {f.KernelTokensPerSecond:F1} tokens/s ({f.Speedup:F2}x)");
             return f;
         }).ToArray();
