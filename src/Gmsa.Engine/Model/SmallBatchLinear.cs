@@ -67,13 +67,13 @@ public static unsafe class SmallBatchLinear
 
     /// <summary>
     /// The kernel: every projection's output rows for all M input rows (float32 [M, In] at x), split over
-    /// <see cref="Threads"/> cores in multiples of four rows.
+    /// <see cref="Threads"/> cores in parts of multiples of four rows, several per core (see <see cref="KernelWorkers"/>).
     /// </summary>
     internal static void Multiply(float* x, int m, int inFeatures, Projection[] jobs, bool bf16)
     {
         int total = 0;
         foreach (var j in jobs) total += j.Rows;
-        int parts = Math.Max(1, Math.Min(Threads, total / 256));
+        int parts = Threads == 1 ? 1 : Math.Max(1, Math.Min(Threads * KernelWorkers.PartsPerThread, total / 256));
         nint xp = (nint)x, paired = bf16 && WideTiles.Usable(inFeatures, 32) ? WideTiles.PairedInput(x, m, inFeatures) : 0;
         if (parts == 1) { Part(jobs, 0, total, xp, paired, m, inFeatures, bf16); return; }
         KernelWorkers.For(Threads).Run(parts, part =>

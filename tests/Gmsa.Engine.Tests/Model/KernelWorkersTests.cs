@@ -15,6 +15,40 @@ public sealed class KernelWorkersTests
     }
 
     [Fact]
+    public void Run_MorePartsThanThreads_EveryPartRunsExactlyOnceARound()
+    {
+        var team = KernelWorkers.For(2);
+        var counts = new int[9];
+        for (int round = 0; round < 1000; round++)
+            team.Run(9, part => Interlocked.Increment(ref counts[part]));
+        Assert.All(counts, count => Assert.Equal(1000, count));
+    }
+
+    [Fact]
+    public void Run_OneThreadStalls_TheOtherRunsEveryRemainingPart()
+    {
+        // The first part claimed holds its thread until every other part is done: with a static split that thread's
+        // other parts would wait for it (and this would time out); claimed parts go to the thread that is free.
+        var team = KernelWorkers.For(2);
+        for (int round = 0; round < 20; round++)
+        {
+            int first = -1, others = 0;
+            bool timedOut = false;
+            team.Run(8, part =>
+            {
+                if (Interlocked.CompareExchange(ref first, part, -1) == -1)
+                {
+                    timedOut = !SpinWait.SpinUntil(() => Volatile.Read(ref others) == 7, TimeSpan.FromSeconds(10));
+                    return;
+                }
+                Interlocked.Increment(ref others);
+            });
+            Assert.False(timedOut);
+            Assert.Equal(7, others);
+        }
+    }
+
+    [Fact]
     public void Run_WorkerPartThrows_RethrowsOnTheCaller()
     {
         var team = KernelWorkers.For(2);
