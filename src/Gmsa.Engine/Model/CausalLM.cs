@@ -150,7 +150,7 @@ public sealed class CausalLM : nn.Module
         double residualStd = scaleResidualProjections ? std / Math.Sqrt(2.0 * Config.NumHiddenLayers) : std;
         foreach (var (name, p) in named_parameters())
         {
-            if (name.EndsWith("norm.weight")) p.fill_(1.0);
+            if (name.EndsWith("norm.weight")) p.fill_(Scalars.One);
             else if (name.EndsWith(".bias")) p.zero_();
             else if (name.EndsWith("o_proj.weight") || name.EndsWith("down_proj.weight")) p.normal_(0, residualStd, generator);
             else p.normal_(0, std, generator);

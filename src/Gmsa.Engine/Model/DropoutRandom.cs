@@ -30,8 +30,9 @@ public static class DropoutRandom
     {
         if (p <= 0) return x.alias();
         using var scope = NewDisposeScope();
-        var keep = rand(x.shape, dtype: ScalarType.Float32, device: x.device, generator: For(x.device)).ge_(p);   // [..] bool
-        return x.mul(keep.to(x.dtype)).mul_(1.0 / (1.0 - p)).MoveToOuterDisposeScope();
+        using Scalar drop = p, rescale = 1.0 / (1.0 - p);   // held through the calls, not temporaries (see Scalars)
+        var keep = rand(x.shape, dtype: ScalarType.Float32, device: x.device, generator: For(x.device)).ge_(drop);   // [..] bool
+        return x.mul(keep.to(x.dtype)).mul_(rescale).MoveToOuterDisposeScope();
     }
 
     /// <summary>Every device's generator state, base64 by device name, for a training checkpoint.</summary>

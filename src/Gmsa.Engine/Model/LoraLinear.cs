@@ -130,8 +130,9 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var update = b.to(ScalarType.Float32).mm(a.to(ScalarType.Float32)).mul_(s);
-        return weight.to(ScalarType.Float32).add(update).to(weight.dtype).DetachFromDisposeScope();
+        using var factor = s.ToScalar();   // held through the call, not a temporary (see Scalars)
+        var update = b.to(ScalarType.Float32).mm(a.to(ScalarType.Float32)).mul_(factor);
+        return weight.to(ScalarType.Float32).add(update, Scalars.One).to(weight.dtype).DetachFromDisposeScope();
     }
 
     /// <summary>

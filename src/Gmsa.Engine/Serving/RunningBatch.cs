@@ -99,7 +99,7 @@ internal sealed class RunningBatch : IDisposable
         cache.KeepRows(keep);
         var kept = mask!.index_select(0, tensor(keep, device: mask.device));
         // Columns that are padding in every remaining row: the longest sequence that needed them has left.
-        long unused = kept.sum(0).gt(0).to(ScalarType.Int64).argmax().item<long>(); // argmax: the first real column
+        long unused = kept.sum(0).gt(Scalars.Zero).to(ScalarType.Int64).argmax().item<long>(); // argmax: the first real column
         cache.DropFront(unused);
         var trimmed = kept.narrow(1, unused, kept.shape[1] - unused).contiguous().MoveToOuterDisposeScope();
         mask.Dispose();
