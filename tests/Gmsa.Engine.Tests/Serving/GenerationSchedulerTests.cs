@@ -4,32 +4,13 @@ using Gmsa.Engine.Serving;
 using Gmsa.Engine.Tests.Golden;
 using TorchSharp;
 using static TorchSharp.torch;
+using static Gmsa.Engine.Tests.Serving.SchedulerTesting;
 
 namespace Gmsa.Engine.Tests.Serving;
 
 /// <summary>Admission, continuous batching and cancellation of the scheduler over the real stories260K model (float32).</summary>
 public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClassFixture<Stories260kFixture>
 {
-    static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
-    static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    static GenerationRequest Greedy(LanguageModel lm, string prompt, int maxNewTokens = 12) =>
-        new(lm.Encode(prompt), new SamplingOptions { MaxNewTokens = maxNewTokens });
-
-    static ScheduledGeneration Enqueue(GenerationScheduler scheduler, GenerationRequest request, CancellationToken? cancellation = null) =>
-        scheduler.TryEnqueue(request, cancellation ?? Token, out var g) ? g : throw new InvalidOperationException("refused");
-
-    static async Task<string> AloneAsync(LanguageModel lm, GenerationRequest request) =>
-        (await lm.CompleteAsync([request.PromptTokens], request.Sampling, cancellation: Token)).Texts[0];
-
-    /// <summary>Occupies the model thread until disposed, so queued requests stay queued (at most 20 s).</summary>
-    sealed class BusyModel : IDisposable
-    {
-        readonly ManualResetEventSlim gate = new();
-        public BusyModel(LanguageModel lm) => lm.Runner.RunAsync(() => gate.Wait(TimeSpan.FromSeconds(20)));
-        public void Dispose() => gate.Set();
-    }
-
     [Fact]
     public async Task TryEnqueue_CapacityReached_RefusesAtOnceAndAdmitsAgainAfterwards()
     {
@@ -101,87 +82,6 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
         for (int i = 0; i < requests.Length; i++) Assert.Equal(await AloneAsync(lm, requests[i]), outcomes[i].Text);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task PackedPrefill_PromptsAdmittedTogether_OneForwardOrOneEachAndEachTextEqualsAlone(bool batchedPrefill)
-    {
-        using var lm = LanguageModel.Load(stories.Require());
-        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { MaxBatchSize = 8, BatchedPrefill = batchedPrefill });
-        var reports = new List<BatchReport>();
-        scheduler.BatchCompleted += r => { lock (reports) reports.Add(r); };
-        GenerationRequest[] requests =
-        [
-            Greedy(lm, "Once upon a time", 20),
-            Greedy(lm, "Tom and his dog went to the", 12),
-            Greedy(lm, "Lily", 16),
-            new(lm.Encode("One day"), new SamplingOptions { MaxNewTokens = 14, Temperature = 0.8, Seed = 2 }),
-        ];
-        ScheduledGeneration[] generations;
-        using (new BusyModel(lm)) generations = requests.Select(r => Enqueue(scheduler, r)).ToArray();   // all admitted together
-        var outcomes = await Task.WhenAll(generations.Select(g => g.Completion)).WaitAsync(Bound, Token);
-
-        int forwards = batchedPrefill ? 1 : requests.Length;
-        Assert.Contains(reports, r => r.PromptTokens == requests.Sum(q => q.PromptTokens.Count) && r.PrefillForwards == forwards);
-        for (int i = 0; i < requests.Length; i++) Assert.Equal(await AloneAsync(lm, requests[i]), outcomes[i].Text);
-    }
-
-    [Fact]
-    public async Task PackedPrefill_Bf16GmsaTinyPromptsAdmittedTogether_EachTextEqualsAlone()
-    {
-        // The shipped model in its own dtype, every prompt in one packed forward and then decoding together: the prefill
-        // gives each prompt its alone values (libtorch's bf16 GEMM rows do not depend on the other rows), and the decode
-        // step's tiles need 512-bit vectors for the same.
-        Assert.SkipUnless(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "the batch-invariant bf16 tiles need native 512-bit vectors");
-        using var lm = LanguageModel.Load(RepoFiles.Path("models/gmsa-tiny"));
-        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { MaxBatchSize = 8 });
-        var reports = new List<BatchReport>();
-        scheduler.BatchCompleted += r => { lock (reports) reports.Add(r); };
-        GenerationRequest[] requests =
-        [
-            Greedy(lm, "It was a cold morning in", 24),
-            Greedy(lm, "The ship sailed", 7),
-            new(lm.Encode("Elizabeth looked at her sister and"), new SamplingOptions { MaxNewTokens = 16, Temperature = 0.8, TopP = 0.95, Seed = 4 }),
-            new(lm.Encode("And God said unto"), new SamplingOptions { MaxNewTokens = 20, RepetitionPenalty = 1.3 }),
-            Greedy(lm, "The history of the country of France begins with the people who lived there before the Romans came", 18),
-        ];
-        ScheduledGeneration[] generations;
-        using (new BusyModel(lm)) generations = requests.Select(r => Enqueue(scheduler, r)).ToArray();
-        var outcomes = await Task.WhenAll(generations.Select(g => g.Completion)).WaitAsync(Bound, Token);
-
-        Assert.Contains(reports, r => r.PromptTokens == requests.Sum(q => q.PromptTokens.Count) && r.PrefillForwards == 1);
-        for (int i = 0; i < requests.Length; i++) Assert.Equal(await AloneAsync(lm, requests[i]), outcomes[i].Text);
-    }
-
-    [Fact]
-    public async Task PackedPrefill_ShortPromptsBeforeALongOne_ShareAForwardWithinTheChunkBudgetAndEachTextEqualsAlone()
-    {
-        // The two short prompts fit one chunk budget together and go in one forward; the long prompt's first chunk (the
-        // budget whole) does not fit what they leave, so it waits for the next iteration instead of being cut shorter.
-        using var lm = LanguageModel.Load(stories.Require());
-        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { PrefillChunkTokens = 16 });
-        var reports = new List<BatchReport>();
-        scheduler.BatchCompleted += r => { lock (reports) reports.Add(r); };
-        GenerationRequest[] requests =
-        [
-            Greedy(lm, "Tom had a red ball", 10),
-            Greedy(lm, "The sun", 10),
-            Greedy(lm, "Once upon a time, there was a little girl named Lily. She loved to play", 10),
-        ];
-        int shortPrompts = requests[0].PromptTokens.Count + requests[1].PromptTokens.Count;
-        Assert.InRange(shortPrompts, 2, 15);
-        Assert.True(requests[2].PromptTokens.Count > 16);
-        ScheduledGeneration[] generations;
-        using (new BusyModel(lm)) generations = requests.Select(r => Enqueue(scheduler, r)).ToArray();
-        var outcomes = await Task.WhenAll(generations.Select(g => g.Completion)).WaitAsync(Bound, Token);
-
-        Assert.All(reports, r => Assert.InRange(r.PromptTokens, 0, 16));
-        Assert.Equal(shortPrompts, reports.First(r => r.PromptTokens > 0).PromptTokens);
-        Assert.Equal(1, reports.First(r => r.PromptTokens > 0).PrefillForwards);
-        Assert.Equal(requests.Sum(q => q.PromptTokens.Count), reports.Sum(r => r.PromptTokens));
-        for (int i = 0; i < requests.Length; i++) Assert.Equal(await AloneAsync(lm, requests[i]), outcomes[i].Text);
-    }
-
     [Fact]
     public async Task StopSequences_TextReachesAStop_GenerationEndsThereWithTheTextBeforeIt()
     {
@@ -229,119 +129,6 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
         Assert.True(running.Completion.IsCompleted, "a late request joined a running static batch");
         Assert.Equal(1, lateOutcome.BatchSize);
         Assert.Equal(await AloneAsync(lm, Greedy(lm, "The cat", 4)), lateOutcome.Text);
-    }
-
-    [Fact]
-    public async Task ChunkedPrefill_PromptLongerThanChunk_EqualsWholePrefill()
-    {
-        using var lm = LanguageModel.Load(stories.Require());
-        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { PrefillChunkTokens = 7 });
-        var request = Greedy(lm, "Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her", 30);
-        Assert.True(request.PromptTokens.Count > 3 * 7);
-        var outcome = await Enqueue(scheduler, request).Completion.WaitAsync(Bound, Token);
-        Assert.Equal(await AloneAsync(lm, request), outcome.Text);
-    }
-
-    [Fact]
-    public async Task SoftPrefix_EmbeddingsBeforeThePrompt_EqualGenerateFromEmbeddings()
-    {
-        using var lm = LanguageModel.Load(stories.Require());
-        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions());
-        var prompt = lm.Tokenizer.Encode(" Tom", addBos: false);
-        var sampling = new SamplingOptions { MaxNewTokens = 20 };
-        var (soft, expected) = await lm.Runner.RunAsync(() =>
-        {
-            using var inference = inference_mode();
-            // Three "soft tokens": embeddings of a real prefix, so the continuation is a sensible one.
-            var prefix = lm.Model.Embed(tensor(new long[] { 1, 400, 300 }, [1, 3])).squeeze(0).DetachFromDisposeScope(); // [3, D]
-            using var scope = NewDisposeScope();
-            var embeds = cat([prefix.unsqueeze(0), lm.Model.Embed(tensor(prompt.Select(t => (long)t).ToArray(), [1, prompt.Count]))], 1);
-            var mask = ones(1, embeds.shape[1], dtype: ScalarType.Int64);
-            var text = lm.DecodeText([prompt], null, onToken =>
-                TokenGenerator.GenerateFromEmbeddings(lm.Model, embeds, mask, lm.WithModelStops(sampling), lm.PadId, onToken)).Texts[0];
-            return (prefix, text);
-        });
-        try
-        {
-            var outcome = await Enqueue(scheduler, new GenerationRequest(prompt, sampling) { SoftPrefix = soft }).Completion.WaitAsync(Bound, Token);
-            Assert.Equal(expected, outcome.Text);
-            Assert.Equal(3 + prompt.Count, outcome.PromptTokens);
-        }
-        finally { await lm.Runner.RunAsync(soft.Dispose); }
-    }
-
-    [Fact]
-    public async Task SoftPrefix_SecondQuestionOnTheSamePrefix_PrefillsOnlyItsOwnTokensAndEqualsGenerateFromEmbeddings()
-    {
-        using var lm = LanguageModel.Load(stories.Require());
-        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions());
-        var sampling = new SamplingOptions { MaxNewTokens = 16 };
-        var prompts = new[] { " Tom", " The cat" }.Select(p => lm.Tokenizer.Encode(p, addBos: false)).ToArray();
-        var (soft, expected) = await lm.Runner.RunAsync(() =>
-        {
-            using var inference = inference_mode();
-            var prefix = lm.Model.Embed(tensor(new long[] { 1, 400, 300, 45, 12 }, [1, 5])).squeeze(0).DetachFromDisposeScope(); // [5, D]
-            var texts = prompts.Select(prompt =>
-            {
-                using var scope = NewDisposeScope();
-                var embeds = cat([prefix.unsqueeze(0), lm.Model.Embed(tensor(prompt.Select(t => (long)t).ToArray(), [1, prompt.Count]))], 1);
-                var mask = ones(1, embeds.shape[1], dtype: ScalarType.Int64);
-                return lm.DecodeText([prompt], null, onToken =>
-                    TokenGenerator.GenerateFromEmbeddings(lm.Model, embeds, mask, lm.WithModelStops(sampling), lm.PadId, onToken)).Texts[0];
-            }).ToArray();
-            return (prefix, texts);
-        });
-        int prefilled = 0;
-        scheduler.BatchCompleted += report => Interlocked.Add(ref prefilled, report.PromptTokens);
-        try
-        {
-            for (int i = 0; i < 2; i++)
-            {
-                Volatile.Write(ref prefilled, 0);
-                var outcome = await Enqueue(scheduler, new GenerationRequest(prompts[i], sampling) { SoftPrefix = soft }).Completion.WaitAsync(Bound, Token);
-                Assert.Equal(expected[i], outcome.Text);
-                Assert.Equal(5 + prompts[i].Count, outcome.PromptTokens);
-                Assert.Equal(i == 0 ? 5 + prompts[i].Count : prompts[i].Count, Volatile.Read(ref prefilled));   // the second copies the prefix in
-            }
-            Assert.Equal((1, 1), (scheduler.SoftPrefixes!.Hits, scheduler.SoftPrefixes.Misses));
-        }
-        finally { await lm.Runner.RunAsync(soft.Dispose); }
-    }
-
-    [Fact]
-    public async Task DecoderAdapter_RowsOfThreeAdaptersAtOnce_EachEqualsItsAdapterAlone()
-    {
-        using var lm = LanguageModel.Load(stories.Require());
-        await lm.Runner.RunAsync(() =>
-        {
-            // A trained adapter and a served one, both perturbed so that each changes the text.
-            var options = new LoraOptions(Rank: 2, Alpha: 2, Dropout: 0);
-            Lora.AddAdapters(lm.Model, options, seed: 4, Lora.InDecoderBlocks);
-            using var noGrad = no_grad();
-            var generator = new Generator(11);
-            foreach (var (_, p) in Lora.AdapterParameters(lm.Model)) p.add_(randn(p.shape, generator: generator) * 0.3);
-            var other = Lora.AdapterParameters(lm.Model).ToDictionary(p => p.Name, p => randn(p.Parameter.shape, generator: generator) * 0.3);
-            Lora.AddServedAdapters(lm.Model, "other", other, options.Scale);
-            Lora.Activate(lm.Model, null);
-            lm.Model.eval();
-            return true;
-        });
-        string?[] adapters = [null, Lora.DefaultAdapter, "other"];
-        GenerationRequest Request(string? adapter) => Greedy(lm, "Once upon a time", 20) with { DecoderAdapter = adapter };
-        var alone = new List<string>();
-        foreach (var adapter in adapters)
-        {
-            await lm.Runner.RunAsync(() => Lora.Activate(lm.Model, adapter));
-            alone.Add(await AloneAsync(lm, Request(adapter)));
-        }
-        await lm.Runner.RunAsync(() => Lora.Activate(lm.Model, null));
-        Assert.Equal(3, alone.Distinct().Count());   // the adapters matter, so a row on the wrong one would show
-
-        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions { MaxBatchSize = 8 });
-        ScheduledGeneration[] generations;
-        using (new BusyModel(lm)) generations = adapters.Select(a => Enqueue(scheduler, Request(a))).ToArray();   // all admitted together
-        for (int i = 0; i < adapters.Length; i++)
-            Assert.Equal(alone[i], (await generations[i].Completion.WaitAsync(Bound, Token)).Text);
     }
 
     [Fact]
