@@ -33,6 +33,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
     readonly List<ScheduledGeneration> waiting = [];
     readonly List<PrefillJob> prefilling = [];
     readonly List<RunningBatch> batches = [];
+    readonly List<(ScheduledGeneration Generation, GenerationOutcome Outcome)> finishing = [];   // settled after the iteration's report
     readonly SoftPrefixCache? prefixes;
     int disposed;
 
@@ -112,11 +113,13 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
                 if (Active == 0 && Options.Policy == BatchingPolicy.Static) await WaitForCompanyAsync();
                 var report = await Model.Runner.RunAsync(Iterate);
                 if (report is not null) Report(report);
+                Settle();
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested) { }
         finally
         {
+            Settle();
             Drain();
             var error = new ObjectDisposedException(nameof(GenerationScheduler), "the scheduler is shutting down");
             foreach (var g in waiting) g.Fail(error);
@@ -127,6 +130,13 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
                 prefixes?.Dispose();
             });
         }
+    }
+
+    /// <summary>Completes the requests the last iteration finished, once its report is out (see <see cref="BatchCompleted"/>).</summary>
+    void Settle()
+    {
+        foreach (var (generation, outcome) in finishing) generation.Complete(outcome);
+        finishing.Clear();
     }
 
     void Drain()
@@ -253,7 +263,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
     void Finish(PrefillJob job)
     {
         job.Row.Prefill = Stopwatch.GetElapsedTime(job.Row.Generation.EnqueuedAt) - job.Row.QueueWait;
-        if (job.Row.Accept(job.Row.Sample(job.LastLogits))) job.Row.Complete();
+        if (job.Row.Accept(job.Row.Sample(job.LastLogits))) finishing.Add((job.Row.Generation, job.Row.Finish()));
         else BatchFor(job.Row.Request.DecoderAdapter).Join(job);
         prefilling.Remove(job);
         job.Dispose();
@@ -275,7 +285,7 @@ public sealed class GenerationScheduler : IAsyncDisposable, IDisposable
         for (int r = 0; r < rows.Count; r++)
         {
             rows[r].SharedStep(rows.Count);
-            if (!rows[r].Generation.IsFinished && rows[r].Accept(chosen[r])) rows[r].Complete();
+            if (!rows[r].Generation.IsFinished && rows[r].Accept(chosen[r])) finishing.Add((rows[r].Generation, rows[r].Finish()));
         }
         batch.RemoveWhere(r => r.Reason is not null || r.Generation.IsFinished);
         return chosen.Length;

@@ -116,8 +116,8 @@ internal sealed class SequenceRow
         Generation.Write(piece);
     }
 
-    /// <summary>Flushes the text decoder and completes the request with its outcome.</summary>
-    public void Complete()
+    /// <summary>Flushes the text decoder and ends the spans; returns the outcome the scheduler completes the request with.</summary>
+    public GenerationOutcome Finish()
     {
         if (!stopText.Stopped && Release(decoder.Flush())) Reason = FinishReason.Stop;
         Emit(stopText.Flush());    // held back for a stop sequence that never came
@@ -126,7 +126,6 @@ internal sealed class SequenceRow
         int batch = steps > 0 ? (int)Math.Round(batchRowsSum / steps) : 1;
         decodeSpan?.SetTag("gmsa.completion_tokens", Tokens.Count).SetTag("gmsa.batch_size", batch).SetTag("gmsa.finish_reason", (Reason ?? FinishReason.Length).ToString());
         decodeSpan.End();
-        Generation.Complete(new GenerationOutcome(text.ToString(), Reason ?? FinishReason.Length, Request.InputLength, Tokens.Count,
-            QueueWait, Prefill, rate, batch));
+        return new GenerationOutcome(text.ToString(), Reason ?? FinishReason.Length, Request.InputLength, Tokens.Count, QueueWait, Prefill, rate, batch);
     }
 }

@@ -173,6 +173,35 @@ public sealed class GenerationSchedulerTests(Stories260kFixture stories) : IClas
         Assert.True(steps < 400, $"the cancelled row kept decoding ({steps} row-steps)");
     }
 
+    [Theory]
+    [InlineData(1)]   // ends in its prefill
+    [InlineData(6)]   // ends in a decode step
+    public async Task BatchCompleted_EveryIteration_ReportedBeforeItsRequestsComplete(int maxNewTokens)
+    {
+        // Whoever sees an outcome finds every step that produced it reported: metrics and benchmarks read the reports
+        // once their requests are done. So no report may see its own request already complete.
+        using var lm = LanguageModel.Load(stories.Require());
+        await using var scheduler = new GenerationScheduler(lm, new SchedulerOptions());
+        ScheduledGeneration? generation = null;
+        var seenDone = new List<bool>();
+        int generated = 0;
+        scheduler.BatchCompleted += r =>
+        {
+            lock (seenDone) seenDone.Add(generation?.Completion.IsCompleted ?? false);
+            Interlocked.Add(ref generated, r.GeneratedTokens);
+        };
+        using (new BusyModel(lm)) generation = Enqueue(scheduler, Greedy(lm, "Lily saw", maxNewTokens));
+        var outcome = await generation.Completion.WaitAsync(Bound, Token);
+
+        Assert.Equal(maxNewTokens, outcome.CompletionTokens);
+        Assert.Equal(outcome.CompletionTokens, Volatile.Read(ref generated));
+        lock (seenDone)
+        {
+            Assert.NotEmpty(seenDone);
+            Assert.All(seenDone, Assert.False);
+        }
+    }
+
     [Fact]
     public async Task Streaming_Pieces_ConcatenateToOutcomeText()
     {
