@@ -9,8 +9,8 @@ namespace Gmsa.Api.Hosting;
 
 /// <summary>
 /// The statuses a /v1 route answers before or around its handler, which the handlers' own declarations cannot show: 401
-/// (with API keys set), 429 (admission, and the rate limit when set), 503 (draining), 504 (deadlines, on the routes that
-/// wait for the model), and on routes that read a body 413 and 415. Each as this service's settings make it, with the
+/// (with API keys set), 429 (admission, and the rate limit when set), 500 (a failure inside), 503 (draining), 504
+/// (deadlines, on the routes that wait for the model), and on routes that read a body 413 and 415. Each as this service's settings make it, with the
 /// problem body they carry and the headers that come with it.
 /// </summary>
 public sealed class ErrorResponsesFilter(IOptions<AccessOptions> access, IOptions<ServingOptions> serving) : IOperationFilter
@@ -42,6 +42,8 @@ public sealed class ErrorResponsesFilter(IOptions<AccessOptions> access, IOption
                                               $"{AccessOptions.Section}:RequestsPerMinute)." : null,
                 }.OfType<string>()),
                 ("Retry-After", "Seconds to wait before trying again.", JsonSchemaType.Integer));
+        responses["500"] = Problem(context, "Something failed inside the service (a model forward, a bug). The body carries OpenAI's error object " +
+            "(type server_error) and the trace_id to find it in the logs. Requests that shared the failed forward fail with it; the service goes on.");
         responses["503"] = Problem(context, $"This instance is shutting down ({AccessOptions.Section}:DrainSeconds after SIGTERM): requests in flight " +
             "finish, new ones should go to another instance. Sent with Connection: close.");
         if (readsBody && a.RequestTimeoutSeconds > 0)

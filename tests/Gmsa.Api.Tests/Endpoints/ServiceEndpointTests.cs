@@ -81,9 +81,9 @@ public sealed class ServiceEndpointTests(ServiceFixture service) : IClassFixture
         var document = JsonNode.Parse(await client.GetStringAsync("/swagger/v1/swagger.json", Token))!;
         var responses = document["paths"]!["/v1/completions"]!["post"]!["responses"]!.AsObject();
 
-        Assert.Equal(["200", "400", "413", "415", "429", "503", "504"], responses.Select(r => r.Key).Order());
+        Assert.Equal(["200", "400", "413", "415", "429", "500", "503", "504"], responses.Select(r => r.Key).Order());
         Assert.Equal(["application/json", "text/event-stream"], responses["200"]!["content"]!.AsObject().Select(c => c.Key).Order());
-        Assert.All(["400", "413", "415", "429", "503", "504"], code => Assert.NotNull(responses[code]!["content"]!["application/problem+json"]));
+        Assert.All(["400", "413", "415", "429", "500", "503", "504"], code => Assert.NotNull(responses[code]!["content"]!["application/problem+json"]));
         var request = document["components"]!["schemas"]!["CompletionRequest"]!["properties"]!.AsObject();
         Assert.Equal(["frequency_penalty", "max_tokens", "n", "presence_penalty", "prompt", "repetition_penalty", "seed", "stop", "stream",
                       "temperature", "top_k", "top_p"], request.Select(p => p.Key).Order());

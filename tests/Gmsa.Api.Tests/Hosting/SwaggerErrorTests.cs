@@ -6,6 +6,8 @@ using Gmsa.Api.Hosting;
 using Gmsa.Api.Tests.Infrastructure;
 using Gmsa.Engine.Tests.Golden;
 using Microsoft.Extensions.DependencyInjection;
+using TorchSharp;
+using TorchSharp.Modules;
 
 namespace Gmsa.Api.Tests.Hosting;
 
@@ -86,5 +88,22 @@ public sealed class SwaggerErrorTests(Stories260kFixture stories) : IClassFixtur
         factory.Services.GetRequiredService<Draining>().Start();   // what SIGTERM's ApplicationStopping does
         var draining = await Client(factory, "a").GetAsync("/v1/models/any", Token);
         await AssertDocumentedAsync(document, "get", "/v1/models/{id}", draining, HttpStatusCode.ServiceUnavailable);
+    }
+
+    [Fact]
+    public async Task ErrorBody_500_ForwardFails_MatchesTheDocumentedSchemaAndTheServiceGoesOn()
+    {
+        using var factory = Start();
+        var document = await OpenApiSchemas.DocumentAsync(factory, Token);
+        // Break the model from inside: a one-row token embedding, so the next prefill fails on the model thread with
+        // libtorch's index error (the prompt's ids are past row 0), as a real fault inside a forward would.
+        var embedding = factory.Model.Model.Model.EmbedTokens;
+        await factory.Model.Runner.RunAsync(() => embedding.weight = new Parameter(torch.zeros(1, embedding.weight!.shape[1]), requires_grad: false));
+
+        var failed = await Client(factory, "a").PostAsync("/v1/completions", Json(Body), Token).WaitAsync(TimeSpan.FromSeconds(15), Token);
+        var body = await AssertDocumentedAsync(document, "post", "/v1/completions", failed, HttpStatusCode.InternalServerError);
+        Assert.Equal("server_error", (string)body["error"]!["type"]!);
+        Assert.NotNull(body["trace_id"]);
+        Assert.Equal(HttpStatusCode.OK, (await Client(factory, "b").GetAsync("/v1/models", Token)).StatusCode);   // the service goes on
     }
 }

@@ -81,12 +81,12 @@ public sealed class SwaggerTests(ServiceFixture service) : IClassFixture<Service
         // no API keys and no rate limit in this fixture: no 401, and 429 only where a full queue answers it; deadlines on (300 s)
         var document = await DocumentAsync(service.Factory);
 
-        string[] generating = ["200", "400", "413", "415", "429", "503", "504"], compressing = ["200", "400", "404", "413", "415", "429", "503", "504"];
+        string[] generating = ["200", "400", "413", "415", "429", "500", "503", "504"], compressing = ["200", "400", "404", "413", "415", "429", "500", "503", "504"];
         Assert.Equal(generating, Statuses(document, "post", "/v1/completions"));
         Assert.Equal(generating, Statuses(document, "post", "/v1/chat/completions"));   // it never answers 404: any model name is served
         Assert.All(["/v1/compress", "/v1/answer", "/v1/reconstruct"], route => Assert.Equal(compressing, Statuses(document, "post", route)));
-        Assert.Equal(["200", "503"], Statuses(document, "get", "/v1/models"));
-        Assert.Equal(["200", "404", "503"], Statuses(document, "get", "/v1/models/{id}"));
+        Assert.Equal(["200", "500", "503"], Statuses(document, "get", "/v1/models"));
+        Assert.Equal(["200", "404", "500", "503"], Statuses(document, "get", "/v1/models/{id}"));
         foreach (var (method, route) in Routes)
             foreach (var (status, response) in document["paths"]![route]![method]!["responses"]!.AsObject().Where(r => r.Key != "200"))
                 Assert.Contains((string)response!["content"]!["application/problem+json"]!["schema"]!["$ref"]!,
