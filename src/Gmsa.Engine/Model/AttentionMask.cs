@@ -50,7 +50,7 @@ public static class AttentionMask
         else
         {
             var counted = paddingMask.to(ScalarType.Int64).to(device).cumsum(-1) - 1;                 // [B, S]
-            positions = counted.clamp_min(Scalars.Zero).narrow(1, past, newTokens);                              // [B, T]
+            positions = counted.clamp_min(Scalars.Zero).narrow(1, past, newTokens);                   // [B, T]
         }
         return positions.contiguous().MoveToOuterDisposeScope();
     }

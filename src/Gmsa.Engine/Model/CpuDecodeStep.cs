@@ -303,8 +303,7 @@ public sealed unsafe class CpuDecodeStep
             }
         }
         // Heads are independent: split (row, head) pairs over the cores once the context makes them worth it.
-        int threads = SmallBatchLinear.Threads, pairs = b * h;
-        int parts = threads == 1 ? 1 : Math.Max(1, Math.Min(threads * KernelWorkers.PartsPerThread, (int)((long)pairs * total * dh / 32768)));
+        int pairs = b * h, parts = KernelWorkers.Parts(SmallBatchLinear.Threads, (int)((long)pairs * total * dh / 32768));
         // Not beside libtorch's GEMMs (more than KernelRows rows): unless OMP_WAIT_POLICY is PASSIVE (OpenMpWaitPolicy),
         // its OpenMP threads spin after each one, and a second spinning team on the same cores would fight them.
         parts = b > KernelRows ? 1 : Math.Min(parts, pairs);

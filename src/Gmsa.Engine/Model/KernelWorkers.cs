@@ -25,6 +25,13 @@ internal sealed class KernelWorkers
     /// </summary>
     public const int PartsPerThread = 2;
 
+    /// <summary>
+    /// Parts to cut a job into on <paramref name="threads"/> cores: <paramref name="worthSplitting"/> (how many the job's
+    /// size is worth) up to <see cref="PartsPerThread"/> per thread; one on a single core.
+    /// </summary>
+    public static int Parts(int threads, int worthSplitting) =>
+        threads == 1 ? 1 : Math.Clamp(worthSplitting, 1, threads * PartsPerThread);
+
     readonly Worker[] workers;
     Job? current;
     int busy;

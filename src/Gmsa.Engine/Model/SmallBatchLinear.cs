@@ -73,7 +73,7 @@ public static unsafe class SmallBatchLinear
     {
         int total = 0;
         foreach (var j in jobs) total += j.Rows;
-        int parts = Threads == 1 ? 1 : Math.Max(1, Math.Min(Threads * KernelWorkers.PartsPerThread, total / 256));
+        int parts = KernelWorkers.Parts(Threads, total / 256);
         nint xp = (nint)x, paired = bf16 && WideTiles.Usable(inFeatures, 32) ? WideTiles.PairedInput(x, m, inFeatures) : 0;
         if (parts == 1) { Part(jobs, 0, total, xp, paired, m, inFeatures, bf16); return; }
         KernelWorkers.For(Threads).Run(parts, part =>
