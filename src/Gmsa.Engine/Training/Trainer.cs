@@ -92,7 +92,8 @@ public sealed class Trainer(ITrainingObjective objective, TrainingOptions option
                 for (int micro = 0; micro < options.GradientAccumulation; micro++)
                 {
                     var (microLoss, microTokens) = objective.NextLoss();
-                    (microLoss * microTokens).backward();
+                    using (var tokenCount = microTokens.ToScalar()) // held through the native call (see Scalars)
+                        microLoss.mul(tokenCount).backward();
                     lossSum += microLoss.item<float>() * microTokens;
                     tokens += microTokens;
                     weights.AccumulateGradients();
@@ -104,7 +105,7 @@ public sealed class Trainer(ITrainingObjective objective, TrainingOptions option
                     : double.NaN;
                 if (!double.IsFinite(loss) || (options.GradientClip > 0 && !double.IsFinite(gradNorm)))
                     throw new InvalidOperationException($"training diverged at step {step}: loss {loss}, gradient norm {gradNorm}; lower the learning rate or resume from an earlier checkpoint");
-                optimizer.step();
+                HeldScalarAdamW.Step(optimizer); // not optimizer.step(): its temporary Scalars can be finalized mid-call
                 weights.PushToModel();
             }
             step++;
