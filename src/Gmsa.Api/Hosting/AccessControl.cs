@@ -18,7 +18,7 @@ namespace Gmsa.Api.Hosting;
 public static class AccessControl
 {
     public const string Policy = "gmsa-keys";
-    /// <summary>The rate limit's fixed window (Gmsa:Access:RequestsPerMinute counts within it).</summary>
+    /// <summary>The rate limit's period: Gmsa:Access:RequestsPerMinute permits come back over it (see <see cref="Bucket"/>).</summary>
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     static bool IsApi(HttpContext context) => context.Request.Path.StartsWithSegments("/v1");
 
@@ -44,12 +44,7 @@ public static class AccessControl
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
                 access.RequestsPerMinute <= 0 || !IsApi(context)
                     ? RateLimitPartition.GetNoLimiter("open")
-                    : RateLimitPartition.GetFixedWindowLimiter(Caller(context, keyed), _ => new FixedWindowRateLimiterOptions
-                    {
-                        PermitLimit = access.RequestsPerMinute,
-                        Window = Window,
-                        QueueLimit = 0,
-                    }));
+                    : RateLimitPartition.GetTokenBucketLimiter(Caller(context, keyed), _ => Bucket(access.RequestsPerMinute)));
         });
         services.AddRequestTimeouts(_ => { });
         services.AddOptions<RequestTimeoutOptions>().Configure<IOptions<AccessOptions>>((o, options) =>
@@ -72,6 +67,24 @@ public static class AccessControl
                 int.TryParse(configuration[$"{AccessOptions.Section}:{nameof(AccessOptions.DrainSeconds)}"], out var drain) && drain is > 0 and <= 300
                     ? drain : new AccessOptions().DrainSeconds));
         return builder;
+    }
+
+    /// <summary>
+    /// N requests a minute as a token bucket: N at once, then the permits come back in small portions, one every 60/N s
+    /// (at least a second apart, several at a time above 60 a minute). A refusal's Retry-After is one portion's period, so
+    /// it says at most 60/N s (or about a second), where a fixed window's refusal says the whole minute however little of
+    /// it is left (ASP.NET's limiters report a period, not the time to its end).
+    /// </summary>
+    public static TokenBucketRateLimiterOptions Bucket(int requestsPerMinute)
+    {
+        int perPortion = Math.Max(1, (int)Math.Ceiling(requestsPerMinute / Window.TotalSeconds));
+        return new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = requestsPerMinute,
+            TokensPerPeriod = perPortion,
+            ReplenishmentPeriod = Window * perPortion / requestsPerMinute,
+            QueueLimit = 0,
+        };
     }
 
     /// <summary>Draining, then keys, then the rate limit, then deadlines: a refused request costs no model time.</summary>

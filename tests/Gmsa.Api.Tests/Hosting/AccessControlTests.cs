@@ -44,8 +44,7 @@ public sealed class AccessControlTests(Stories260kFixture stories) : IClassFixtu
 
         var limited = await WithKey(factory, "a").PostCompletionAsync(Body, Token);
         Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
-        Assert.True(limited.Headers.RetryAfter?.Delta > TimeSpan.Zero);
-        Assert.Equal(TimeSpan.FromMinutes(1), limited.Headers.RetryAfter?.Delta);       // the fixed window's lease says its whole window
+        Assert.Equal(TimeSpan.FromSeconds(30), limited.Headers.RetryAfter?.Delta);   // two a minute: one comes back every 30 s
         Assert.Equal(Http.ProblemJson, limited.ContentType()?.MediaType);
         var problem = await limited.JsonAsync();
         Assert.Contains("at most 2 requests a minute per API key", (string)problem["detail"]!);
@@ -61,13 +60,36 @@ public sealed class AccessControlTests(Stories260kFixture stories) : IClassFixtu
         Assert.Equal(HttpStatusCode.OK, (await WithKey(factory, "b").PostCompletionAsync(Body, Token)).StatusCode);
     }
 
+    [Theory]
+    [InlineData(1, 1, 60_000)]        // one a minute: one permit back every minute
+    [InlineData(2, 1, 30_000)]
+    [InlineData(60, 1, 1_000)]
+    [InlineData(100, 2, 1_200)]       // above 60 a minute, portions a second or more apart: 2 every 1.2 s is 100 a minute
+    [InlineData(1_000_000, 16_667, 1_000)]
+    public void Bucket_RequestsPerMinute_NAtOnceThenNAMinuteInPortions(int perMinute, int perPortion, int periodMs)
+    {
+        var bucket = AccessControl.Bucket(perMinute);
+
+        Assert.Equal(perMinute, bucket.TokenLimit);
+        Assert.Equal(perPortion, bucket.TokensPerPeriod);
+        Assert.Equal(periodMs, bucket.ReplenishmentPeriod.TotalMilliseconds, 0.5);
+        Assert.Equal(0, bucket.QueueLimit);
+    }
+
     [Fact]
     public void RetryAfterSeconds_RealLimiters_LeaseMetadataRoundedUpElseTheWindow()
     {
-        // a fixed window of 1.5 s, its one permit taken: the refusal's lease says when, rounded up to whole seconds
+        // the service's bucket at 3 a minute, all 3 taken: the refusal's lease says when the next permit comes (in 20 s,
+        // none refilled yet: the partitions are refilled by their owner's timer, not on their own)
+        var options = AccessControl.Bucket(3);
+        options.AutoReplenishment = false;
+        using var bucket = new TokenBucketRateLimiter(options);
+        using var taken = bucket.AttemptAcquire(3);
+        using var refused = bucket.AttemptAcquire();
+        // a fixed window of 1.5 s, its one permit taken: the lease says the whole window, rounded up to whole seconds
         using var window = new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions { PermitLimit = 1, Window = TimeSpan.FromMilliseconds(1500), QueueLimit = 0 });
-        using var taken = window.AttemptAcquire();
-        using var refused = window.AttemptAcquire();
+        using var windowTaken = window.AttemptAcquire();
+        using var windowRefused = window.AttemptAcquire();
         // a concurrency limiter's refusal carries no RetryAfter: the configured window stands in
         using var concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = 1, QueueLimit = 0 });
         using var held = concurrency.AttemptAcquire();
@@ -76,7 +98,10 @@ public sealed class AccessControlTests(Stories260kFixture stories) : IClassFixtu
         Assert.True(taken.IsAcquired);
         Assert.False(refused.IsAcquired);
         Assert.True(refused.TryGetMetadata(MetadataName.RetryAfter, out _));
-        Assert.Equal(2, AccessControl.RetryAfterSeconds(refused, AccessControl.Window));
+        Assert.Equal(20, AccessControl.RetryAfterSeconds(refused, AccessControl.Window));
+        Assert.True(windowTaken.IsAcquired);
+        Assert.False(windowRefused.IsAcquired);
+        Assert.Equal(2, AccessControl.RetryAfterSeconds(windowRefused, AccessControl.Window));
         Assert.False(busy.IsAcquired);
         Assert.False(busy.TryGetMetadata(MetadataName.RetryAfter, out _));
         Assert.Equal(60, AccessControl.RetryAfterSeconds(busy, AccessControl.Window));
