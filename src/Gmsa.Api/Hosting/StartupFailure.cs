@@ -6,17 +6,24 @@ namespace Gmsa.Api.Hosting;
 
 /// <summary>
 /// A configuration that cannot start the service (a missing model folder, an out-of-range setting, a value of the wrong
-/// type, an address already in use, a model folder whose files cannot be read) ends with one log line naming the setting and what it takes, and exit code 1, not a
+/// type, a setting that does not exist, an address already in use, a model folder whose files cannot be read) ends with one log line naming the setting and what it takes, and exit code 1, not a
 /// stack trace.
 /// </summary>
 public static partial class StartupFailure
 {
     /// <summary>
-    /// Binds and checks every validated options class before the pipeline reads any of them (the access middleware reads
-    /// its options while it is built): false, with the reason logged, when one fails.
+    /// Refuses settings under Gmsa that nothing reads (<see cref="Settings.Unknown"/>), then binds and checks every
+    /// validated options class before the pipeline reads any of them (the access middleware reads its options while it
+    /// is built): false, with the reason logged, when one fails.
     /// </summary>
     public static bool SettingsAreValid(this WebApplication app)
     {
+        var unknown = Settings.Unknown(app.Configuration).ToList();
+        if (unknown.Count > 0)
+        {
+            app.Logger.LogCritical("Gmsa cannot start: {Reason}", string.Join("; ", unknown));
+            return false;
+        }
         try
         {
             // The host would validate too, but after the pipeline is built, and with a stack trace.

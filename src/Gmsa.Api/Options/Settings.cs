@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Reflection;
 using Gmsa.Api.Hosting;
+using Microsoft.Extensions.Configuration;
 
 namespace Gmsa.Api.Options;
 
@@ -47,5 +48,53 @@ public static class Settings
             _ when property?.GetCustomAttribute<RequiredAttribute>() is not null => "a value",
             _ => $"a value of type {type.Name}",
         };
+    }
+
+    /// <summary>
+    /// Settings under Gmsa that no options class reads, one line each with the nearest real name. The binder ignores them
+    /// without a word, so a misspelt name would leave what it meant to set at its default (a rate limit off, say).
+    /// </summary>
+    public static IEnumerable<string> Unknown(IConfiguration configuration)
+    {
+        const string Root = "Gmsa";
+        var sections = Classes.ToDictionary(c => SectionOf(c)[(Root.Length + 1)..], StringComparer.OrdinalIgnoreCase);
+        foreach (var section in configuration.GetSection(Root).GetChildren())
+        {
+            if (!sections.TryGetValue(section.Key, out var options))
+            {
+                yield return $"{section.Path} is not a section of settings{Nearest(section.Key, sections.Keys, Root)}: {Root} has {string.Join(", ", sections.Keys)}";
+                continue;
+            }
+            var names = options.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => p.Name).ToList();
+            foreach (var setting in section.GetChildren())
+                if (!names.Contains(setting.Key, StringComparer.OrdinalIgnoreCase))
+                    yield return $"{setting.Path} is not a setting{Nearest(setting.Key, names, section.Path)}: {section.Path} has {string.Join(", ", names)}";
+        }
+    }
+
+    /// <summary>" (did you mean Gmsa:Serving:MaxBatchSize?)" when a name is within a third of its letters of the typed one.</summary>
+    static string Nearest(string typed, IEnumerable<string> names, string parent)
+    {
+        var best = names.MinBy(n => EditDistance(typed.ToLowerInvariant(), n.ToLowerInvariant()));
+        return best is not null && EditDistance(typed.ToLowerInvariant(), best.ToLowerInvariant()) <= Math.Max(1, best.Length / 3)
+            ? $" (did you mean {parent}:{best}?)" : "";
+    }
+
+    /// <summary>Levenshtein distance: insertions, deletions and substitutions, one row at a time.</summary>
+    static int EditDistance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
     }
 }

@@ -164,6 +164,16 @@ public sealed class StartupTests(Stories260kFixture stories) : IClassFixture<Sto
     }
 
     [Fact]
+    public async Task Process_MisspeltSetting_ExitsWithOneLineNamingTheNearest()
+    {
+        using var temp = new TempDir();
+        var (exitCode, lines) = await RunServiceAsync(temp.Path, $"--Gmsa:Model:Path={stories.Require()}", "--Gmsa:Access:RequestsPerMinut=10");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Gmsa:Access:RequestsPerMinut is not a setting (did you mean Gmsa:Access:RequestsPerMinute?)", Assert.Single(lines));
+    }
+
+    [Fact]
     public async Task Process_AddressAlreadyInUse_ExitsWithOneLineSayingWhatToDo()
     {
         using var temp = new TempDir();
