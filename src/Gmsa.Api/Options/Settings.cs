@@ -51,8 +51,9 @@ public static class Settings
     }
 
     /// <summary>
-    /// Settings under Gmsa that no options class reads, one line each with the nearest real name. The binder ignores them
-    /// without a word, so a misspelt name would leave what it meant to set at its default (a rate limit off, say).
+    /// Settings under Gmsa that no options class reads, one line each with the nearest real name, and a single value given
+    /// to a list setting (<c>Gmsa__Access__ApiKeys=k</c> where the list wants <c>__0</c>, <c>__1</c>, ...). The binder
+    /// ignores both without a word, leaving what they meant to set at its default: a rate limit off, an API open.
     /// </summary>
     public static IEnumerable<string> Unknown(IConfiguration configuration)
     {
@@ -65,10 +66,17 @@ public static class Settings
                 yield return $"{section.Path} is not a section of settings{Nearest(section.Key, sections.Keys, Root)}: {Root} has {string.Join(", ", sections.Keys)}";
                 continue;
             }
-            var names = options.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => p.Name).ToList();
+            var properties = options.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).ToList();
+            var names = properties.Select(p => p.Name).ToList();
             foreach (var setting in section.GetChildren())
-                if (!names.Contains(setting.Key, StringComparer.OrdinalIgnoreCase))
+            {
+                var property = properties.FirstOrDefault(p => string.Equals(p.Name, setting.Key, StringComparison.OrdinalIgnoreCase));
+                if (property is null)
                     yield return $"{setting.Path} is not a setting{Nearest(setting.Key, names, section.Path)}: {section.Path} has {string.Join(", ", names)}";
+                else if (property.PropertyType.IsArray && !string.IsNullOrEmpty(setting.Value))
+                    yield return $"{setting.Path} is a list: set its entries as {setting.Path}:0, :1, ... ({setting.Path.Replace(":", "__", StringComparison.Ordinal)}__0, __1, ... " +
+                                 "in the environment); a single value there is not read";
+            }
         }
     }
 

@@ -15,7 +15,7 @@ public sealed class UnknownSettingsTests
     public void Unknown_EverySettingOfEverySection_NoneReported()
     {
         var every = new[] { typeof(ModelOptions), typeof(ServingOptions), typeof(CompressionOptions), typeof(AccessOptions), typeof(LoggingOptions) }
-            .SelectMany(c => c.GetProperties().Where(p => p.CanWrite).Select(p => ($"{Settings.SectionOf(c)}:{p.Name}", "1")))
+            .SelectMany(c => c.GetProperties().Where(p => p.CanWrite).Select(p => ($"{Settings.SectionOf(c)}:{p.Name}{(p.PropertyType.IsArray ? ":0" : "")}", "1")))
             .ToArray();
 
         Assert.True(every.Length > 30);
@@ -51,5 +51,17 @@ public sealed class UnknownSettingsTests
         var line = Assert.Single(Unknown(("Gmsa:Serving:Temperature", "0.7")));
 
         Assert.StartsWith("Gmsa:Serving:Temperature is not a setting: Gmsa:Serving has MaxQueuedRequests, MaxBatchSize, ", line);
+    }
+
+    [Fact]
+    public void Unknown_SingleValueForTheKeyList_SaysHowToSetAList()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([KeyValuePair.Create("Gmsa:Access:ApiKeys", (string?)"secret")]).Build();
+        var bound = configuration.GetSection(AccessOptions.Section).Get<AccessOptions>() ?? new AccessOptions();
+
+        Assert.Empty(bound.ApiKeys);   // what the binder makes of it: no keys, an open API
+        Assert.Equal(["Gmsa:Access:ApiKeys is a list: set its entries as Gmsa:Access:ApiKeys:0, :1, ... (Gmsa__Access__ApiKeys__0, __1, ... " +
+                      "in the environment); a single value there is not read"], Settings.Unknown(configuration));
+        Assert.Empty(Unknown(("Gmsa:Access:ApiKeys", "")));   // an empty value sets no key either way
     }
 }
