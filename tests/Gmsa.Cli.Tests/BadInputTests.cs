@@ -22,6 +22,10 @@ public sealed class BadInputTests
     [InlineData(new[] { "train", "ae", "--bogus" }, "(see 'gmsa train ae --help')")]
     [InlineData(new[] { "nonsense" }, "gmsa: error: ")]
     [InlineData(new[] { "data", "prepare", "--factbook-split", "bogus" }, "'--factbook-split' (one of: Country, Document)")]
+    [InlineData(new[] { "bench", "decode", "--repeats", "0" }, "gmsa bench decode: error: --repeats must be >= 1, got 0 (see")]   // was an index error after loading the model
+    [InlineData(new[] { "bench", "decode", "--batch", "4", "0" }, "--batch takes values >= 1, got 0")]                            // was "no prompts"
+    [InlineData(new[] { "bench", "serve", "--clients", "0" }, "--clients must be >= 1, got 0")]                                  // measured nothing and printed ratios of it
+    [InlineData(new[] { "bench", "api", "--port", "70000" }, "--port must be in [1, 65535], got 70000")]
     public async Task ParseError_BadOptionOrValue_OneLineNamingTheVerbAndItsHelp(string[] arguments, string expected)
     {
         using var temp = new TempDir();

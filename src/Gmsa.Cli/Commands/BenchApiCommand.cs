@@ -17,19 +17,18 @@ internal static class BenchApiCommand
     public static Command Create()
     {
         var api = new Option<string>("--api-dll") { Description = "the built service", DefaultValueFactory = _ => "src/Gmsa.Api/bin/Release/net10.0/linux-x64/Gmsa.Api.dll" };
-        var port = new Option<int>("--port") { Description = "loopback port for the service", DefaultValueFactory = _ => 5197 };
-        var clients = new Option<int>("--clients") { Description = "concurrent clients", DefaultValueFactory = _ => 16 };
-        var requests = new Option<int>("--requests") { Description = "compress requests per run (one context each, all distinct)", DefaultValueFactory = _ => 512 };
-        var words = new Option<int>("--context-words") { Description = "words per context", DefaultValueFactory = _ => 200 };
-        var repeats = new Option<int>("--repeats") { Description = "answers timed each way (medians)", DefaultValueFactory = _ => 5 };
-        var rounds = new Option<int>("--rounds") { Description = "times the two servers are run, alternating (a ratio a round: the machine's drift shows)", DefaultValueFactory = _ => 3 };
+        var port = new Option<int>("--port") { Description = "loopback port for the service", DefaultValueFactory = _ => 5197 }.Within(1, 65535);
+        var clients = new Option<int>("--clients") { Description = "concurrent clients", DefaultValueFactory = _ => 16 }.AtLeast(1);
+        var requests = new Option<int>("--requests") { Description = "compress requests per run (one context each, all distinct)", DefaultValueFactory = _ => 512 }.AtLeast(1);
+        var words = new Option<int>("--context-words") { Description = "words per context", DefaultValueFactory = _ => 200 }.AtLeast(1);
+        var repeats = new Option<int>("--repeats") { Description = "answers timed each way (medians)", DefaultValueFactory = _ => 5 }.AtLeast(1);
+        var rounds = new Option<int>("--rounds") { Description = "times the two servers are run, alternating (a ratio a round: the machine's drift shows)", DefaultValueFactory = _ => 3 }.AtLeast(1);
         var command = new Command("api", "Compress requests/s with and without encoder batching, and answer latency on a cached id against reading in full") { api, port, clients, requests, words, repeats, rounds };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             string dll = parse.GetValue(api)!;
             if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} does not exist: dotnet build src/Gmsa.Api -c Release");
             int n = parse.GetValue(requests), c = parse.GetValue(clients);
-            if (n < 1 || c < 1 || parse.GetValue(rounds) < 1) throw new ArgumentException("--requests, --clients and --rounds must be >= 1");
             var contexts = Enumerable.Range(0, n).Select(i => Context(i, parse.GetValue(words))).ToArray();
             Console.WriteLine($"{n} compress requests of {parse.GetValue(words)} words from {c} clients, rate 4, loopback port {parse.GetValue(port)}");
             var runs = new List<(int Round, string Name, Figures F)>();

@@ -15,10 +15,10 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var repeats = new Option<int>("--repeats") { Description = "timed runs per figure (medians are reported)", DefaultValueFactory = _ => 5 };
-        var decodeSteps = new Option<int>("--decode-steps") { Description = "tokens generated per decode measurement", DefaultValueFactory = _ => 32 };
+        var repeats = new Option<int>("--repeats") { Description = "timed runs per figure (medians are reported)", DefaultValueFactory = _ => 5 }.AtLeast(1);
+        var decodeSteps = new Option<int>("--decode-steps") { Description = "tokens generated per decode measurement", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var dtypes = new Option<string[]>("--dtype") { Description = "dtypes to measure", DefaultValueFactory = _ => ["bfloat16", "float32"], AllowMultipleArgumentsPerToken = true };
-        var threads = new Option<int>("--threads") { Description = "intra-op threads (0 = libtorch's default)", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "intra-op threads (0 = libtorch's default)", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var device = new DeviceOptions();
         var engine = new Command("engine", "Matmul GFLOP/s, prefill GFLOP/s as a share of it, decode tokens/s at batch 1 and 16") { repeats, decodeSteps, dtypes, threads };
         engine.Options.Add(device.Device);
@@ -52,7 +52,7 @@ internal static class BenchCommand
     static Command CreateTrain()
     {
         var recipe = new Option<string>("--recipe") { Description = "training recipe whose model shape, sequence length and micro-batch are measured", DefaultValueFactory = _ => "recipes/gmsa-tiny.json" };
-        var steps = new Option<int>("--steps") { Description = "timed optimizer steps (after 2 warm-up steps; the median is reported)", DefaultValueFactory = _ => 6 };
+        var steps = new Option<int>("--steps") { Description = "timed optimizer steps (after 2 warm-up steps; the median is reported)", DefaultValueFactory = _ => 6 }.AtLeast(1);
         var dtypes = new Option<string[]>("--dtype") { Description = "compute dtypes to measure", DefaultValueFactory = _ => ["bfloat16", "float32"], AllowMultipleArgumentsPerToken = true };
         var recompute = new Option<bool>("--activation-checkpointing") { Description = "also measure each dtype with activation checkpointing on: tokens/s and peak memory, both ways in one run" };
         var command = new Command("train", "Training tokens/s and achieved FLOP/s as a share of the same-run bf16 matmul") { recipe, steps, dtypes, recompute };
@@ -97,8 +97,8 @@ internal static class BenchCommand
         var model = new Option<string>("--model") { Description = "base model folder", DefaultValueFactory = _ => "models/gmsa-tiny" };
         var compressor = new Option<string?>("--compressor") { Description = "compressor folder (default: MODEL/compressor if it exists, else a fresh untrained one from --recipe)" };
         var recipe = new Option<string>("--recipe") { Description = "stage-1 recipe whose compressor shape is built when no trained compressor is given", DefaultValueFactory = _ => "recipes/gmsa-tiny-ae.json" };
-        var repeats = new Option<int>("--repeats") { Description = "timed runs per figure after one warm-up (medians are reported)", DefaultValueFactory = _ => 5 };
-        var threads = new Option<int>("--threads") { Description = "intra-op threads (0 = libtorch's default)", DefaultValueFactory = _ => 0 };
+        var repeats = new Option<int>("--repeats") { Description = "timed runs per figure after one warm-up (medians are reported)", DefaultValueFactory = _ => 5 }.AtLeast(1);
+        var threads = new Option<int>("--threads") { Description = "intra-op threads (0 = libtorch's default)", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var device = new DeviceOptions();
         var command = new Command("compress", "GMSA against full-context reading: first-token time, follow-up, 100-token answers, encoder throughput, training FLOP/s") { model, compressor, recipe, repeats, threads };
         device.AddTo(command);
@@ -144,21 +144,19 @@ internal static class BenchCommand
     static Command CreateDecode()
     {
         var model = new Option<string>("--model") { Description = "model folder", DefaultValueFactory = _ => "models/gmsa-tiny" };
-        var tokens = new Option<int>("--tokens") { Description = "new tokens per row and run", DefaultValueFactory = _ => 256 };
-        var repeats = new Option<int>("--repeats") { Description = "timed rounds over every batch size and path, after an untimed one (medians are reported)", DefaultValueFactory = _ => 3 };
-        var batches = new Option<int[]>("--batch") { Description = "batch sizes to measure", DefaultValueFactory = _ => [1, 4, 8, 16], AllowMultipleArgumentsPerToken = true };
-        var threads = new Option<int>("--threads") { Description = "cores for libtorch, the decode kernel and run.c (0 = all)", DefaultValueFactory = _ => 0 };
+        var tokens = new Option<int>("--tokens") { Description = "new tokens per row and run", DefaultValueFactory = _ => 256 }.AtLeast(1);
+        var repeats = new Option<int>("--repeats") { Description = "timed rounds over every batch size and path, after an untimed one (medians are reported)", DefaultValueFactory = _ => 3 }.AtLeast(1);
+        var batches = new Option<int[]>("--batch") { Description = "batch sizes to measure", DefaultValueFactory = _ => [1, 4, 8, 16], AllowMultipleArgumentsPerToken = true }.EachAtLeast(1);
+        var threads = new Option<int>("--threads") { Description = "cores for libtorch, the decode kernel and run.c (0 = all)", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var llama2c = new Option<string?>("--llama2c") { Description = "a compiled llama2.c `run` binary to compare with on the same weights (LLaMA folders only)" };
-        var kernelRows = new Option<int>("--kernel-rows") { Description = "rows up to which the CPU step's projections use its own kernel, above it libtorch's GEMM (4 was the default before 2026-12-04)", DefaultValueFactory = _ => CpuDecodeStep.KernelRows };
-        var busyCores = new Option<int>("--busy-cores") { Description = "also time the CPU step while this many threads spin beside it, as a busy neighbour process would (0 = not timed)", DefaultValueFactory = _ => 0 };
+        var kernelRows = new Option<int>("--kernel-rows") { Description = "rows up to which the CPU step's projections use its own kernel, above it libtorch's GEMM (4 was the default before 2026-12-04)", DefaultValueFactory = _ => CpuDecodeStep.KernelRows }.AtLeast(0);
+        var busyCores = new Option<int>("--busy-cores") { Description = "also time the CPU step while this many threads spin beside it, as a busy neighbour process would (0 = not timed)", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var device = new DeviceOptions();
         var command = new Command("decode", "Decode tokens/s: libtorch forward vs the CPU decode step, batch 1..16, and llama2.c's run.c") { model, tokens, repeats, batches, threads, llama2c, kernelRows, busyCores };
         device.AddTo(command);
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             CommandPaths.RequireFile(parse.GetValue(llama2c), "llama2.c binary"); // it runs after every other figure
-            if (parse.GetValue(kernelRows) < 0) throw new ArgumentException($"--kernel-rows must be >= 0, got {parse.GetValue(kernelRows)}");
-            if (parse.GetValue(busyCores) < 0) throw new ArgumentException($"--busy-cores must be >= 0, got {parse.GetValue(busyCores)}");
             CpuDecodeStep.KernelRows = parse.GetValue(kernelRows);
             int cores = parse.GetValue(threads) > 0 ? parse.GetValue(threads) : Environment.ProcessorCount;
             torch.set_num_threads(cores);
@@ -213,12 +211,12 @@ internal static class BenchCommand
     static Command CreateServe()
     {
         var model = new Option<string>("--model") { Description = "model folder", DefaultValueFactory = _ => "models/gmsa-tiny" };
-        var clients = new Option<int>("--clients") { Description = "concurrent clients, each sending its next request when the last is answered", DefaultValueFactory = _ => 16 };
-        var requests = new Option<int>("--requests") { Description = "requests in the workload", DefaultValueFactory = _ => 64 };
-        var maxBatch = new Option<int>("--max-batch") { Description = "sequences decoding together (continuous and static)", DefaultValueFactory = _ => 16 };
-        var chunk = new Option<int>("--prefill-chunk") { Description = "prompt positions prefilled between decode steps", DefaultValueFactory = _ => 256 };
+        var clients = new Option<int>("--clients") { Description = "concurrent clients, each sending its next request when the last is answered", DefaultValueFactory = _ => 16 }.AtLeast(1);
+        var requests = new Option<int>("--requests") { Description = "requests in the workload", DefaultValueFactory = _ => 64 }.AtLeast(1);
+        var maxBatch = new Option<int>("--max-batch") { Description = "sequences decoding together (continuous and static)", DefaultValueFactory = _ => 16 }.AtLeast(1);
+        var chunk = new Option<int>("--prefill-chunk") { Description = "prompt positions prefilled between decode steps", DefaultValueFactory = _ => 256 }.AtLeast(1);
         var seed = new Option<long>("--seed") { Description = "workload seed", DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--threads") { Description = "cores for libtorch and the decode kernel (0 = all)", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "cores for libtorch and the decode kernel (0 = all)", DefaultValueFactory = _ => 0 }.AtLeast(0);
         var device = new DeviceOptions();
         var command = new Command("serve", "Requests/s, tokens/s and latency percentiles of one mixed workload: continuous vs static batching vs one by one, and continuous with one shared KV cache")
         {
