@@ -9,12 +9,12 @@ namespace Gmsa.Api.Contracts;
 /// </summary>
 public sealed record CompletionRequest : SamplingFields
 {
-    [Required(AllowEmptyStrings = false, ErrorMessage = "prompt is required and must not be empty")]
-    [Description("Text to continue.")]
-    public string? Prompt { get; init; }
+    [Required(ErrorMessage = "prompt is required and must not be empty")]
+    [Description("Text to continue, or an array of texts (each completed n times; choices numbered prompt by prompt).")]
+    public CompletionPrompt? Prompt { get; init; }
 
     [Range(1, 8, ErrorMessage = "n must be in [1, 8]")]
-    [Description("Completions to generate (seeds seed, seed+1, ...), each in its own batch row; more than one only without stream.")]
+    [Description("Completions to generate per prompt (seeds seed, seed+1, ...), each in its own batch row; more than one only without stream.")]
     public int? N { get; init; }
 
     [Description("A string or up to 4 strings: the text ends before the first of them (finish_reason stop).")]

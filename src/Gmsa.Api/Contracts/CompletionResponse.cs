@@ -18,11 +18,14 @@ public sealed record CompletionResponse(string Id, string Model, string Text, st
     public static CompletionResponse From(string id, string model, GenerationOutcome outcome) =>
         new(id, model, outcome.Text, FinishReasonName(outcome.Reason), CompletionUsage.From(outcome), CompletionTimings.From(outcome));
 
-    /// <summary>n completions of one prompt: a choice each, the prompt counted once in usage (as OpenAI counts it).</summary>
-    public static CompletionResponse From(string id, string model, IReadOnlyList<GenerationOutcome> outcomes) =>
+    /// <summary>
+    /// n completions of each prompt, prompt by prompt: a choice each, numbered in that order, each prompt counted once in
+    /// usage (as OpenAI counts it).
+    /// </summary>
+    public static CompletionResponse From(string id, string model, IReadOnlyList<GenerationOutcome> outcomes, int n = 1) =>
         From(id, model, outcomes[0]) with
         {
-            Usage = new CompletionUsage(outcomes[0].PromptTokens, outcomes.Sum(o => o.CompletionTokens)),
+            Usage = new CompletionUsage(outcomes.Where((_, i) => i % n == 0).Sum(o => o.PromptTokens), outcomes.Sum(o => o.CompletionTokens)),
             Choices = outcomes.Select((o, i) => new CompletionChoice(i, o.Text, FinishReasonName(o.Reason))).ToArray(),
         };
 

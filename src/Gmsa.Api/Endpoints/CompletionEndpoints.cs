@@ -35,14 +35,18 @@ public static class CompletionEndpoints
     {
         var requestErrors = new Dictionary<string, string[]>();
         var stops = StopSequences.Parse(request.Stop, requestErrors);
-        int n = request.N ?? 1;
+        int n = request.N ?? 1, prompts = Math.Max(1, request.Prompt?.Texts.Count ?? 1), rows = prompts * n;
         if (n > 1 && request.Stream) requestErrors["n"] = ["n > 1 is supported without stream only"];
+        if (prompts > 1 && request.Stream) requestErrors["prompt"] = ["several prompts are supported without stream only"];
+        else if (rows > services.Serving.Value.MaxQueuedRequests)   // could never be admitted whole: 400, not 429
+            requestErrors["prompt"] = [$"{prompts} prompts x n {n} are {rows} completions; this service admits at most " +
+                                       $"{services.Serving.Value.MaxQueuedRequests} at once ({ServingOptions.Section}:MaxQueuedRequests)"];
         if (requestErrors.Count > 0) return TypedResults.ValidationProblem(requestErrors, detail: NotValid);
         var clock = Stopwatch.StartNew();
         // Admission first (a slot per choice), tokenizing second: a full service refuses at once, without tokenizing a long prompt for nothing.
-        var slots = new List<AdmissionSlot>(n);
-        while (slots.Count < n && services.Scheduler.TryReserve(out var slot)) slots.Add(slot);
-        if (slots.Count < n)
+        var slots = new List<AdmissionSlot>(rows);
+        while (slots.Count < rows && services.Scheduler.TryReserve(out var slot)) slots.Add(slot);
+        if (slots.Count < rows)
         {
             foreach (var s in slots) s.Dispose();
             return TooManyRequests(services);
@@ -53,18 +57,21 @@ public static class CompletionEndpoints
             return TypedResults.ValidationProblem(errors, detail: NotValid);
         }
         var runUntil = request.Stream ? RequestDeadline.TakeOver(services.Context) : cancellation;
-        var generations = slots.Select((slot, i) => services.Scheduler.Enqueue(slot,
-            valid with { Sampling = valid.Sampling with { Seed = valid.Sampling.Seed + i, StopSequences = stops } }, runUntil)).ToArray();
+        // Prompt by prompt, n choices each (seeds seed, seed+1, ...: a prompt's choices are those it gets alone).
+        var generations = slots.Select((slot, row) => services.Scheduler.Enqueue(slot, valid[row / n] with
+        {
+            Sampling = valid[row / n].Sampling with { Seed = valid[row / n].Sampling.Seed + row % n, StopSequences = stops },
+        }, runUntil)).ToArray();
 
         var id = $"cmpl-{Guid.NewGuid():N}";
         if (request.Stream)
             return TypedResults.ServerSentEvents(SseStream.WithDone(StreamAsync(id, services.Model.Id, generations[0], services.Metrics, clock, runUntil),
                 services.Json.Value.SerializerOptions, services.Context));
-        using var activity = GmsaTelemetry.StartGeneration(valid, stream: false);
+        using var activity = GmsaTelemetry.StartGeneration(valid[0], stream: false);
         var outcomes = await Task.WhenAll(generations.Select(g => g.Completion));
         activity.Finish(outcomes[0]);
         foreach (var o in outcomes) services.Metrics.Completed(o, clock.Elapsed, stream: false);
-        return TypedResults.Ok(CompletionResponse.From(id, services.Model.Id, outcomes));
+        return TypedResults.Ok(CompletionResponse.From(id, services.Model.Id, outcomes, n));
     }
 
     static ProblemHttpResult TooManyRequests(CompletionServices services)

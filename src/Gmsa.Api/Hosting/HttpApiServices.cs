@@ -63,6 +63,7 @@ public static class HttpApiServices
             o.OperationFilter<ErrorResponsesFilter>();
             o.OperationFilter<ExamplesFilter>();
             o.MapType<Contracts.ChatContent>(ChatContentSchema);
+            o.MapType<Contracts.CompletionPrompt>(CompletionPromptSchema);
         });
         // With API keys set the document says so, and clients generated from it send the key: Bearer, on every /v1 route
         services.AddOptions<SwaggerGenOptions>().Configure<IOptions<AccessOptions>>((o, access) =>
@@ -118,6 +119,17 @@ public static class HttpApiServices
                     },
                 },
             },
+        ],
+    };
+
+    /// <summary>A completion's prompt as its converter reads it: a string, or an array of strings completed side by side.</summary>
+    static OpenApiSchema CompletionPromptSchema() => new()
+    {
+        Description = "Text to continue, or an array of texts: each is completed n times, its choices numbered after the previous prompt's.",
+        OneOf =
+        [
+            new OpenApiSchema { Type = JsonSchemaType.String },
+            new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String } },
         ],
     };
 
