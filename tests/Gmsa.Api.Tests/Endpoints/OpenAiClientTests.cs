@@ -69,6 +69,9 @@ public sealed class OpenAiClientTests : IDisposable
         Assert.Equal("text_completion", completions.GetProperty("object").GetString());
         Assert.Equal([0, 1], completions.GetProperty("choices").EnumerateArray().Select(c => c.GetProperty("index").GetInt32()));
         Assert.False(string.IsNullOrEmpty(r.GetProperty("completions_stream").GetProperty("text").GetString()));
+        var prompts = r.GetProperty("completions_prompts");   // an array of prompts, as batching clients send it
+        Assert.Equal([0, 1], prompts.GetProperty("choices").EnumerateArray().Select(c => c.GetProperty("index").GetInt32()));
+        Assert.All(prompts.GetProperty("choices").EnumerateArray(), c => Assert.False(string.IsNullOrEmpty(c.GetProperty("text").GetString())));
 
         var wrongKey = r.GetProperty("wrong_key");
         Assert.Equal("AuthenticationError", wrongKey.GetProperty("thrown").GetString());

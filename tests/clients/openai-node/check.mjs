@@ -68,6 +68,11 @@ await check("completions", async () => {
   return { object: reply.object, choices: reply.choices.map(c => ({ index: c.index, text: c.text })), total_tokens: reply.usage.total_tokens };
 });
 
+await check("completions_prompts", async () => {
+  const reply = await client.completions.create({ model: "gmsa-tiny", prompt: ["The ship sailed", "Once upon a time"], max_tokens: 4, temperature: 0 });
+  return { choices: reply.choices.map(c => ({ index: c.index, text: c.text })), prompt_tokens: reply.usage.prompt_tokens };
+});
+
 await check("completions_stream", async () => {
   const stream = await client.completions.create({ model: "gmsa-tiny", prompt: "The ship sailed", max_tokens: 6, temperature: 0, stream: true });
   let text = "";

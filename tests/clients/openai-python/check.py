@@ -74,6 +74,11 @@ def completions():
             "total_tokens": reply.usage.total_tokens}
 
 
+def completions_prompts():
+    reply = client.completions.create(model="gmsa-tiny", prompt=["The ship sailed", "Once upon a time"], max_tokens=4, temperature=0)
+    return {"choices": [{"index": c.index, "text": c.text} for c in reply.choices], "prompt_tokens": reply.usage.prompt_tokens}
+
+
 def completions_stream():
     stream = client.completions.create(model="gmsa-tiny", prompt="The ship sailed", max_tokens=6, temperature=0, stream=True)
     return {"text": "".join(chunk.choices[0].text for chunk in stream if chunk.choices)}
@@ -85,6 +90,7 @@ check("chat_parts", chat_parts)
 check("chat_documents", chat_documents)
 check("chat_stream", chat_stream)
 check("completions", completions)
+check("completions_prompts", completions_prompts)
 check("completions_stream", completions_stream)
 check("wrong_key", lambda: OpenAI(base_url=base_url, api_key="not-the-key", max_retries=0).models.list())
 check("bad_request", lambda: client.chat.completions.create(
