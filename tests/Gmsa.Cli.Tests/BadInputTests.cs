@@ -26,6 +26,7 @@ public sealed class BadInputTests
     [InlineData(new[] { "bench", "decode", "--batch", "4", "0" }, "--batch takes values >= 1, got 0")]                            // was "no prompts"
     [InlineData(new[] { "bench", "serve", "--clients", "0" }, "--clients must be >= 1, got 0")]                                  // measured nothing and printed ratios of it
     [InlineData(new[] { "bench", "api", "--port", "70000" }, "--port must be in [1, 65535], got 70000")]
+    [InlineData(new[] { "bench", "soak", "--rounds", "0" }, "gmsa bench soak: error: --rounds must be >= 1, got 0")]
     public async Task ParseError_BadOptionOrValue_OneLineNamingTheVerbAndItsHelp(string[] arguments, string expected)
     {
         using var temp = new TempDir();

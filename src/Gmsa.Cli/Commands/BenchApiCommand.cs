@@ -35,7 +35,7 @@ internal static class BenchApiCommand
             for (int round = 1; round <= parse.GetValue(rounds); round++)
                 foreach (var (name, batch) in new[] { ("batched encoder (MaxBatchContexts 32)", 32), ("one context per call (MaxBatchContexts 1)", 1) })
                 {
-                    using var server = Server.Start(dll, parse.GetValue(port), batch);
+                    using var server = LoopbackService.Start(dll, parse.GetValue(port), $"--Gmsa:Compression:MaxBatchContexts={batch}", "--Gmsa:Compression:MaxQueuedContexts=1024");
                     var tagged = contexts.Select(x => x + $" ({name}, round {round})").ToArray();   // no cache hits across runs either
                     runs.Add((round, name, CompressLoad(server.Client, tagged, c).GetAwaiter().GetResult()));
                     Console.Error.WriteLine($"round {round}, {name}: {runs[^1].F.PerSecond:F1} requests/s");
@@ -58,7 +58,7 @@ internal static class BenchApiCommand
     sealed record Figures(double PerSecond, double P50, double P99, double EncoderShare, double MeanBatch);
 
     /// <summary>Sums of every Prometheus series of the service's /metrics, by name (labels summed over).</summary>
-    static async Task<Dictionary<string, double>> ScrapeAsync(HttpClient http)
+    internal static async Task<Dictionary<string, double>> ScrapeAsync(HttpClient http)
     {
         var sums = new Dictionary<string, double>();
         foreach (var line in (await http.GetStringAsync("/metrics")).Split('\n'))
@@ -134,45 +134,5 @@ internal static class BenchApiCommand
             r.EnsureSuccessStatusCode();
         });
         Console.WriteLine($"follow-up answer on a cached compressed_id (rate 8): {cached:F0} ms; completion reading the context in full: {full:F0} ms ({cached / full:F2}x), 16 tokens, medians of {repeats} questions");
-    }
-
-    /// <summary>The built service as a child process on loopback, ready when /health/ready says so; killed on dispose.</summary>
-    sealed class Server : IDisposable
-    {
-        readonly Process process;
-        public HttpClient Client { get; }
-
-        Server(Process process, HttpClient client) { this.process = process; Client = client; }
-
-        public static Server Start(string dll, int port, int batchContexts)
-        {
-            var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { dll, $"--urls=http://127.0.0.1:{port}", $"--Gmsa:Compression:MaxBatchContexts={batchContexts}",
-                         "--Gmsa:Compression:MaxQueuedContexts=1024", "--Gmsa:Access:RequestTimeoutSeconds=0", "--Serilog:MinimumLevel:Default=Warning" })
-                info.ArgumentList.Add(a);
-            var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the service");
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromMinutes(5) };
-            var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(120))
-            {
-                if (process.HasExited) throw new InvalidOperationException($"the service exited with {process.ExitCode} before it was ready");
-                try { if (client.GetAsync("/health/ready").GetAwaiter().GetResult().IsSuccessStatusCode) return new Server(process, client); }
-                catch (HttpRequestException) { }
-                Thread.Sleep(250);
-            }
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the service was not ready within 120 s");
-        }
-
-        public void Dispose()
-        {
-            Client.Dispose();
-            try { process.Kill(entireProcessTree: true); process.WaitForExit(10_000); } catch (InvalidOperationException) { }
-            process.Dispose();
-        }
     }
 }

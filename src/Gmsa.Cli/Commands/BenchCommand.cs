@@ -45,7 +45,7 @@ internal static class BenchCommand
                                   string.Join(" | ", f.Decode.Select(d => d.TokensPerSecond.ToString("F1"))) + " |");
             return 0;
         }));
-        return new Command("bench", "Benchmarks") { engine, CreateTrain(), CreateCompress(), CreateDecode(), CreateServe(), BenchApiCommand.Create() };
+        return new Command("bench", "Benchmarks") { engine, CreateTrain(), CreateCompress(), CreateDecode(), CreateServe(), BenchApiCommand.Create(), BenchSoakCommand.Create() };
     }
 
     /// <summary>`gmsa bench train`: the training loop's tokens/s and achieved FLOP/s next to a same-run bf16 matmul.</summary>
