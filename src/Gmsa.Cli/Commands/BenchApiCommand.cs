@@ -16,8 +16,8 @@ internal static class BenchApiCommand
 {
     public static Command Create()
     {
-        var api = new Option<string>("--api-dll") { Description = "the built service", DefaultValueFactory = _ => "src/Gmsa.Api/bin/Release/net10.0/linux-x64/Gmsa.Api.dll" };
-        var port = new Option<int>("--port") { Description = "loopback port for the service", DefaultValueFactory = _ => 5197 }.Within(1, 65535);
+        var api = LoopbackService.DllOption();
+        var port = LoopbackService.PortOption(5197);
         var clients = new Option<int>("--clients") { Description = "concurrent clients", DefaultValueFactory = _ => 16 }.AtLeast(1);
         var requests = new Option<int>("--requests") { Description = "compress requests per run (one context each, all distinct)", DefaultValueFactory = _ => 512 }.AtLeast(1);
         var words = new Option<int>("--context-words") { Description = "words per context", DefaultValueFactory = _ => 200 }.AtLeast(1);

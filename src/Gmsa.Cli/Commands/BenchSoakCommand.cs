@@ -15,8 +15,8 @@ internal static class BenchSoakCommand
 {
     public static Command Create()
     {
-        var api = new Option<string>("--api-dll") { Description = "the built service", DefaultValueFactory = _ => "src/Gmsa.Api/bin/Release/net10.0/linux-x64/Gmsa.Api.dll" };
-        var port = new Option<int>("--port") { Description = "loopback port for the service", DefaultValueFactory = _ => 5198 }.Within(1, 65535);
+        var api = LoopbackService.DllOption();
+        var port = LoopbackService.PortOption(5198);
         var clients = new Option<int>("--clients") { Description = "concurrent clients", DefaultValueFactory = _ => 8 }.AtLeast(1);
         var requests = new Option<int>("--requests") { Description = "requests per round, the six kinds in turn", DefaultValueFactory = _ => 2000 }.AtLeast(1);
         var rounds = new Option<int>("--rounds") { Description = "rounds, memory read after each", DefaultValueFactory = _ => 4 }.AtLeast(1);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 
 namespace Gmsa.Cli.Commands;
@@ -10,6 +11,14 @@ internal sealed class LoopbackService : IDisposable
     public int ProcessId => process.Id;
 
     LoopbackService(Process process, HttpClient client) { this.process = process; Client = client; }
+
+    /// <summary>--api-dll: the built service the benchmark starts.</summary>
+    public static Option<string> DllOption() =>
+        new("--api-dll") { Description = "the built service", DefaultValueFactory = _ => "src/Gmsa.Api/bin/Release/net10.0/linux-x64/Gmsa.Api.dll" };
+
+    /// <summary>--port: where it listens on loopback (each benchmark its own default, so two can run side by side).</summary>
+    public static Option<int> PortOption(int port) =>
+        new Option<int>("--port") { Description = "loopback port for the service", DefaultValueFactory = _ => port }.Within(1, 65535);
 
     /// <param name="settings">command-line settings for the service (--Gmsa:...=...), after the ones every benchmark wants</param>
     public static LoopbackService Start(string dll, int port, params string[] settings)
