@@ -58,10 +58,11 @@ public static class CompletionEndpoints
         }
         var runUntil = request.Stream ? RequestDeadline.TakeOver(services.Context) : cancellation;
         // Prompt by prompt, n choices each (seeds seed, seed+1, ...: a prompt's choices are those it gets alone).
-        var generations = slots.Select((slot, row) => services.Scheduler.Enqueue(slot, valid[row / n] with
+        var generations = slots.Select((slot, row) =>
         {
-            Sampling = valid[row / n].Sampling with { Seed = valid[row / n].Sampling.Seed + row % n, StopSequences = stops },
-        }, runUntil)).ToArray();
+            var prompt = valid[row / n];
+            return services.Scheduler.Enqueue(slot, prompt with { Sampling = prompt.Sampling with { Seed = prompt.Sampling.Seed + row % n, StopSequences = stops } }, runUntil);
+        }).ToArray();
 
         var id = $"cmpl-{Guid.NewGuid():N}";
         if (request.Stream)

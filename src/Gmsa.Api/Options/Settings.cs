@@ -83,9 +83,8 @@ public static class Settings
     /// <summary>" (did you mean Gmsa:Serving:MaxBatchSize?)" when a name is within a third of its letters of the typed one.</summary>
     static string Nearest(string typed, IEnumerable<string> names, string parent)
     {
-        var best = names.MinBy(n => EditDistance(typed.ToLowerInvariant(), n.ToLowerInvariant()));
-        return best is not null && EditDistance(typed.ToLowerInvariant(), best.ToLowerInvariant()) <= Math.Max(1, best.Length / 3)
-            ? $" (did you mean {parent}:{best}?)" : "";
+        var (best, distance) = names.Select(n => (n, EditDistance(typed.ToLowerInvariant(), n.ToLowerInvariant()))).MinBy(x => x.Item2);
+        return best is not null && distance <= Math.Max(1, best.Length / 3) ? $" (did you mean {parent}:{best}?)" : "";
     }
 
     /// <summary>Levenshtein distance: insertions, deletions and substitutions, one row at a time.</summary>
