@@ -27,7 +27,7 @@ internal static class BenchApiCommand
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             string dll = parse.GetValue(api)!;
-            if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} does not exist: dotnet build src/Gmsa.Api -c Release");
+            LoopbackService.RequireBuilt(dll);
             int n = parse.GetValue(requests), c = parse.GetValue(clients);
             var contexts = Enumerable.Range(0, n).Select(i => Context(i, parse.GetValue(words))).ToArray();
             Console.WriteLine($"{n} compress requests of {parse.GetValue(words)} words from {c} clients, rate 4, loopback port {parse.GetValue(port)}");
@@ -76,7 +76,7 @@ internal static class BenchApiCommand
     }
 
     /// <summary>Distinct, deterministic prose-like contexts (so none is a cache hit of another).</summary>
-    static string Context(int i, int words)
+    internal static string Context(int i, int words)
     {
         string[] vocabulary = ["the", "ship", "sailed", "capital", "river", "of", "and", "people", "north", "winter", "grain", "trade", "king", "city", "sea", "was", "in", "a", "long", "road"];
         var rng = new Random(i);

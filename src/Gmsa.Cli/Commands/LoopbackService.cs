@@ -8,7 +8,6 @@ internal sealed class LoopbackService : IDisposable
 {
     readonly Process process;
     public HttpClient Client { get; }
-    public int ProcessId => process.Id;
 
     LoopbackService(Process process, HttpClient client) { this.process = process; Client = client; }
 
@@ -20,10 +19,15 @@ internal sealed class LoopbackService : IDisposable
     public static Option<int> PortOption(int port) =>
         new Option<int>("--port") { Description = "loopback port for the service", DefaultValueFactory = _ => port }.Within(1, 65535);
 
+    /// <summary>Checked before a benchmark prints or prepares anything: the service must be built.</summary>
+    public static void RequireBuilt(string dll)
+    {
+        if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} does not exist: dotnet build src/Gmsa.Api -c Release");
+    }
+
     /// <param name="settings">command-line settings for the service (--Gmsa:...=...), after the ones every benchmark wants</param>
     public static LoopbackService Start(string dll, int port, params string[] settings)
     {
-        if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} does not exist: dotnet build src/Gmsa.Api -c Release");
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { dll, $"--urls=http://127.0.0.1:{port}", "--Gmsa:Access:RequestTimeoutSeconds=0", "--Serilog:MinimumLevel:Default=Warning" }.Concat(settings))
             info.ArgumentList.Add(a);
