@@ -25,6 +25,7 @@ internal static class BenchSoakCommand
         var command = new Command("soak", "The service's memory over rounds of mixed requests: resident set, managed heap, caches, failures") { api, port, clients, requests, rounds, cacheMiB, prefixMiB };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
+            LoopbackService.RequireBuilt(parse.GetValue(api)!);
             long cache = parse.GetValue(cacheMiB) * 1024L * 1024, prefix = parse.GetValue(prefixMiB) * 1024L * 1024;
             using var service = LoopbackService.Start(parse.GetValue(api)!, parse.GetValue(port),
                 $"--Gmsa:Compression:CacheBytes={cache}", $"--Gmsa:Compression:MaxCachedBytes={Math.Min(cache, 1024 * 1024)}",
@@ -76,15 +77,13 @@ internal static class BenchSoakCommand
     /// <summary>Request <paramref name="i"/>: its kind by i mod 6, its context its own (40-130 words), so caches keep filling.</summary>
     static (string Path, object Body) Request(int i)
     {
-        string[] words = ["river", "mountain", "city", "king", "queen", "ship", "storm", "harbor", "winter", "summer", "forest", "desert", "bridge", "tower", "market", "garden"];
-        var rng = new Random(i);
-        string context = string.Join(' ', Enumerable.Range(0, 40 + i % 91).Select(_ => words[rng.Next(words.Length)])) + $" number {i}.";
+        string context = BenchApiCommand.Context(i, 40 + i % 91);
         return (i % 6) switch
         {
             0 => ("/v1/compress", new { rate = 4, contexts = new[] { context }, format = "base64-bfloat16" }),
-            1 => ("/v1/answer", new { contexts = new[] { context }, question = " Question: what number? Answer:", max_tokens = 12 }),
+            1 => ("/v1/answer", new { contexts = new[] { context }, question = " Question: what record is this? Answer:", max_tokens = 12 }),
             2 => ("/v1/completions", new { prompt = context, max_tokens = 24, temperature = 0.8, seed = i }),
-            3 => ("/v1/chat/completions", new { messages = new[] { new { role = "user", content = "What number?" } }, documents = new[] { context }, max_tokens = 12, stream = true }),
+            3 => ("/v1/chat/completions", new { messages = new[] { new { role = "user", content = "What record is this?" } }, documents = new[] { context }, max_tokens = 12, stream = true }),
             4 => ("/v1/reconstruct", new { context, max_tokens = 16 }),
             _ => ("/v1/completions", new { prompt = context, max_tokens = 8, stream = true }),
         };
