@@ -36,7 +36,8 @@ internal sealed class KernelWorkers
     Job? current;
     int busy;
 
-    KernelWorkers(int threads)
+    /// <summary>A team of its own, not the shared one: for a test that must not find the team busy with another caller.</summary>
+    internal KernelWorkers(int threads)
     {
         workers = Enumerable.Range(1, threads - 1).Select(i => new Worker(this, i)).ToArray();
     }
@@ -82,7 +83,8 @@ internal sealed class KernelWorkers
         if (job.Failure is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw(); // as if the caller had run it
     }
 
-    void Stop()
+    /// <summary>Ends the team's threads (each after the job it may be running).</summary>
+    internal void Stop()
     {
         foreach (var w in workers) w.Stop();
     }
